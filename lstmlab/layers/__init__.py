@@ -1,0 +1,38 @@
+"""Layers: LSTM cell and layer, Bidirectional, and the layers around them. They know nothing of files or the CLI."""
+
+from .base import Layer, Shape
+from .bidirectional import MERGE_MODES, Bidirectional
+from .core import (
+    Dense,
+    Dropout,
+    Embedding,
+    Flatten,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
+    ReverseTime,
+    TimeDistributed,
+)
+from .lstm import IMPLS, LSTM, LSTMCell, LSTMState
+from .sequence import lengths_from_padding, reverse_padded, step_mask
+
+__all__ = [
+    "IMPLS",
+    "LSTM",
+    "MERGE_MODES",
+    "Bidirectional",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "LSTMCell",
+    "LSTMState",
+    "Layer",
+    "ReverseTime",
+    "Shape",
+    "TimeDistributed",
+    "lengths_from_padding",
+    "reverse_padded",
+    "step_mask",
+]

@@ -1,0 +1,53 @@
+"""What every lstmlab layer shares: shape inference for `Sequential` and the lengths protocol."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+__all__ = ["Layer", "Shape", "check_feature_size", "check_rank"]
+
+# A shape without the batch axis; None marks a size that is only known at call time (a free time axis).
+Shape = tuple[int | None, ...]
+
+
+class Layer(nn.Module):
+    """Base of lstmlab layers: a `torch.nn.Module` that can also infer its input size, as Keras does.
+
+    A layer created without its input size gets its parameters in `build(input_shape)`, which `Sequential`
+    calls with the previous layer's output shape; a layer created with it is ready to use at once.
+
+    Lengths protocol (used by `Sequential`): a layer with `uses_lengths = True` takes `lengths` as a keyword
+    argument; `output_lengths` tells which lengths hold for the layer's output (None once the time axis is gone).
+    """
+
+    uses_lengths: bool = False
+
+    def build(self, input_shape: Shape) -> Shape:
+        """Create parameters for inputs of `input_shape` (no batch axis) and return the output shape."""
+        raise NotImplementedError
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        """Lengths that hold for this layer's output, given its input and the input's lengths."""
+        return lengths
+
+
+def check_rank(name: str, x: Tensor, ranks: tuple[int, ...], layout: str) -> None:
+    """Raise a ValueError unless `x.dim()` is one of `ranks`."""
+    if x.dim() not in ranks:
+        raise ValueError(
+            f"{name} expected an input of rank {' or '.join(map(str, ranks))} {layout}. "
+            f"Received: shape={tuple(x.shape)}"
+        )
+
+
+def check_feature_size(name: str, x: Tensor, size: int) -> None:
+    """Raise a ValueError unless the last axis of `x` has `size` features."""
+    if x.shape[-1] != size:
+        raise ValueError(f"{name} expected {size} features on the last axis. Received: shape={tuple(x.shape)}")
+
+
+def check_floating(name: str, x: Tensor) -> None:
+    """Raise a ValueError unless `x` holds floating-point values."""
+    if not torch.is_floating_point(x):
+        raise ValueError(f"{name} expected a floating-point input. Received: dtype={x.dtype}")

@@ -1,0 +1,155 @@
+"""Bidirectional wrapper: a forward and a backward copy of an LSTM, re-aligned in time and merged."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import torch
+from torch import Tensor, nn
+
+from .base import Layer, Shape, check_rank
+from .lstm import LSTM, LSTMState, check_torch_lstm
+from .sequence import check_lengths, reverse_padded
+
+__all__ = ["MERGE_MODES", "Bidirectional"]
+
+MergeMode = Literal["concat", "sum", "mul", "ave"] | None
+MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+class Bidirectional(Layer):
+    """Run `layer` forwards and a fresh copy of it backwards over each sequence, and merge the two.
+
+    The backward copy reads each row from its own last valid step to its first; its outputs are put back in
+    the input's time order (within each row's length) before merging, so step t of both halves describes the
+    same input step. Padded steps stay zero.
+
+    Args:
+        layer: the LSTM to run forwards; its `return_sequences`, `return_state` and `stateful` options apply
+            to the pair. The backward copy has the same options, its own weights and the opposite direction.
+        merge_mode: "concat" (default, width 2H), "sum", "mul", "ave", or None to return both outputs.
+
+    Shapes:
+        x: (B, T, D) with optional lengths (B,). Output: (B, T, 2H | H) with `return_sequences`, else
+        (B, 2H | H): the forward half's final state and the backward half's final state (after reading the
+        whole row backwards). With `return_state`: `(output, (forward_state, backward_state))`.
+
+    Raises:
+        ValueError: on an unknown merge mode, or the inputs the LSTM itself rejects.
+
+    Example:
+        >>> bi = Bidirectional(LSTM(20, input_size=1, return_sequences=True), merge_mode="sum")
+        >>> bi(torch.rand(2, 10, 1), lengths=torch.tensor([10, 4])).shape
+        torch.Size([2, 10, 20])
+    """
+
+    uses_lengths = True
+
+    def __init__(self, layer: LSTM, *, merge_mode: MergeMode = "concat") -> None:
+        super().__init__()
+        if merge_mode not in MERGE_MODES:
+            raise ValueError(
+                f"Expected merge_mode in {{'concat', 'sum', 'mul', 'ave', None}}. Received: merge_mode={merge_mode!r}"
+            )
+        if not isinstance(layer, LSTM):
+            raise ValueError(f"Expected an lstmlab LSTM layer to wrap. Received: {type(layer).__name__}")
+        self.merge_mode: MergeMode = merge_mode
+        self.forward_layer = layer
+        self.backward_layer = layer.clone(go_backwards=not layer.go_backwards)
+
+    @property
+    def return_sequences(self) -> bool:
+        return self.forward_layer.return_sequences
+
+    @property
+    def return_state(self) -> bool:
+        return self.forward_layer.return_state
+
+    @property
+    def last_impl(self) -> str | None:
+        return self.forward_layer.last_impl
+
+    def build(self, input_shape: Shape) -> Shape:
+        if self.merge_mode is None:
+            raise ValueError(
+                "Expected a merge mode inside a Sequential (each layer passes on one tensor). Received: merge_mode=None"
+            )
+        shape = self.forward_layer.build(input_shape)
+        self.backward_layer.build(input_shape)
+        width = shape[-1]
+        assert width is not None
+        return (*shape[:-1], 2 * width if self.merge_mode == "concat" else width)
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        return self.forward_layer.output_lengths(inputs, lengths)
+
+    def reset_states(self) -> None:
+        """Forget the states both directions carry (stateful layers)."""
+        self.forward_layer.reset_states()
+        self.backward_layer.reset_states()
+
+    def forward(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        initial_state: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
+    ) -> Tensor | tuple[Tensor, ...] | tuple[Tensor | tuple[Tensor, Tensor], tuple[LSTMState, LSTMState]]:
+        if initial_state is not None and len(initial_state) != 2:
+            raise ValueError(
+                f"Expected initial_state as (forward (h, c), backward (h, c)). Received: {len(initial_state)} items"
+            )
+        forward_state = backward_state = None
+        if initial_state is not None:
+            forward_state, backward_state = initial_state
+        check_rank("Bidirectional", x, (3,), "(batch, steps, features)")
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        out_f, state_f = self.forward_layer.run(x, lengths, forward_state)
+        out_b, state_b = self.backward_layer.run(x, lengths, backward_state)
+        if self.return_sequences:
+            # each half back in the input's time order (B, T, H), reversed within each row's length
+            if self.forward_layer.go_backwards:
+                out_f = reverse_padded(out_f, lengths)
+            if self.backward_layer.go_backwards:
+                out_b = reverse_padded(out_b, lengths)
+        else:
+            out_f, out_b = state_f.h, state_b.h
+        merged = self._merge(out_f, out_b)
+        if self.return_state:
+            return merged, (state_f, state_b)
+        return merged
+
+    def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:
+        if self.merge_mode == "concat":
+            return torch.cat([a, b], dim=-1)
+        if self.merge_mode == "sum":
+            return a + b
+        if self.merge_mode == "mul":
+            return a * b
+        if self.merge_mode == "ave":
+            return (a + b) / 2
+        return a, b
+
+    @classmethod
+    def from_torch(cls, module: nn.LSTM, *, merge_mode: MergeMode = "concat", **options: object) -> Bidirectional:
+        """A Bidirectional with the weights of a one-layer `nn.LSTM(bidirectional=True)`.
+
+        With merge_mode "concat" the outputs equal the module's (on a packed batch for variable lengths).
+        """
+        check_torch_lstm(module, bidirectional=True)
+        layer = LSTM(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
+        wrapper = cls(layer, merge_mode=merge_mode)
+        wrapper.forward_layer.load_torch_weights(module, "")
+        wrapper.backward_layer.load_torch_weights(module, "_reverse")
+        return wrapper
+
+    def to_torch(self) -> nn.LSTM:
+        """A batch-first `nn.LSTM(bidirectional=True)` with these weights (concat of both directions)."""
+        if self.forward_layer.go_backwards:
+            raise ValueError("Expected a forward-reading first layer for to_torch(). Received: go_backwards=True")
+        size = self.forward_layer.input_size
+        assert size is not None
+        module = nn.LSTM(size, self.forward_layer.units, batch_first=True, bidirectional=True)
+        module = module.to(self.forward_layer.cell.weight_ih)  # type: ignore[union-attr]
+        self.forward_layer.store_torch_weights(module, "")
+        self.backward_layer.store_torch_weights(module, "_reverse")
+        return module

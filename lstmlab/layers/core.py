@@ -1,0 +1,247 @@
+"""The other layers of the source articles' models: Embedding, Dropout, Dense, TimeDistributed, Flatten, pooling."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+from torch import Tensor, nn
+
+from .base import Layer, Shape, check_feature_size, check_floating, check_rank
+from .sequence import check_lengths, lengths_from_padding, reverse_padded, step_mask
+
+__all__ = [
+    "ACTIVATIONS",
+    "Dense",
+    "Dropout",
+    "Embedding",
+    "Flatten",
+    "GlobalAveragePooling1D",
+    "GlobalMaxPooling1D",
+    "ReverseTime",
+    "TimeDistributed",
+]
+
+ACTIVATIONS: dict[str | None, Callable[[Tensor], Tensor]] = {
+    None: lambda x: x,
+    "linear": lambda x: x,
+    "relu": torch.relu,
+    "tanh": torch.tanh,
+    "sigmoid": torch.sigmoid,
+    "softmax": lambda x: torch.softmax(x, dim=-1),
+}
+
+
+class Embedding(Layer):
+    """Token ids to vectors; with `mask_zero`, id 0 is padding and yields each row's length.
+
+    Args:
+        input_dim: vocabulary size (ids 0..input_dim-1).
+        output_dim: vector size, E.
+        mask_zero: treat id 0 as right-padding: `Sequential` passes the lengths it implies to later layers.
+        input_length: number of steps T, for shape inference only (Keras's argument).
+
+    Shapes:
+        ids: (B, T) integers. Output: (B, T, E).
+
+    Example:
+        >>> emb = Embedding(100, 8, mask_zero=True)
+        >>> emb.output_lengths(torch.tensor([[5, 3, 0]]), None)
+        tensor([2])
+    """
+
+    def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, input_length: int | None = None):
+        super().__init__()
+        self.input_dim = input_dim
+        self.output_dim = output_dim
+        self.mask_zero = mask_zero
+        self.input_length = input_length
+        self.embedding = nn.Embedding(input_dim, output_dim)
+        nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras's default initialiser
+
+    def build(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 1:
+            raise ValueError(
+                f"Embedding expected an input shape (T,) of token ids. Received: input_shape={input_shape}"
+            )
+        return (input_shape[0], self.output_dim)
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        if lengths is None and self.mask_zero:
+            return lengths_from_padding(inputs, 0)
+        return lengths
+
+    def forward(self, ids: Tensor) -> Tensor:
+        check_rank("Embedding", ids, (2,), "(batch, steps) of token ids")
+        if ids.is_floating_point() or ids.dtype == torch.bool:
+            raise ValueError(f"Embedding expected integer token ids. Received: dtype={ids.dtype}")
+        low, high = int(ids.min()), int(ids.max())
+        if low < 0 or high >= self.input_dim:
+            raise ValueError(f"Embedding expected ids in 0..{self.input_dim - 1}. Received: min={low}, max={high}")
+        out: Tensor = self.embedding(ids)  # (B, T, E)
+        return out
+
+
+class Dropout(Layer):
+    """Zero a fraction `rate` of the values in training (scaling the rest by 1/(1-rate)); identity in eval."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__()
+        if not 0.0 <= rate < 1.0:
+            raise ValueError(f"Expected a dropout rate in [0, 1). Received: rate={rate!r}")
+        self.rate = rate
+        self.dropout = nn.Dropout(rate)
+
+    def build(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        out: Tensor = self.dropout(x)
+        return out
+
+
+class Dense(Layer):
+    """Affine map on the last axis, then an activation; Keras's Dense (Glorot-uniform kernel, zero bias).
+
+    Args:
+        units: output features.
+        activation: None/"linear", "relu", "tanh", "sigmoid" or "softmax". Model outputs should stay linear
+            (logits): the loss applies the sigmoid or softmax.
+        input_size: input features; omit it inside a `Sequential`.
+
+    Shapes:
+        x: (..., D). Output: (..., units).
+    """
+
+    def __init__(self, units: int, activation: str | None = None, *, input_size: int | None = None) -> None:
+        super().__init__()
+        if activation not in ACTIVATIONS:
+            names = sorted(str(k) for k in ACTIVATIONS)
+            raise ValueError(f"Expected activation in {names}. Received: activation={activation!r}")
+        self.units = units
+        self.activation = activation
+        self.linear: nn.Linear | None = None
+        if input_size is not None:
+            self.build((input_size,))
+
+    def build(self, input_shape: Shape) -> Shape:
+        size = input_shape[-1] if input_shape else None
+        if size is None:
+            raise ValueError(f"Dense expected a known last axis. Received: input_shape={input_shape}")
+        if self.linear is None:
+            self.linear = nn.Linear(size, self.units)
+            nn.init.xavier_uniform_(self.linear.weight)
+            nn.init.zeros_(self.linear.bias)
+        elif self.linear.in_features != size:
+            raise ValueError(
+                f"Dense was built for {self.linear.in_features} inputs. Received: input_shape={input_shape}"
+            )
+        return (*input_shape[:-1], self.units)
+
+    def forward(self, x: Tensor) -> Tensor:
+        if self.linear is None:
+            raise ValueError("Dense has no input size yet. Expected Dense(units, input_size=D) or a Sequential")
+        check_feature_size("Dense", x, self.linear.in_features)
+        return ACTIVATIONS[self.activation](self.linear(x))
+
+    def extra_repr(self) -> str:
+        return f"{self.units}, activation={self.activation!r}"
+
+
+class TimeDistributed(Layer):
+    """Apply `layer` to every step independently: (B, T, ...) -> (B, T, ...)."""
+
+    def __init__(self, layer: Layer) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def build(self, input_shape: Shape) -> Shape:
+        if len(input_shape) < 2:
+            raise ValueError(f"TimeDistributed expected an input shape (T, ...). Received: input_shape={input_shape}")
+        return (input_shape[0], *self.layer.build(input_shape[1:]))
+
+    def forward(self, x: Tensor) -> Tensor:
+        check_rank("TimeDistributed", x, tuple(range(3, 8)), "(batch, steps, ...)")
+        batch, steps = x.shape[:2]
+        y: Tensor = self.layer(x.reshape(batch * steps, *x.shape[2:]))  # (B*T, ...)
+        return y.reshape(batch, steps, *y.shape[1:])
+
+
+class Flatten(Layer):
+    """Flatten all axes but the batch: (B, T, D) -> (B, T*D). Padded steps of an LSTM output are zeros."""
+
+    def build(self, input_shape: Shape) -> Shape:
+        if any(size is None for size in input_shape):
+            raise ValueError(f"Flatten expected a fully known input shape. Received: input_shape={input_shape}")
+        size = 1
+        for dim in input_shape:
+            assert dim is not None
+            size *= dim
+        return (size,)
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        return None
+
+    def forward(self, x: Tensor) -> Tensor:
+        return x.flatten(1)
+
+
+class _TimePooling(Layer):
+    """Pooling over the time axis that sees only each row's valid steps."""
+
+    uses_lengths = True
+
+    def build(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 2:
+            raise ValueError(
+                f"{type(self).__name__} expected an input shape (T, D). Received: input_shape={input_shape}"
+            )
+        return (input_shape[1],)
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        return None
+
+    def _valid(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+        check_rank(type(self).__name__, x, (3,), "(batch, steps, features)")
+        check_floating(type(self).__name__, x)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        mask = None if lengths is None else step_mask(lengths, x.shape[1]).unsqueeze(-1)  # (B, T, 1)
+        return x, mask
+
+
+class GlobalAveragePooling1D(_TimePooling):
+    """Mean over the valid steps of each row: (B, T, D) -> (B, D)."""
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        x, mask = self._valid(x, lengths)
+        if mask is None:
+            return x.mean(dim=1)
+        return x.masked_fill(~mask, 0.0).sum(dim=1) / mask.sum(dim=1).to(x.dtype)
+
+
+class GlobalMaxPooling1D(_TimePooling):
+    """Maximum over the valid steps of each row: (B, T, D) -> (B, D)."""
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        x, mask = self._valid(x, lengths)
+        if mask is None:
+            return x.amax(dim=1)
+        return x.masked_fill(~mask, float("-inf")).amax(dim=1)
+
+
+class ReverseTime(Layer):
+    """Reverse each row within its own length (padding stays at the end).
+
+    After an LSTM with `go_backwards=True`, this puts its outputs back in the input's time order.
+    """
+
+    uses_lengths = True
+
+    def build(self, input_shape: Shape) -> Shape:
+        if len(input_shape) < 1:
+            raise ValueError(f"ReverseTime expected a time axis. Received: input_shape={input_shape}")
+        return input_shape
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        check_rank("ReverseTime", x, tuple(range(2, 8)), "(batch, steps, ...)")
+        return reverse_padded(x, check_lengths(lengths, x.shape[0], x.shape[1], x.device))

@@ -1,0 +1,384 @@
+"""LSTM cell and layer: the gate equations as a readable reference, and PyTorch's fused kernel as the fast path.
+
+Both paths share parameters, input dropout, direction handling and state bookkeeping; they differ only in how the
+recurrence over time is computed (`_run_reference` vs `_run_fused`), and the tests prove them equal.
+"""
+
+from __future__ import annotations
+
+from typing import Literal, NamedTuple
+
+import torch
+from torch import Tensor, nn
+
+from .base import Layer, Shape, check_feature_size, check_floating, check_rank
+from .sequence import check_lengths, reverse_padded, step_mask
+
+__all__ = ["FUSED_DEVICES", "IMPLS", "LSTM", "LSTMCell", "LSTMState"]
+
+Impl = Literal["auto", "reference", "fused"]
+IMPLS = ("auto", "reference", "fused")
+# Devices where torch.lstm runs a fused kernel (oneDNN or the native CPU kernel; cuDNN on CUDA).
+FUSED_DEVICES = ("cpu", "cuda")
+# Pre-activation added to the forget gate (+) and the input gate (-) at padded steps on the fused path, so that
+# sigmoid gives exactly 1 and 0 there in every float dtype and the cell state is held unchanged; trained gate
+# pre-activations are orders of magnitude smaller. 1e4 is also finite in float16 and bfloat16.
+_HOLD = 1e4
+
+
+class LSTMState(NamedTuple):
+    """Hidden and cell state of one LSTM direction, each `(B, H)`."""
+
+    h: Tensor
+    c: Tensor
+
+
+class LSTMCell(Layer):
+    """One LSTM step, as the equations: gates i, f, g (candidate), o, one bias per gate (as in Keras).
+
+    Args:
+        input_size: features per step, D.
+        units: hidden size, H.
+
+    Shapes:
+        x: (B, D); state: two (B, H) tensors. Returns the new `LSTMState`.
+
+    Initialisation follows Keras: Glorot-uniform input weights, orthogonal recurrent weights, zero biases
+    with the forget-gate bias at 1.
+
+    Example:
+        >>> cell = LSTMCell(3, 5)
+        >>> h, c = cell(torch.zeros(2, 3), LSTMState(torch.zeros(2, 5), torch.zeros(2, 5)))
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        units: int,
+    ) -> None:
+        super().__init__()
+        self.input_size = input_size
+        self.units = units
+        self.weight_ih = nn.Parameter(torch.empty(4 * units, input_size))  # (4H, D), rows i|f|g|o
+        self.weight_hh = nn.Parameter(torch.empty(4 * units, units))  # (4H, H)
+        self.bias = nn.Parameter(torch.empty(4 * units))  # (4H,)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Keras initialisation: glorot-uniform, orthogonal, zero bias with forget bias 1."""
+        nn.init.xavier_uniform_(self.weight_ih)
+        nn.init.orthogonal_(self.weight_hh)
+        with torch.no_grad():
+            self.bias.zero_()
+            self.bias[self.units : 2 * self.units] = 1.0
+
+    def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> LSTMState:
+        h, c = state  # (B, H) each
+        gates = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias  # (B, 4H)
+        i, f, g, o = gates.chunk(4, dim=-1)  # (B, H) each
+        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+        c = f * c + i * g
+        h = o * torch.tanh(c)
+        return LSTMState(h, c)
+
+
+class LSTM(Layer):
+    """Long short-term memory layer over batch-first sequences, with Keras's options and exact padding.
+
+    Args:
+        units: hidden size, H.
+        input_size: features per step, D; omit it inside a `Sequential`, which infers it.
+        return_sequences: return the output of every step `(B, T, H)` instead of the last one `(B, H)`.
+        return_state: also return the final `LSTMState`.
+        go_backwards: read each sequence from its last valid step to its first (Keras meaning); with
+            `return_sequences` the outputs stay in that reversed reading order.
+        stateful: the final state of a call is the initial state of the next one, per batch row; the
+            batch size must stay the same until `reset_states()`. The carried state is detached.
+        dropout: fraction of input features dropped in training, one mask per sequence for all steps (Keras).
+        impl: "reference" (a loop over `LSTMCell`), "fused" (PyTorch's fused LSTM kernel; raises where it
+            cannot run) or "auto" (fused unless `fused_unsupported_reason` names a reason). `last_impl` tells
+            which path the last call took.
+
+    Shapes:
+        x: (B, T, D), right-padded when `lengths` (B,) is given; lengths in 1..T.
+        initial_state: two (B, H) tensors. Output: (B, T, H) or (B, H); padded steps give zeros, and the final
+        state of each row is its state at its own last valid step, so a padded batch gives what each sequence
+        gives alone.
+
+    Raises:
+        ValueError: on a wrong input rank, feature size, lengths, initial state, impl, or a stateful batch size
+            that changed.
+
+    Example:
+        >>> lstm = LSTM(20, input_size=1, return_sequences=True)
+        >>> lstm(torch.rand(4, 10, 1), lengths=torch.tensor([10, 7, 3, 1])).shape
+        torch.Size([4, 10, 20])
+    """
+
+    uses_lengths = True
+
+    def __init__(
+        self,
+        units: int,
+        *,
+        input_size: int | None = None,
+        return_sequences: bool = False,
+        return_state: bool = False,
+        go_backwards: bool = False,
+        stateful: bool = False,
+        dropout: float = 0.0,
+        impl: Impl = "auto",
+    ) -> None:
+        super().__init__()
+        if not isinstance(units, int) or units < 1:
+            raise ValueError(f"Expected units to be a positive integer. Received: units={units!r}")
+        if impl not in IMPLS:
+            raise ValueError(f"Expected impl in {set(IMPLS)}. Received: impl={impl!r}")
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"Expected dropout in [0, 1). Received: dropout={dropout!r}")
+        self.units = units
+        self.return_sequences = return_sequences
+        self.return_state = return_state
+        self.go_backwards = go_backwards
+        self.stateful = stateful
+        self.dropout = dropout
+        self.impl: Impl = impl
+        self.last_impl: Literal["reference", "fused"] | None = None
+        self._carried: LSTMState | None = None
+        self.cell: LSTMCell | None = None
+        if input_size is not None:
+            self.build((None, input_size))
+
+    # ----------------------------------------------------------------------------------------- building
+    def build(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 2 or input_shape[-1] is None:
+            raise ValueError(f"LSTM expected an input shape (T, D) with a known D. Received: input_shape={input_shape}")
+        size = input_shape[-1]
+        if self.cell is None:
+            self.cell = LSTMCell(size, self.units)
+        elif self.cell.input_size != size:
+            raise ValueError(
+                f"LSTM was built for {self.cell.input_size} input features. Received: input_shape={input_shape}"
+            )
+        return (input_shape[0], self.units) if self.return_sequences else (self.units,)
+
+    @property
+    def input_size(self) -> int | None:
+        return None if self.cell is None else self.cell.input_size
+
+    def clone(self, **changes: object) -> LSTM:
+        """A new layer with the same options (fresh weights), some of them changed."""
+        options: dict[str, object] = {
+            "units": self.units,
+            "input_size": self.input_size,
+            "return_sequences": self.return_sequences,
+            "return_state": self.return_state,
+            "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
+            "dropout": self.dropout,
+            "impl": self.impl,
+        }
+        options.update(changes)
+        return LSTM(**options)  # type: ignore[arg-type]
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        return lengths if self.return_sequences else None
+
+    def extra_repr(self) -> str:
+        flags = [
+            name for name in ("return_sequences", "return_state", "go_backwards", "stateful") if getattr(self, name)
+        ]
+        return ", ".join([f"{self.units}", f"input_size={self.input_size}", f"impl={self.impl!r}", *flags])
+
+    # ----------------------------------------------------------------------------------------- calling
+    def forward(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        initial_state: tuple[Tensor, Tensor] | None = None,
+    ) -> Tensor | tuple[Tensor, LSTMState]:
+        outputs, state = self.run(x, lengths, initial_state)
+        result = outputs if self.return_sequences else state.h
+        return (result, state) if self.return_state else result
+
+    def run(
+        self,
+        x: Tensor,
+        lengths: Tensor | None = None,
+        initial_state: tuple[Tensor, Tensor] | None = None,
+    ) -> tuple[Tensor, LSTMState]:
+        """Run over time and return all outputs `(B, T, H)` in reading order, and the final state.
+
+        This is `forward` without the choice of what to return; `Bidirectional` builds on it.
+        """
+        cell = self._built_cell()
+        check_rank("LSTM", x, (3,), "(batch, steps, features)")
+        check_feature_size("LSTM", x, cell.input_size)
+        check_floating("LSTM", x)
+        batch, steps, _ = x.shape
+        lengths = check_lengths(lengths, batch, steps, x.device)
+        state = self._initial_state(x, initial_state)
+        impl = self.resolve_impl(x)
+        if self.dropout > 0.0 and self.training:
+            keep = 1.0 - self.dropout
+            x = x * torch.bernoulli(x.new_full((batch, 1, x.shape[2]), keep)) / keep  # one mask for all steps
+        if self.go_backwards:
+            x = reverse_padded(x, lengths)
+        run = self._run_fused if impl == "fused" else self._run_reference
+        outputs, state = run(x, lengths, state)
+        self.last_impl = impl
+        if self.stateful:
+            self._carried = LSTMState(state.h.detach(), state.c.detach())
+        return outputs, state
+
+    def reset_states(self) -> None:
+        """Forget the state a stateful layer carries; the next call starts from zeros."""
+        self._carried = None
+
+    def fused_unsupported_reason(self, x: Tensor) -> str | None:
+        """Why the fused kernel cannot serve input `x`, or None when it can."""
+        if x.device.type not in FUSED_DEVICES:
+            return f"device type {x.device.type!r} has no fused LSTM kernel (fused runs on {FUSED_DEVICES})"
+        if x.dtype not in (torch.float32, torch.float64, torch.bfloat16, torch.float16):
+            return f"dtype {x.dtype} is not supported by the fused LSTM kernel"
+        return None
+
+    def resolve_impl(self, x: Tensor) -> Literal["reference", "fused"]:
+        """The path a call on `x` takes under this layer's `impl` setting."""
+        if self.impl == "reference":
+            return "reference"
+        reason = self.fused_unsupported_reason(x)
+        if reason is None:
+            return "fused"
+        if self.impl == "fused":
+            raise ValueError(f"impl='fused' cannot run this input: {reason}. Use impl='auto' or 'reference'")
+        return "reference"
+
+    # ----------------------------------------------------------------------------------------- internals
+    def _built_cell(self) -> LSTMCell:
+        if self.cell is None:
+            raise ValueError(
+                "LSTM has no input size yet. Expected LSTM(units, input_size=D) or a Sequential with an "
+                "input shape. Received: a layer that was never built"
+            )
+        return self.cell
+
+    def _initial_state(self, x: Tensor, initial_state: tuple[Tensor, Tensor] | None) -> LSTMState:
+        batch = x.shape[0]
+        if initial_state is not None:
+            if len(initial_state) != 2:
+                raise ValueError(f"Expected initial_state as (h, c). Received: {len(initial_state)} tensors")
+            for name, tensor in zip("hc", initial_state, strict=True):
+                if tuple(tensor.shape) != (batch, self.units):
+                    raise ValueError(
+                        f"Expected initial_state {name} of shape ({batch}, {self.units}). "
+                        f"Received: shape={tuple(tensor.shape)}"
+                    )
+            return LSTMState(initial_state[0], initial_state[1])
+        if self.stateful and self._carried is not None:
+            carried_batch = self._carried.h.shape[0]
+            if carried_batch != batch:
+                raise ValueError(
+                    f"Stateful LSTM expected batch size {carried_batch} (the rows of its carried state); "
+                    f"call reset_states() to start new sequences. Received: batch size {batch}"
+                )
+            return LSTMState(self._carried.h.to(x), self._carried.c.to(x))
+        zeros = x.new_zeros(batch, self.units)
+        return LSTMState(zeros, zeros)
+
+    def _run_reference(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """The loop over the cell; at padded steps the state is held and the output is zero."""
+        cell = self._built_cell()
+        h, c = state
+        outputs = []
+        for t in range(x.shape[1]):
+            h_new, c_new = cell(x[:, t], (h, c))  # (B, H) each
+            if lengths is None:
+                h, c = h_new, c_new
+                outputs.append(h)
+            else:
+                valid = (t < lengths).unsqueeze(1)  # (B, 1)
+                h, c = torch.where(valid, h_new, h), torch.where(valid, c_new, c)
+                outputs.append(torch.where(valid, h_new, torch.zeros_like(h_new)))
+        return torch.stack(outputs, dim=1), LSTMState(h, c)  # (B, T, H)
+
+    def _run_fused(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """PyTorch's fused kernel over the padded tensor, without PackedSequence.
+
+        With lengths, one extra input channel marks padded steps and drives the forget gate to exactly 1 and
+        the input gate to exactly 0 there, so the cell state is held through the padding and the kernel's final
+        c is each row's c at its own last valid step; h is gathered at that step, and padded outputs are zeroed.
+        Gradients through the held steps are exactly zero (sigmoid' = 0 at 0 and 1).
+        """
+        cell = self._built_cell()
+        batch, steps, _ = x.shape
+        weight_ih: Tensor = cell.weight_ih
+        padded = lengths is not None and int(lengths.min()) < steps
+        if padded:
+            assert lengths is not None
+            is_pad = ~step_mask(lengths, steps).unsqueeze(-1)  # (B, T, 1)
+            x = torch.cat([x.masked_fill(is_pad, 0.0), is_pad.to(x.dtype)], dim=-1)  # (B, T, D+1)
+            hold = weight_ih.new_zeros(4 * self.units, 1)
+            hold[: self.units] = -_HOLD  # input gate -> 0
+            hold[self.units : 2 * self.units] = _HOLD  # forget gate -> 1
+            weight_ih = torch.cat([weight_ih, hold], dim=1)  # (4H, D+1)
+        no_bias = torch.zeros_like(cell.bias)  # torch.lstm wants two biases; ours is the sum
+        hx = (state.h.unsqueeze(0).contiguous(), state.c.unsqueeze(0).contiguous())  # (1, B, H) each
+        params = [weight_ih, cell.weight_hh, cell.bias, no_bias]
+        outputs, h_n, c_n = torch.lstm(x, hx, params, True, 1, 0.0, self.training, False, True)
+        if not padded:
+            return outputs, LSTMState(h_n[0], c_n[0])
+        assert lengths is not None
+        h_last = outputs[torch.arange(batch, device=x.device), lengths - 1]  # (B, H)
+        outputs = outputs.masked_fill(~step_mask(lengths, steps).unsqueeze(-1), 0.0)  # (B, T, H)
+        return outputs, LSTMState(h_last, c_n[0])
+
+    # ----------------------------------------------------------------------------------------- interop
+    @classmethod
+    def from_torch(cls, module: nn.LSTM, **options: object) -> LSTM:
+        """An LSTM with the weights of a one-layer unidirectional `torch.nn.LSTM` (its two biases summed).
+
+        `options` are passed to the constructor (return_sequences, impl, ...). Outputs equal the module's.
+        Raises ValueError for a bidirectional, multi-layer, projected or bias-free module (use
+        `Bidirectional.from_torch` for a bidirectional one).
+        """
+        check_torch_lstm(module, bidirectional=False)
+        layer = cls(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
+        layer.load_torch_weights(module, "")
+        return layer
+
+    def load_torch_weights(self, module: nn.LSTM, suffix: str) -> None:
+        """Copy one direction's weights from `module` (suffix "" forward, "_reverse" backward)."""
+        cell = self._built_cell()
+        with torch.no_grad():
+            cell.weight_ih.copy_(getattr(module, f"weight_ih_l0{suffix}"))
+            cell.weight_hh.copy_(getattr(module, f"weight_hh_l0{suffix}"))
+            cell.bias.copy_(getattr(module, f"bias_ih_l0{suffix}") + getattr(module, f"bias_hh_l0{suffix}"))
+
+    def to_torch(self) -> nn.LSTM:
+        """A batch-first `torch.nn.LSTM` with these weights (all of the bias in `bias_ih`, `bias_hh` zero).
+
+        It reads forwards: for a `go_backwards` layer, reverse the input within its lengths first.
+        """
+        cell = self._built_cell()
+        module = nn.LSTM(cell.input_size, self.units, batch_first=True).to(cell.weight_ih)
+        self.store_torch_weights(module, "")
+        return module
+
+    def store_torch_weights(self, module: nn.LSTM, suffix: str) -> None:
+        """Copy this layer's weights into one direction of `module`."""
+        cell = self._built_cell()
+        with torch.no_grad():
+            getattr(module, f"weight_ih_l0{suffix}").copy_(cell.weight_ih)
+            getattr(module, f"weight_hh_l0{suffix}").copy_(cell.weight_hh)
+            getattr(module, f"bias_ih_l0{suffix}").copy_(cell.bias)
+            getattr(module, f"bias_hh_l0{suffix}").zero_()
+
+
+def check_torch_lstm(module: nn.LSTM, *, bidirectional: bool) -> None:
+    """Raise a ValueError unless `module` is a one-layer nn.LSTM of the expected direction, with biases."""
+    expected = {"num_layers": 1, "proj_size": 0, "bias": True, "bidirectional": bidirectional}
+    for name, value in expected.items():
+        received = getattr(module, name)
+        if received != value:
+            raise ValueError(f"Expected an nn.LSTM with {name}={value}. Received: {name}={received}")

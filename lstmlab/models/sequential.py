@@ -1,0 +1,146 @@
+"""Sequential: a stack of lstmlab layers with Keras-style shape inference, lengths passing and `summary()`."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Sequence
+
+from torch import Tensor, nn
+
+from ..layers import Layer, Shape
+
+__all__ = ["Sequential"]
+
+
+def _snake_case(name: str) -> str:
+    """Keras's layer naming: `TimeDistributed` -> `time_distributed`, `LSTM` -> `lstm`."""
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+
+
+class Sequential(nn.Module):
+    """Layers applied one after the other, each built for the previous one's output shape.
+
+    Lengths (given, or derived from padding id 0 by an `Embedding(mask_zero=True)`) flow to every layer that
+    uses them, until a layer removes the time axis.
+
+    Args:
+        layers: lstmlab layers, in order.
+        input_shape: one input without the batch axis: `(T, D)` for numeric sequences, `(T,)` for token ids;
+            None marks a free size (e.g. `(None, 1)` for any number of steps).
+        batch_size: a fixed batch size (stateful models), or None.
+        name: the model's name in `summary()`.
+
+    Shapes:
+        x: (B, *input_shape); lengths: (B,). Returns the last layer's output (logits for the model zoo).
+
+    Example:
+        >>> from lstmlab.layers import LSTM, Dense
+        >>> model = Sequential([LSTM(10), Dense(1)], input_shape=(10, 1))
+        >>> model(torch.rand(3, 10, 1)).shape
+        torch.Size([3, 1])
+    """
+
+    def __init__(
+        self,
+        layers: Sequence[Layer],
+        *,
+        input_shape: Shape,
+        batch_size: int | None = None,
+        name: str = "sequential",
+    ) -> None:
+        super().__init__()
+        if not layers:
+            raise ValueError("Expected at least one layer. Received: an empty list")
+        self.input_shape: Shape = tuple(input_shape)
+        self.batch_size = batch_size
+        self.name = name
+        self.layers = nn.ModuleList(layers)
+        self.output_shapes: list[Shape] = []
+        shape = self.input_shape
+        for layer in layers:
+            if not isinstance(layer, Layer):
+                raise ValueError(f"Expected lstmlab layers. Received: {type(layer).__name__}")
+            shape = layer.build(shape)
+            self.output_shapes.append(shape)
+        self.layer_names = self._keras_names(layers)
+
+    @property
+    def output_shape(self) -> Shape:
+        return self.output_shapes[-1]
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        self._check_input(x)
+        for layer in self._layers():
+            next_lengths = layer.output_lengths(x, lengths)
+            x = layer(x, lengths=lengths) if layer.uses_lengths else layer(x)
+            lengths = next_lengths
+        return x
+
+    def reset_states(self) -> None:
+        """Forget the state every stateful layer carries."""
+        for module in self.modules():
+            reset = getattr(module, "reset_states", None)
+            if module is not self and callable(reset):
+                reset()
+
+    def count_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+    def summary(self, print_fn: Callable[[str], None] | None = print) -> str:
+        """Print (and return) a Keras-like table: layer (type), output shape, parameter count, totals."""
+        batch = "None" if self.batch_size is None else str(self.batch_size)
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer, name, shape in zip(self._layers(), self.layer_names, self.output_shapes, strict=True):
+            dims = ", ".join([batch, *("None" if d is None else str(d) for d in shape)])
+            shape_text = f"({dims},)" if not shape else f"({dims})"
+            count = sum(p.numel() for p in layer.parameters())
+            rows.append((f"{name} ({type(layer).__name__})", shape_text, f"{count:,}"))
+        widths = [max(len(row[i]) for row in rows) + 4 for i in range(3)]
+        line = "=" * sum(widths)
+
+        def fmt(row: tuple[str, str, str]) -> str:
+            return row[0].ljust(widths[0]) + row[1].ljust(widths[1]) + row[2].rjust(widths[2])
+
+        total = self.count_params()
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        text = "\n".join(
+            [
+                f'Model: "{self.name}"',
+                fmt(rows[0]),
+                line,
+                *(fmt(row) for row in rows[1:]),
+                line,
+                f"Total params: {total:,}",
+                f"Trainable params: {trainable:,}",
+                f"Non-trainable params: {total - trainable:,}",
+            ]
+        )
+        if print_fn is not None:
+            print_fn(text)
+        return text
+
+    def _layers(self) -> Iterator[Layer]:
+        for layer in self.layers:
+            assert isinstance(layer, Layer)
+            yield layer
+
+    def _check_input(self, x: Tensor) -> None:
+        expected = ("B" if self.batch_size is None else self.batch_size, *self.input_shape)
+        received = tuple(x.shape)
+        fits = len(received) == len(expected) and all(
+            e in ("B", None) or e == r for e, r in zip(expected, received, strict=True)
+        )
+        if not fits:
+            text = ", ".join("B" if e == "B" else "any" if e is None else str(e) for e in expected)
+            raise ValueError(f'Model "{self.name}" expected an input of shape ({text}). Received: shape={received}')
+
+    @staticmethod
+    def _keras_names(layers: Sequence[Layer]) -> list[str]:
+        seen: dict[str, int] = {}
+        names = []
+        for layer in layers:
+            base = _snake_case(type(layer).__name__)
+            count = seen.get(base, 0)
+            seen[base] = count + 1
+            names.append(base if count == 0 else f"{base}_{count}")
+        return names
