@@ -215,6 +215,10 @@ class LSTM(Layer):
         check_rank("LSTM", x, (3,), "(batch, steps, features)")
         check_feature_size("LSTM", x, cell.input_size)
         check_floating("LSTM", x)
+        if x.dtype != cell.weight_ih.dtype:
+            raise ValueError(
+                f"LSTM expected inputs of its weights' dtype {cell.weight_ih.dtype}. Received: dtype={x.dtype}"
+            )
         batch, steps, _ = x.shape
         lengths = check_lengths(lengths, batch, steps, x.device)
         state = self._initial_state(x, initial_state)
@@ -344,7 +348,7 @@ class LSTM(Layer):
         """
         check_torch_lstm(module, bidirectional=False)
         layer = cls(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
-        layer.load_torch_weights(module, "")
+        layer.to(module.weight_ih_l0).load_torch_weights(module, "")
         return layer
 
     def load_torch_weights(self, module: nn.LSTM, suffix: str) -> None:
