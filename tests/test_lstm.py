@@ -158,7 +158,7 @@ def test_stateful_two_calls_reference_equals_fused(dtype, go_backwards) -> None:
         out_ref, out_fused = ref(x, lengths), fused(x, lengths)
         assert_close(out_ref, out_fused, **TOL[dtype])
         for a, b in zip(grads(ref, x, out_ref), grads(fused, x, out_fused), strict=True):
-            assert_close(a, b, **TOL[dtype]), call
+            assert_close(a, b, **TOL[dtype], msg=lambda m, call=call: f"call {call}: {m}")
     assert ref._carried is not None and fused._carried is not None
     assert_close(ref._carried.c, fused._carried.c, **TOL[dtype])
 
