@@ -137,7 +137,7 @@ class Bidirectional(Layer):
         """
         check_torch_lstm(module, bidirectional=True)
         layer = LSTM(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
-        wrapper = cls(layer, merge_mode=merge_mode).to(module.weight_ih_l0)
+        wrapper = cls(layer, merge_mode=merge_mode).to(next(module.parameters()))
         wrapper.forward_layer.load_torch_weights(module, "")
         wrapper.backward_layer.load_torch_weights(module, "_reverse")
         return wrapper

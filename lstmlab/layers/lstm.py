@@ -348,7 +348,7 @@ class LSTM(Layer):
         """
         check_torch_lstm(module, bidirectional=False)
         layer = cls(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
-        layer.to(module.weight_ih_l0).load_torch_weights(module, "")
+        layer.to(next(module.parameters())).load_torch_weights(module, "")
         return layer
 
     def load_torch_weights(self, module: nn.LSTM, suffix: str) -> None:
