@@ -5,7 +5,15 @@ from __future__ import annotations
 import torch
 from torch import Tensor, nn
 
-__all__ = ["Layer", "Shape", "check_feature_size", "check_rank"]
+__all__ = [
+    "Layer",
+    "Shape",
+    "check_feature_size",
+    "check_floating",
+    "check_positive_int",
+    "check_rank",
+    "check_steps",
+]
 
 # A shape without the batch axis; None marks a size that is only known at call time (a free time axis).
 Shape = tuple[int | None, ...]
@@ -30,6 +38,18 @@ class Layer(nn.Module):
     def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
         """Lengths that hold for this layer's output, given its input and the input's lengths."""
         return lengths
+
+
+def check_positive_int(name: str, value: object) -> None:
+    """Raise a ValueError unless `value` is a positive integer (bool excluded)."""
+    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+        raise ValueError(f"Expected {name} to be a positive integer. Received: {name}={value!r}")
+
+
+def check_steps(name: str, x: Tensor) -> None:
+    """Raise a ValueError unless the time axis (axis 1) of `x` has at least one step."""
+    if x.shape[1] < 1:
+        raise ValueError(f"{name} expected at least one time step. Received: shape={tuple(x.shape)}")
 
 
 def check_rank(name: str, x: Tensor, ranks: tuple[int, ...], layout: str) -> None:

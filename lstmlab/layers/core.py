@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor, nn
 
-from .base import Layer, Shape, check_feature_size, check_floating, check_rank
+from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
 from .sequence import check_lengths, lengths_from_padding, reverse_padded, step_mask
 
 __all__ = [
@@ -52,6 +52,8 @@ class Embedding(Layer):
 
     def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, input_length: int | None = None):
         super().__init__()
+        check_positive_int("input_dim", input_dim)
+        check_positive_int("output_dim", output_dim)
         self.input_dim = input_dim
         self.output_dim = output_dim
         self.mask_zero = mask_zero
@@ -75,6 +77,7 @@ class Embedding(Layer):
         check_rank("Embedding", ids, (2,), "(batch, steps) of token ids")
         if ids.is_floating_point() or ids.dtype == torch.bool:
             raise ValueError(f"Embedding expected integer token ids. Received: dtype={ids.dtype}")
+        check_steps("Embedding", ids)
         low, high = int(ids.min()), int(ids.max())
         if low < 0 or high >= self.input_dim:
             raise ValueError(f"Embedding expected ids in 0..{self.input_dim - 1}. Received: min={low}, max={high}")
@@ -118,6 +121,7 @@ class Dense(Layer):
         if activation not in ACTIVATIONS:
             names = sorted(str(k) for k in ACTIVATIONS)
             raise ValueError(f"Expected activation in {names}. Received: activation={activation!r}")
+        check_positive_int("units", units)
         self.units = units
         self.activation = activation
         self.linear: nn.Linear | None = None
@@ -142,6 +146,7 @@ class Dense(Layer):
         if self.linear is None:
             raise ValueError("Dense has no input size yet. Expected Dense(units, input_size=D) or a Sequential")
         check_feature_size("Dense", x, self.linear.in_features)
+        check_floating("Dense", x)
         return ACTIVATIONS[self.activation](self.linear(x))
 
     def extra_repr(self) -> str:
@@ -204,6 +209,7 @@ class _TimePooling(Layer):
     def _valid(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
         check_rank(type(self).__name__, x, (3,), "(batch, steps, features)")
         check_floating(type(self).__name__, x)
+        check_steps(type(self).__name__, x)
         lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
         mask = None if lengths is None else step_mask(lengths, x.shape[1]).unsqueeze(-1)  # (B, T, 1)
         return x, mask
@@ -238,8 +244,10 @@ class ReverseTime(Layer):
     uses_lengths = True
 
     def build(self, input_shape: Shape) -> Shape:
-        if len(input_shape) < 1:
-            raise ValueError(f"ReverseTime expected a time axis. Received: input_shape={input_shape}")
+        if len(input_shape) < 2:
+            raise ValueError(
+                f"ReverseTime expected an input shape (T, D) with a time axis. Received: input_shape={input_shape}"
+            )
         return input_shape
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:

@@ -11,7 +11,7 @@ from typing import Literal, NamedTuple
 import torch
 from torch import Tensor, nn
 
-from .base import Layer, Shape, check_feature_size, check_floating, check_rank
+from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
 from .sequence import check_lengths, reverse_padded, step_mask
 
 __all__ = ["FUSED_DEVICES", "IMPLS", "LSTM", "LSTMCell", "LSTMState"]
@@ -130,8 +130,7 @@ class LSTM(Layer):
         impl: Impl = "auto",
     ) -> None:
         super().__init__()
-        if not isinstance(units, int) or units < 1:
-            raise ValueError(f"Expected units to be a positive integer. Received: units={units!r}")
+        check_positive_int("units", units)
         if impl not in IMPLS:
             raise ValueError(f"Expected impl in {set(IMPLS)}. Received: impl={impl!r}")
         if not 0.0 <= dropout < 1.0:
@@ -215,6 +214,7 @@ class LSTM(Layer):
         check_rank("LSTM", x, (3,), "(batch, steps, features)")
         check_feature_size("LSTM", x, cell.input_size)
         check_floating("LSTM", x)
+        check_steps("LSTM", x)
         if x.dtype != cell.weight_ih.dtype:
             raise ValueError(
                 f"LSTM expected inputs of its weights' dtype {cell.weight_ih.dtype}. Received: dtype={x.dtype}"

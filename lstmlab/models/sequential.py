@@ -14,7 +14,8 @@ __all__ = ["Sequential"]
 
 def _snake_case(name: str) -> str:
     """Keras's layer naming: `TimeDistributed` -> `time_distributed`, `LSTM` -> `lstm`."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", name).lower()
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class Sequential(nn.Module):
