@@ -147,3 +147,35 @@ def test_bad_options_and_input() -> None:
         bi(torch.zeros(4, 3, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"Expected an nn.LSTM with bidirectional=True"):
         Bidirectional.from_torch(nn.LSTM(2, 3))
+
+
+@pytest.mark.parametrize("start", ["zero", "given"])
+@pytest.mark.parametrize("lengths", [None, [6, 1, 3]])
+def test_one_kernel_call_and_two_calls_equal_the_reference(start: str, lengths: list[int] | None) -> None:
+    ref = make_bi("concat", "reference", return_sequences=True, return_state=True)
+    fused = twin(ref, impl="fused")
+    x = torch.randn(3, 6, 3, dtype=torch.float64, requires_grad=True)
+    lens = None if lengths is None else torch.tensor(lengths)
+    state = None
+    if start == "given":
+        state = tuple((torch.randn(3, 4, dtype=torch.float64), torch.randn(3, 4, dtype=torch.float64)) for _ in "fb")
+    out_ref, out_fused = ref(x, lens, state), fused(x, lens, state)
+    # one call serves every case but a padded batch whose backward direction starts from a given state
+    assert fused.last_one_call == (lens is None or start == "zero")
+    assert ref.last_one_call is False
+    for a, b in zip(flatten_outputs(out_ref), flatten_outputs(out_fused), strict=True):
+        assert_close(a, b)
+    for a, b in zip(grads(ref, x, out_ref), grads(fused, x, out_fused), strict=True):
+        assert_close(a, b)
+
+
+def test_dropout_in_training_takes_two_calls_with_a_mask_each() -> None:
+    bi = make_bi(return_sequences=True, dropout=0.5).train()
+    bi(torch.randn(2, 4, 3, dtype=torch.float64))
+    assert bi.last_one_call is False
+    assert bi.one_call_unsupported_reason(torch.zeros(2, 4, 3), None, None) == (  # type: ignore[arg-type]
+        "input dropout draws a separate mask for each direction"
+    )
+    bi.eval()
+    bi(torch.randn(2, 4, 3, dtype=torch.float64))
+    assert bi.last_one_call is True

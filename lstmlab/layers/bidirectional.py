@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_rank
-from .lstm import LSTM, LSTMState, check_torch_lstm
+from .lstm import LSTM, LSTMState, check_torch_lstm, fused_lstm
 from .sequence import check_lengths, reverse_padded
 
 __all__ = ["MERGE_MODES", "Bidirectional"]
@@ -56,6 +56,7 @@ class Bidirectional(Layer):
         self.merge_mode: MergeMode = merge_mode
         self.forward_layer = layer
         self.backward_layer = layer.clone(go_backwards=not layer.go_backwards)
+        self.last_one_call: bool | None = None  # whether the last call ran both directions in one kernel call
 
     @property
     def return_sequences(self) -> bool:
@@ -103,8 +104,14 @@ class Bidirectional(Layer):
             forward_state, backward_state = initial_state
         check_rank("Bidirectional", x, (3,), "(batch, steps, features)")
         lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-        out_f, state_f = self.forward_layer.run(x, lengths, forward_state)
-        out_b, state_b = self.backward_layer.run(x, lengths, backward_state)
+        lengths, start_f = self.forward_layer.prepare(x, lengths, forward_state)
+        _, start_b = self.backward_layer.prepare(x, lengths, backward_state)
+        self.last_one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
+        if self.last_one_call:
+            out_f, out_b, state_f, state_b = self._run_one_call(x, lengths, start_f, start_b)
+        else:
+            out_f, state_f = self.forward_layer.run(x, lengths, start_f)
+            out_b, state_b = self.backward_layer.run(x, lengths, start_b)
         if self.return_sequences:
             # each half back in the input's time order (B, T, H), reversed within each row's length
             if self.forward_layer.go_backwards:
@@ -117,6 +124,35 @@ class Bidirectional(Layer):
         if self.return_state:
             return merged, (state_f, state_b)
         return merged
+
+    def one_call_unsupported_reason(self, x: Tensor, lengths: Tensor | None, backward_start: LSTMState) -> str | None:
+        """Why both directions cannot share one fused kernel call on `x`, or None when they can.
+
+        One call (`torch.lstm(bidirectional=True)`, as `nn.LSTM` runs) costs less than two for short sequences.
+        """
+        if self.forward_layer.go_backwards:
+            return "the first layer reads backwards"
+        if any(layer.resolve_impl(x) != "fused" for layer in (self.forward_layer, self.backward_layer)):
+            return "a direction runs the reference implementation"
+        if self.training and (self.forward_layer.dropout > 0 or self.backward_layer.dropout > 0):
+            return "input dropout draws a separate mask for each direction"
+        padded = lengths is not None and int(lengths.min()) < x.shape[1]
+        if padded and bool(backward_start.h.any() or backward_start.c.any()):
+            return "the backward direction would read the padding first from a non-zero state"
+        return None
+
+    def _run_one_call(
+        self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
+    ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
+        """Both directions in one fused kernel call; the backward half comes out in input time order."""
+        cells = [self.forward_layer._built_cell(), self.backward_layer._built_cell()]
+        outputs, (h_n, c_n) = fused_lstm(x, lengths, cells, [start_f, start_b], training=self.training)
+        out_f, out_b = outputs.chunk(2, dim=-1)  # (B, T, H) each
+        state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
+        self.forward_layer.finish("fused", state_f)
+        self.backward_layer.finish("fused", state_b)
+        # the rest of forward() expects the backward half in reading order, as a separate run returns it
+        return out_f, reverse_padded(out_b, lengths), state_f, state_b
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         if self.merge_mode == "concat":

@@ -210,6 +210,23 @@ class LSTM(Layer):
 
         This is `forward` without the choice of what to return; `Bidirectional` builds on it.
         """
+        lengths, state = self.prepare(x, lengths, initial_state)
+        impl = self.resolve_impl(x)
+        x = self.drop_inputs(x)
+        if self.go_backwards:
+            x = reverse_padded(x, lengths)
+        if impl == "fused":
+            outputs, (h_n, c_n) = fused_lstm(x, lengths, [self._built_cell()], [state], training=self.training)
+            state = LSTMState(h_n[0], c_n[0])
+        else:
+            outputs, state = self._run_reference(x, lengths, state)
+        self.finish(impl, state)
+        return outputs, state
+
+    def prepare(
+        self, x: Tensor, lengths: Tensor | None, initial_state: tuple[Tensor, Tensor] | None
+    ) -> tuple[Tensor | None, LSTMState]:
+        """Validate a call's input and lengths, and return the lengths (int64) and the initial state."""
         cell = self._built_cell()
         check_rank("LSTM", x, (3,), "(batch, steps, features)")
         check_feature_size("LSTM", x, cell.input_size)
@@ -219,21 +236,21 @@ class LSTM(Layer):
             raise ValueError(
                 f"LSTM expected inputs of its weights' dtype {cell.weight_ih.dtype}. Received: dtype={x.dtype}"
             )
-        batch, steps, _ = x.shape
-        lengths = check_lengths(lengths, batch, steps, x.device)
-        state = self._initial_state(x, initial_state)
-        impl = self.resolve_impl(x)
-        if self.dropout > 0.0 and self.training:
-            keep = 1.0 - self.dropout
-            x = x * torch.bernoulli(x.new_full((batch, 1, x.shape[2]), keep)) / keep  # one mask for all steps
-        if self.go_backwards:
-            x = reverse_padded(x, lengths)
-        run = self._run_fused if impl == "fused" else self._run_reference
-        outputs, state = run(x, lengths, state)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        return lengths, self._initial_state(x, initial_state)
+
+    def drop_inputs(self, x: Tensor) -> Tensor:
+        """Input dropout in training: one mask per sequence, shared by all steps (Keras)."""
+        if self.dropout == 0.0 or not self.training:
+            return x
+        keep = 1.0 - self.dropout
+        return x * torch.bernoulli(x.new_full((x.shape[0], 1, x.shape[2]), keep)) / keep  # (B, T, D)
+
+    def finish(self, impl: Literal["reference", "fused"], state: LSTMState) -> None:
+        """Record the path taken and, for a stateful layer, carry the final state (detached) to the next call."""
         self.last_impl = impl
         if self.stateful:
             self._carried = LSTMState(state.h.detach(), state.c.detach())
-        return outputs, state
 
     def reset_states(self) -> None:
         """Forget the state a stateful layer carries; the next call starts from zeros."""
@@ -306,37 +323,6 @@ class LSTM(Layer):
                 outputs.append(torch.where(valid, h_new, torch.zeros_like(h_new)))
         return torch.stack(outputs, dim=1), LSTMState(h, c)  # (B, T, H)
 
-    def _run_fused(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        """PyTorch's fused kernel over the padded tensor, without PackedSequence.
-
-        With lengths, one extra input channel marks padded steps and drives the forget gate to exactly 1 and
-        the input gate to exactly 0 there, so the cell state is held through the padding and the kernel's final
-        c is each row's c at its own last valid step; h is gathered at that step, and padded outputs are zeroed.
-        Gradients through the held steps are exactly zero (sigmoid' = 0 at 0 and 1).
-        """
-        cell = self._built_cell()
-        batch, steps, _ = x.shape
-        weight_ih: Tensor = cell.weight_ih
-        padded = lengths is not None and int(lengths.min()) < steps
-        if padded:
-            assert lengths is not None
-            is_pad = ~step_mask(lengths, steps).unsqueeze(-1)  # (B, T, 1)
-            x = torch.cat([x.masked_fill(is_pad, 0.0), is_pad.to(x.dtype)], dim=-1)  # (B, T, D+1)
-            hold = weight_ih.new_zeros(4 * self.units, 1)
-            hold[: self.units] = -_HOLD  # input gate -> 0
-            hold[self.units : 2 * self.units] = _HOLD  # forget gate -> 1
-            weight_ih = torch.cat([weight_ih, hold], dim=1)  # (4H, D+1)
-        no_bias = torch.zeros_like(cell.bias)  # torch.lstm wants two biases; ours is the sum
-        hx = (state.h.unsqueeze(0).contiguous(), state.c.unsqueeze(0).contiguous())  # (1, B, H) each
-        params = [weight_ih, cell.weight_hh, cell.bias, no_bias]
-        outputs, h_n, c_n = torch.lstm(x, hx, params, True, 1, 0.0, self.training, False, True)
-        if not padded:
-            return outputs, LSTMState(h_n[0], c_n[0])
-        assert lengths is not None
-        h_last = outputs[torch.arange(batch, device=x.device), lengths - 1]  # (B, H)
-        outputs = outputs.masked_fill(~step_mask(lengths, steps).unsqueeze(-1), 0.0)  # (B, T, H)
-        return outputs, LSTMState(h_last, c_n[0])
-
     # ----------------------------------------------------------------------------------------- interop
     @classmethod
     def from_torch(cls, module: nn.LSTM, **options: object) -> LSTM:
@@ -377,6 +363,51 @@ class LSTM(Layer):
             getattr(module, f"weight_hh_l0{suffix}").copy_(cell.weight_hh)
             getattr(module, f"bias_ih_l0{suffix}").copy_(cell.bias)
             getattr(module, f"bias_hh_l0{suffix}").zero_()
+
+
+def fused_lstm(
+    x: Tensor, lengths: Tensor | None, cells: list[LSTMCell], states: list[LSTMState], *, training: bool
+) -> tuple[Tensor, tuple[Tensor, Tensor]]:
+    """PyTorch's fused LSTM kernel (`torch.lstm`) over a right-padded batch, without PackedSequence.
+
+    One cell reads forwards; two cells read forwards and backwards in one kernel call (the kernel's backward
+    direction starts at step T-1, so it reads a row's padding first: callers use two cells only where that
+    direction starts from a zero state, which the held padding keeps at exactly zero).
+
+    With lengths, one extra input channel marks padded steps and drives the forget gate to exactly 1 and the input
+    gate to exactly 0 there, so the cell state is held through the padding: the kernel's final c is each row's c at
+    its own last valid step. The forward h is gathered at that step and padded outputs are zeroed. Gradients
+    through held steps are exactly zero (sigmoid' is 0 at 0 and 1).
+
+    Shapes:
+        x: (B, T, D); lengths: (B,) or None; states: (B, H) pairs, one per cell.
+        Returns outputs (B, T, H * len(cells)) and final (h, c), each (len(cells), B, H).
+    """
+    batch, steps, _ = x.shape
+    units = cells[0].units
+    is_pad = None
+    if lengths is not None and int(lengths.min()) < steps:
+        is_pad = ~step_mask(lengths, steps).unsqueeze(-1)  # (B, T, 1)
+        x = torch.cat([x.masked_fill(is_pad, 0.0), is_pad.to(x.dtype)], dim=-1)  # (B, T, D+1)
+    params: list[Tensor] = []
+    for cell in cells:
+        weight_ih: Tensor = cell.weight_ih
+        if is_pad is not None:
+            hold = weight_ih.new_zeros(4 * units, 1)
+            hold[:units] = -_HOLD  # input gate -> 0
+            hold[units : 2 * units] = _HOLD  # forget gate -> 1
+            weight_ih = torch.cat([weight_ih, hold], dim=1)  # (4H, D+1)
+        params += [weight_ih, cell.weight_hh, cell.bias, torch.zeros_like(cell.bias)]  # ours is the sum of 2 biases
+    h0 = torch.stack([s.h for s in states])  # (directions, B, H)
+    c0 = torch.stack([s.c for s in states])
+    bidirectional = len(cells) == 2
+    outputs, h_n, c_n = torch.lstm(x, (h0, c0), params, True, 1, 0.0, training, bidirectional, True)
+    if is_pad is None:
+        return outputs, (h_n, c_n)
+    assert lengths is not None
+    h_last = outputs[torch.arange(batch, device=x.device), lengths - 1, :units]  # (B, H), forward direction
+    outputs = outputs.masked_fill(is_pad, 0.0)  # (B, T, H * directions)
+    return outputs, (torch.cat([h_last[None], h_n[1:]]), c_n)
 
 
 def check_torch_lstm(module: nn.LSTM, *, bidirectional: bool) -> None:
