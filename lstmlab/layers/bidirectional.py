@@ -107,18 +107,9 @@ class Bidirectional(Layer):
         lengths, start_f = self.forward_layer.prepare(x, lengths, forward_state)
         _, start_b = self.backward_layer.prepare(x, lengths, backward_state)
         self.last_one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
-        if self.last_one_call:
-            out_f, out_b, state_f, state_b = self._run_one_call(x, lengths, start_f, start_b)
-        else:
-            out_f, state_f = self.forward_layer.run(x, lengths, start_f)
-            out_b, state_b = self.backward_layer.run(x, lengths, start_b)
-        if self.return_sequences:
-            # each half back in the input's time order (B, T, H), reversed within each row's length
-            if self.forward_layer.go_backwards:
-                out_f = reverse_padded(out_f, lengths)
-            if self.backward_layer.go_backwards:
-                out_b = reverse_padded(out_b, lengths)
-        else:
+        run = self._run_one_call if self.last_one_call else self._run_two_calls
+        out_f, out_b, state_f, state_b = run(x, lengths, start_f, start_b)
+        if not self.return_sequences:
             out_f, out_b = state_f.h, state_b.h
         merged = self._merge(out_f, out_b)
         if self.return_state:
@@ -144,15 +135,26 @@ class Bidirectional(Layer):
     def _run_one_call(
         self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
     ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
-        """Both directions in one fused kernel call; the backward half comes out in input time order."""
+        """Both directions in one fused kernel call; the kernel returns the backward half in input time order."""
         cells = [self.forward_layer._built_cell(), self.backward_layer._built_cell()]
         outputs, (h_n, c_n) = fused_lstm(x, lengths, cells, [start_f, start_b], training=self.training)
         out_f, out_b = outputs.chunk(2, dim=-1)  # (B, T, H) each
         state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
         self.forward_layer.finish("fused", state_f)
         self.backward_layer.finish("fused", state_b)
-        # the rest of forward() expects the backward half in reading order, as a separate run returns it
-        return out_f, reverse_padded(out_b, lengths), state_f, state_b
+        return out_f, out_b, state_f, state_b
+
+    def _run_two_calls(
+        self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
+    ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
+        """Each direction on its own; outputs put back in input time order (within each row's length)."""
+        out_f, state_f = self.forward_layer.run(x, lengths, start_f)
+        out_b, state_b = self.backward_layer.run(x, lengths, start_b)
+        if self.return_sequences and self.forward_layer.go_backwards:
+            out_f = reverse_padded(out_f, lengths)
+        if self.return_sequences and self.backward_layer.go_backwards:
+            out_b = reverse_padded(out_b, lengths)
+        return out_f, out_b, state_f, state_b
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         if self.merge_mode == "concat":
