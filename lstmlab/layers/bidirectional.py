@@ -108,10 +108,10 @@ class Bidirectional(Layer):
         _, start_b = self.backward_layer.prepare(x, lengths, backward_state)
         self.last_one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
         run = self._run_one_call if self.last_one_call else self._run_two_calls
-        out_f, out_b, state_f, state_b = run(x, lengths, start_f, start_b)
+        joint, out_f, out_b, state_f, state_b = run(x, lengths, start_f, start_b)
         if not self.return_sequences:
-            out_f, out_b = state_f.h, state_b.h
-        merged = self._merge(out_f, out_b)
+            joint, out_f, out_b = None, state_f.h, state_b.h
+        merged = joint if joint is not None and self.merge_mode == "concat" else self._merge(out_f, out_b)
         if self.return_state:
             return merged, (state_f, state_b)
         return merged
@@ -134,19 +134,22 @@ class Bidirectional(Layer):
 
     def _run_one_call(
         self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
-    ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
-        """Both directions in one fused kernel call; the kernel returns the backward half in input time order."""
+    ) -> tuple[Tensor | None, Tensor, Tensor, LSTMState, LSTMState]:
+        """Both directions in one fused kernel call: their outputs side by side (B, T, 2H), then each half.
+
+        The kernel returns the backward half in input time order.
+        """
         cells = [self.forward_layer._built_cell(), self.backward_layer._built_cell()]
         outputs, (h_n, c_n) = fused_lstm(x, lengths, cells, [start_f, start_b], training=self.training)
         out_f, out_b = outputs.chunk(2, dim=-1)  # (B, T, H) each
         state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
         self.forward_layer.finish("fused", state_f)
         self.backward_layer.finish("fused", state_b)
-        return out_f, out_b, state_f, state_b
+        return outputs, out_f, out_b, state_f, state_b
 
     def _run_two_calls(
         self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
-    ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
+    ) -> tuple[Tensor | None, Tensor, Tensor, LSTMState, LSTMState]:
         """Each direction on its own; outputs put back in input time order (within each row's length)."""
         out_f, state_f = self.forward_layer.run(x, lengths, start_f)
         out_b, state_b = self.backward_layer.run(x, lengths, start_b)
@@ -154,7 +157,7 @@ class Bidirectional(Layer):
             out_f = reverse_padded(out_f, lengths)
         if self.return_sequences and self.backward_layer.go_backwards:
             out_b = reverse_padded(out_b, lengths)
-        return out_f, out_b, state_f, state_b
+        return None, out_f, out_b, state_f, state_b
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         if self.merge_mode == "concat":
