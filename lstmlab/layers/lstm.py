@@ -6,6 +6,7 @@ recurrence over time is computed (`_run_reference` vs `_run_fused`), and the tes
 
 from __future__ import annotations
 
+import warnings
 from typing import Literal, NamedTuple
 
 import torch
@@ -401,7 +402,15 @@ def fused_lstm(
     h0 = torch.stack([s.h for s in states])  # (directions, B, H)
     c0 = torch.stack([s.c for s in states])
     bidirectional = len(cells) == 2
-    outputs, h_n, c_n = torch.lstm(x, (h0, c0), params, True, 1, 0.0, training, bidirectional, True)
+    args = (x, (h0, c0), params, True, 1, 0.0, training, bidirectional, True)
+    if x.is_cuda:
+        with warnings.catch_warnings():
+            # cuDNN warns on every call that these weights are not one flattened buffer and are packed per call:
+            # by design here (the padding column makes a new weight anyway), and cheap at this field's sizes
+            warnings.filterwarnings("ignore", message="RNN module weights are not part of single contiguous chunk")
+            outputs, h_n, c_n = torch.lstm(*args)
+    else:
+        outputs, h_n, c_n = torch.lstm(*args)
     if is_pad is None:
         return outputs, (h_n, c_n)
     assert lengths is not None

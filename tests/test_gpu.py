@@ -1,0 +1,48 @@
+"""GPU parity (cuDNN): reference vs fused and nn.LSTM on CUDA. Skipped, and shown as skipped, without a GPU."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from helpers import flatten_outputs, grads, twin
+from torch import nn
+from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+from torch.testing import assert_close
+
+from lstmlab import LSTM, Bidirectional
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("go_backwards", [False, True])
+def test_lstm_reference_equals_fused_on_cuda(dtype: torch.dtype, go_backwards: bool) -> None:
+    torch.manual_seed(0)
+    ref = LSTM(8, input_size=3, return_sequences=True, return_state=True, go_backwards=go_backwards, impl="reference")
+    ref = ref.to("cuda", dtype)
+    fused = twin(ref, impl="fused").to("cuda")
+    x = torch.randn(4, 9, 3, device="cuda", dtype=dtype, requires_grad=True)
+    lengths = torch.tensor([9, 1, 5, 7])
+    out_ref, out_fused = ref(x, lengths), fused(x, lengths)
+    assert fused.last_impl == "fused"
+    tol = {"atol": 1e-4, "rtol": 1e-3} if dtype == torch.float32 else {}
+    for a, b in zip(flatten_outputs(out_ref), flatten_outputs(out_fused), strict=True):
+        assert_close(a, b, **tol)
+    for a, b in zip(grads(ref, x, out_ref), grads(fused, x, out_fused), strict=True):
+        assert_close(a.cpu(), b.cpu(), **tol)
+
+
+def test_bidirectional_matches_packed_cudnn() -> None:
+    torch.manual_seed(1)
+    module = nn.LSTM(3, 8, batch_first=True, bidirectional=True).to("cuda", torch.float64)
+    ours = Bidirectional.from_torch(module, return_sequences=True, return_state=True, impl="fused")
+    x = torch.randn(5, 7, 3, device="cuda", dtype=torch.float64)
+    lengths = torch.tensor([7, 1, 4, 6, 2])
+    packed = pack_padded_sequence(x, lengths, batch_first=True, enforce_sorted=False)
+    want_packed, (h_n, c_n) = module(packed)
+    want, _ = pad_packed_sequence(want_packed, batch_first=True, total_length=7)
+    got, (fwd, bwd) = ours(x, lengths)
+    assert ours.last_one_call
+    assert_close(got, want)
+    assert_close(torch.stack([fwd.h, bwd.h]), h_n)
+    assert_close(torch.stack([fwd.c, bwd.c]), c_n)
