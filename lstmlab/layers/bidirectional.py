@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_rank
-from .lstm import LSTM, LSTMState, check_torch_lstm, fused_lstm
+from .lstm import LSTM, LSTMState, _Trace, check_torch_lstm, fused_lstm
 from .sequence import check_lengths, reverse_padded
 
 __all__ = ["MERGE_MODES", "Bidirectional"]
@@ -56,7 +56,7 @@ class Bidirectional(Layer):
         self.merge_mode: MergeMode = merge_mode
         self.forward_layer = layer
         self.backward_layer = layer.clone(go_backwards=not layer.go_backwards)
-        self.last_one_call: bool | None = None  # whether the last call ran both directions in one kernel call
+        self._trace = _Trace()
 
     @property
     def return_sequences(self) -> bool:
@@ -68,7 +68,13 @@ class Bidirectional(Layer):
 
     @property
     def last_impl(self) -> str | None:
+        """The path the last call took ("reference" or "fused")."""
         return self.forward_layer.last_impl
+
+    @property
+    def last_one_call(self) -> bool | None:
+        """Whether the last call ran both directions in one fused kernel call."""
+        return self._trace.one_call
 
     def build(self, input_shape: Shape) -> Shape:
         if self.merge_mode is None:
@@ -106,12 +112,18 @@ class Bidirectional(Layer):
         lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
         lengths, start_f = self.forward_layer.prepare(x, lengths, forward_state)
         _, start_b = self.backward_layer.prepare(x, lengths, backward_state)
-        self.last_one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
-        run = self._run_one_call if self.last_one_call else self._run_two_calls
-        joint, out_f, out_b, state_f, state_b = run(x, lengths, start_f, start_b)
+        self._trace.one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
+        if self._trace.one_call:
+            joint, state_f, state_b = self._run_one_call(x, lengths, start_f, start_b)
+            out_f, out_b = (joint, joint) if self.merge_mode == "concat" else joint.chunk(2, dim=-1)
+        else:
+            out_f, out_b, state_f, state_b = self._run_two_calls(x, lengths, start_f, start_b)
         if not self.return_sequences:
-            joint, out_f, out_b = None, state_f.h, state_b.h
-        merged = joint if joint is not None and self.merge_mode == "concat" else self._merge(out_f, out_b)
+            merged = self._merge(state_f.h, state_b.h)
+        elif self._trace.one_call and self.merge_mode == "concat":
+            merged = joint  # the kernel wrote both halves side by side
+        else:
+            merged = self._merge(out_f, out_b)
         if self.return_state:
             return merged, (state_f, state_b)
         return merged
@@ -134,22 +146,21 @@ class Bidirectional(Layer):
 
     def _run_one_call(
         self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
-    ) -> tuple[Tensor | None, Tensor, Tensor, LSTMState, LSTMState]:
-        """Both directions in one fused kernel call: their outputs side by side (B, T, 2H), then each half.
+    ) -> tuple[Tensor, LSTMState, LSTMState]:
+        """Both directions in one fused kernel call: their outputs side by side (B, T, 2H), and final states.
 
         The kernel returns the backward half in input time order.
         """
         cells = [self.forward_layer._built_cell(), self.backward_layer._built_cell()]
         outputs, (h_n, c_n) = fused_lstm(x, lengths, cells, [start_f, start_b], training=self.training)
-        out_f, out_b = outputs.chunk(2, dim=-1)  # (B, T, H) each
         state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
         self.forward_layer.finish("fused", state_f)
         self.backward_layer.finish("fused", state_b)
-        return outputs, out_f, out_b, state_f, state_b
+        return outputs, state_f, state_b
 
     def _run_two_calls(
         self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
-    ) -> tuple[Tensor | None, Tensor, Tensor, LSTMState, LSTMState]:
+    ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
         """Each direction on its own; outputs put back in input time order (within each row's length)."""
         out_f, state_f = self.forward_layer.run(x, lengths, start_f)
         out_b, state_b = self.backward_layer.run(x, lengths, start_b)
@@ -157,7 +168,7 @@ class Bidirectional(Layer):
             out_f = reverse_padded(out_f, lengths)
         if self.return_sequences and self.backward_layer.go_backwards:
             out_b = reverse_padded(out_b, lengths)
-        return None, out_f, out_b, state_f, state_b
+        return out_f, out_b, state_f, state_b
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:
         if self.merge_mode == "concat":

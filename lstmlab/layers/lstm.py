@@ -7,6 +7,7 @@ recurrence over time is computed (`_run_reference` vs `_run_fused`), and the tes
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
 import torch
@@ -25,6 +26,14 @@ FUSED_DEVICES = ("cpu", "cuda")
 # sigmoid gives exactly 1 and 0 there in every float dtype and the cell state is held unchanged; trained gate
 # pre-activations are orders of magnitude smaller. 1e4 is also finite in float16 and bfloat16.
 _HOLD = 1e4
+
+
+@dataclass
+class _Trace:
+    """What the last call did; a plain object, so that recording it per call skips nn.Module.__setattr__."""
+
+    impl: Literal["reference", "fused"] | None = None
+    one_call: bool | None = None
 
 
 class LSTMState(NamedTuple):
@@ -63,6 +72,9 @@ class LSTMCell(Layer):
         self.weight_ih = nn.Parameter(torch.empty(4 * units, input_size))  # (4H, D), rows i|f|g|o
         self.weight_hh = nn.Parameter(torch.empty(4 * units, units))  # (4H, H)
         self.bias = nn.Parameter(torch.empty(4 * units))  # (4H,)
+        # torch.lstm takes two biases per direction; ours is their sum, so the second is zero (not a parameter)
+        self.zero_bias: Tensor
+        self.register_buffer("zero_bias", torch.zeros(4 * units), persistent=False)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -143,7 +155,7 @@ class LSTM(Layer):
         self.stateful = stateful
         self.dropout = dropout
         self.impl: Impl = impl
-        self.last_impl: Literal["reference", "fused"] | None = None
+        self._trace = _Trace()
         self._carried: LSTMState | None = None
         self.cell: LSTMCell | None = None
         if input_size is not None:
@@ -189,6 +201,11 @@ class LSTM(Layer):
             name for name in ("return_sequences", "return_state", "go_backwards", "stateful") if getattr(self, name)
         ]
         return ", ".join([f"{self.units}", f"input_size={self.input_size}", f"impl={self.impl!r}", *flags])
+
+    @property
+    def last_impl(self) -> Literal["reference", "fused"] | None:
+        """The path the last call took: "reference" or "fused" (None before the first call)."""
+        return self._trace.impl
 
     # ----------------------------------------------------------------------------------------- calling
     def forward(
@@ -249,7 +266,7 @@ class LSTM(Layer):
 
     def finish(self, impl: Literal["reference", "fused"], state: LSTMState) -> None:
         """Record the path taken and, for a stateful layer, carry the final state (detached) to the next call."""
-        self.last_impl = impl
+        self._trace.impl = impl
         if self.stateful:
             self._carried = LSTMState(state.h.detach(), state.c.detach())
 
@@ -398,7 +415,7 @@ def fused_lstm(
             hold[:units] = -_HOLD  # input gate -> 0
             hold[units : 2 * units] = _HOLD  # forget gate -> 1
             weight_ih = torch.cat([weight_ih, hold], dim=1)  # (4H, D+1)
-        params += [weight_ih, cell.weight_hh, cell.bias, torch.zeros_like(cell.bias)]  # ours is the sum of 2 biases
+        params += [weight_ih, cell.weight_hh, cell.bias, cell.zero_bias]
     h0 = torch.stack([s.h for s in states])  # (directions, B, H)
     c0 = torch.stack([s.c for s in states])
     bidirectional = len(cells) == 2
