@@ -1,0 +1,56 @@
+"""Loss and accuracy on model logits, per sequence or per step, with padded steps left out.
+
+Binary problems have one logit (sigmoid + binary cross-entropy, as the Keras models' sigmoid output); several
+classes have one logit per class (softmax + cross-entropy). Nothing here knows about LSTMs.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+__all__ = ["accuracy", "loss", "predict_classes", "valid_targets"]
+
+
+def valid_targets(logits: Tensor, targets: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+    """Flatten logits and targets to the scored items: (N, C) and (N,), padded steps removed.
+
+    Shapes:
+        per sequence: logits (B, C), targets (B,); per step: logits (B, T, C), targets (B, T), lengths (B,).
+
+    Raises:
+        ValueError: if the shapes do not pair up, or lengths are given for per-sequence targets.
+    """
+    if logits.dim() != targets.dim() + 1 or tuple(logits.shape[:-1]) != tuple(targets.shape):
+        raise ValueError(
+            f"Expected logits shaped (*targets.shape, classes). "
+            f"Received: logits {tuple(logits.shape)}, targets {tuple(targets.shape)}"
+        )
+    if lengths is None:
+        return logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
+    if targets.dim() != 2:
+        raise ValueError(f"Expected per-step targets (B, T) with lengths. Received: targets {tuple(targets.shape)}")
+    valid = torch.arange(targets.shape[1], device=targets.device) < lengths.to(targets.device)[:, None]  # (B, T)
+    return logits[valid], targets[valid]
+
+
+def loss(logits: Tensor, targets: Tensor, lengths: Tensor | None = None) -> Tensor:
+    """Mean binary cross-entropy (one logit) or cross-entropy (one logit per class) over the scored items."""
+    flat_logits, flat_targets = valid_targets(logits, targets, lengths)
+    if flat_logits.shape[-1] == 1:
+        return F.binary_cross_entropy_with_logits(flat_logits[:, 0], flat_targets.to(flat_logits.dtype))
+    return F.cross_entropy(flat_logits, flat_targets.long())
+
+
+def predict_classes(logits: Tensor) -> Tensor:
+    """Class ids from logits (..., C): logit > 0 for one logit, argmax for several."""
+    if logits.shape[-1] == 1:
+        return (logits[..., 0] > 0).long()
+    return logits.argmax(dim=-1)
+
+
+def accuracy(logits: Tensor, targets: Tensor, lengths: Tensor | None = None) -> Tensor:
+    """Fraction of scored items whose predicted class equals the target."""
+    flat_logits, flat_targets = valid_targets(logits, targets, lengths)
+    return (predict_classes(flat_logits) == flat_targets.long()).double().mean()
