@@ -1,5 +1,26 @@
-"""Training: losses and metrics on logits (independent of LSTMs)."""
+"""Training: losses and metrics on logits, the fit/evaluate/predict loop, callbacks. Independent of LSTMs."""
 
+from .callbacks import Callback, EarlyStopping, ModelCheckpoint
+from .data import OnlineSource, SequenceData
+from .engine import History, Scores, TrainConfig, evaluate, fit, predict, set_seed, train_step
 from .metrics import accuracy, loss, predict_classes, valid_targets
 
-__all__ = ["accuracy", "loss", "predict_classes", "valid_targets"]
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "ModelCheckpoint",
+    "OnlineSource",
+    "Scores",
+    "SequenceData",
+    "TrainConfig",
+    "accuracy",
+    "evaluate",
+    "fit",
+    "loss",
+    "predict",
+    "predict_classes",
+    "set_seed",
+    "train_step",
+    "valid_targets",
+]
