@@ -45,6 +45,8 @@ def sample_batch(model: Sequential, batch: int, seed: int) -> tuple[torch.Tensor
     lengths[0] = steps
     first = model.layers[0]
     if isinstance(first, Embedding):
+        if first.input_dim < 2:
+            raise ValueError(f"Expected a vocabulary of at least 2 ids (0 is padding). Received: {first.input_dim}")
         ids = torch.randint(1, first.input_dim, (batch, steps), generator=gen)
         return ids.masked_fill(torch.arange(steps) >= lengths[:, None], 0), None  # lengths come from padding id 0
     features = model.input_shape[1:]
@@ -68,6 +70,17 @@ def cmd_demo(args: argparse.Namespace) -> None:
             f"forward pass: input {tuple(x.shape)}, lengths {lens} -> logits {tuple(y_fused.shape)}, "
             f"max |fused - reference| = {diff:.1e}\n"
         )
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer of at least 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -95,7 +108,7 @@ def make_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     demo.add_argument("presets", nargs="*", help="preset names (default: all)")
-    demo.add_argument("--batch", type=int, default=4, help="rows in the generated batch")
+    demo.add_argument("--batch", type=positive_int, default=4, help="rows in the generated batch")
     demo.add_argument("--seed", type=int, default=0, help="seed for the weights and the generated batch")
     demo.set_defaults(run=cmd_demo)
     return parser

@@ -58,3 +58,23 @@ def test_installed_command_exits_non_zero_without_traceback() -> None:
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert result.stderr.startswith("lstmlab: error: Expected a preset")
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["summary", "qa-lstm", "--set", "steps=-1"], "Expected positive sizes (or None) in the input shape"),
+        (["summary", "qa-lstm", "--set", "features=0"], "Received: input_shape=(10, 0)"),
+        (["demo", "text-lstm", "--batch", "1"], None),
+    ],
+)
+def test_sizes_are_checked(argv: list[str], message: str | None, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(argv) == (0 if message is None else 2)
+    if message is not None:
+        assert message in capsys.readouterr().err
+
+
+def test_non_positive_batch_is_an_argparse_error() -> None:
+    with pytest.raises(SystemExit) as exit_info:
+        main(["demo", "qa-lstm", "--batch", "0"])
+    assert exit_info.value.code == 2

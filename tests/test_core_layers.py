@@ -348,3 +348,14 @@ def test_sizes_must_be_positive_integers(make, message) -> None:  # type: ignore
 def test_empty_or_integer_inputs_are_refused(call, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_time_distributed_needs_an_lstmlab_layer_and_embedding_checks_its_length() -> None:
+    with pytest.raises(ValueError, match="Expected an lstmlab layer to apply at every step. Received: Linear"):
+        TimeDistributed(torch.nn.Linear(3, 4))  # type: ignore[arg-type]
+    with pytest.raises(
+        ValueError, match=r"Embedding expected 5 steps \(its input_length\). Received: input_shape=\(7,\)"
+    ):
+        Embedding(10, 2, input_length=5).build((7,))
+    with pytest.raises(ValueError, match="Expected activation in"):
+        Dense(3, ["relu"])  # type: ignore[arg-type]

@@ -369,3 +369,41 @@ def test_stateful_batch_size_change_is_refused() -> None:
 def test_state_is_a_named_tuple() -> None:
     _, state = make_lstm(return_state=True)(torch.zeros(2, 3, 3, dtype=torch.float64))
     assert isinstance(state, LSTMState) and state.h.shape == state.c.shape == (2, 5)
+
+
+@pytest.mark.parametrize("impl", ["reference", "fused"])
+def test_nan_and_inf_in_padding_reach_no_output_and_no_gradient(impl: str) -> None:
+    layer = make_lstm(impl=impl, return_sequences=True, return_state=True)
+    x = torch.randn(3, 6, 3, dtype=torch.float64)
+    x[1, 4:] = float("nan")
+    x[2, 1:] = float("inf")
+    x.requires_grad_(True)
+    result = layer(x, torch.tensor([6, 4, 1]))
+    gradients = grads(layer, x, result)
+    assert all(torch.isfinite(t).all() for t in flatten_outputs(result))
+    assert all(torch.isfinite(g).all() for g in gradients)
+    assert torch.count_nonzero(gradients[0][1, 4:]) == 0  # no gradient flows to padded inputs
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: LSTM.from_torch(nn.GRU(3, 4)), "Expected a torch.nn.LSTM. Received: GRU"),
+        (lambda: LSTM.from_torch(nn.LSTM(3, 4), input_size=3), "Expected options other than input_size"),
+        (lambda: LSTM.from_torch(nn.LSTM(3, 4), go_backwards=True), "Expected options other than go_backwards"),
+        (lambda: LSTM(4, input_size=0), "Expected input_size to be a positive integer. Received: input_size=0"),
+        (lambda: LSTM(4, dropout="0.1"), r"Expected dropout in \[0, 1\)"),  # type: ignore[arg-type]
+        (lambda: LSTM(4, input_size=3)(torch.zeros(2, 4, 3), "abc"), "Expected lengths as a 1-D tensor or list"),
+        (lambda: LSTM(4, input_size=3)(torch.zeros(0, 4, 3), torch.tensor([], dtype=torch.long)), "batch size 0"),
+        (
+            lambda: LSTM(4, input_size=3)(
+                torch.zeros(2, 4, 3), initial_state=(torch.zeros(2, 4, dtype=torch.float64),) * 2
+            ),
+            r"initial_state h as a tensor of the input's dtype and device .*Received: \(torch.float64",
+        ),
+        (lambda: LSTM(4, input_size=3)(torch.zeros(2, 4, 3), initial_state=(1, 2)), "Received: int"),
+    ],
+)
+def test_more_bad_input(call, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(ValueError, match=message):
+        call()

@@ -8,7 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_rank
-from .lstm import LSTM, LSTMState, _Trace, check_torch_lstm, fused_lstm
+from .lstm import LSTM, LSTMState, _Trace, check_torch_lstm, check_torch_options, fused_lstm
 from .sequence import check_lengths, reverse_padded
 
 __all__ = ["MERGE_MODES", "Bidirectional"]
@@ -188,6 +188,7 @@ class Bidirectional(Layer):
         With merge_mode "concat" the outputs equal the module's (on a packed batch for variable lengths).
         """
         check_torch_lstm(module, bidirectional=True)
+        check_torch_options(options)
         layer = LSTM(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
         wrapper = cls(layer, merge_mode=merge_mode).to(next(module.parameters()))
         wrapper.forward_layer.load_torch_weights(module, "")
@@ -199,7 +200,8 @@ class Bidirectional(Layer):
         if self.forward_layer.go_backwards:
             raise ValueError("Expected a forward-reading first layer for to_torch(). Received: go_backwards=True")
         size = self.forward_layer.input_size
-        assert size is not None
+        if size is None:
+            raise ValueError("Expected a built Bidirectional for to_torch(). Received: a layer with no input size")
         module = nn.LSTM(size, self.forward_layer.units, batch_first=True, bidirectional=True)
         module = module.to(self.forward_layer.cell.weight_ih)  # type: ignore[union-attr]
         self.forward_layer.store_torch_weights(module, "")

@@ -66,6 +66,10 @@ class Embedding(Layer):
             raise ValueError(
                 f"Embedding expected an input shape (T,) of token ids. Received: input_shape={input_shape}"
             )
+        if None not in (self.input_length, input_shape[0]) and input_shape[0] != self.input_length:
+            raise ValueError(
+                f"Embedding expected {self.input_length} steps (its input_length). Received: input_shape={input_shape}"
+            )
         return (input_shape[0], self.output_dim)
 
     def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
@@ -75,6 +79,8 @@ class Embedding(Layer):
 
     def forward(self, ids: Tensor) -> Tensor:
         check_rank("Embedding", ids, (2,), "(batch, steps) of token ids")
+        if ids.shape[0] == 0:
+            raise ValueError("Embedding expected at least one sequence. Received: batch size 0")
         if ids.is_floating_point() or ids.dtype == torch.bool:
             raise ValueError(f"Embedding expected integer token ids. Received: dtype={ids.dtype}")
         check_steps("Embedding", ids)
@@ -118,7 +124,7 @@ class Dense(Layer):
 
     def __init__(self, units: int, activation: str | None = None, *, input_size: int | None = None) -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
+        if not isinstance(activation, str | None) or activation not in ACTIVATIONS:
             names = sorted(str(k) for k in ACTIVATIONS)
             raise ValueError(f"Expected activation in {names}. Received: activation={activation!r}")
         check_positive_int("units", units)
@@ -132,6 +138,7 @@ class Dense(Layer):
         size = input_shape[-1] if input_shape else None
         if size is None:
             raise ValueError(f"Dense expected a known last axis. Received: input_shape={input_shape}")
+        check_positive_int("input size", size)
         if self.linear is None:
             self.linear = nn.Linear(size, self.units)
             nn.init.xavier_uniform_(self.linear.weight)
@@ -158,6 +165,8 @@ class TimeDistributed(Layer):
 
     def __init__(self, layer: Layer) -> None:
         super().__init__()
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Expected an lstmlab layer to apply at every step. Received: {type(layer).__name__}")
         self.layer = layer
 
     def build(self, input_shape: Shape) -> Shape:

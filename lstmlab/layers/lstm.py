@@ -1,7 +1,7 @@
 """LSTM cell and layer: the gate equations as a readable reference, and PyTorch's fused kernel as the fast path.
 
 Both paths share parameters, input dropout, direction handling and state bookkeeping; they differ only in how the
-recurrence over time is computed (`_run_reference` vs `_run_fused`), and the tests prove them equal.
+recurrence over time is computed (`LSTM._run_reference` vs `fused_lstm`), and the tests prove them equal.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class LSTM(Layer):
         check_positive_int("units", units)
         if impl not in IMPLS:
             raise ValueError(f"Expected impl in {set(IMPLS)}. Received: impl={impl!r}")
-        if not 0.0 <= dropout < 1.0:
+        if not isinstance(dropout, int | float) or not 0.0 <= dropout < 1.0:
             raise ValueError(f"Expected dropout in [0, 1). Received: dropout={dropout!r}")
         self.units = units
         self.return_sequences = return_sequences
@@ -166,6 +166,7 @@ class LSTM(Layer):
         if len(input_shape) != 2 or input_shape[-1] is None:
             raise ValueError(f"LSTM expected an input shape (T, D) with a known D. Received: input_shape={input_shape}")
         size = input_shape[-1]
+        check_positive_int("input_size", size)
         if self.cell is None:
             self.cell = LSTMCell(size, self.units)
         elif self.cell.input_size != size:
@@ -308,6 +309,14 @@ class LSTM(Layer):
             if len(initial_state) != 2:
                 raise ValueError(f"Expected initial_state as (h, c). Received: {len(initial_state)} tensors")
             for name, tensor in zip("hc", initial_state, strict=True):
+                if not isinstance(tensor, Tensor) or (tensor.dtype, tensor.device) != (x.dtype, x.device):
+                    received = (
+                        type(tensor).__name__ if not isinstance(tensor, Tensor) else (tensor.dtype, tensor.device)
+                    )
+                    raise ValueError(
+                        f"Expected initial_state {name} as a tensor of the input's dtype and device "
+                        f"{(x.dtype, x.device)}. Received: {received}"
+                    )
                 if tuple(tensor.shape) != (batch, self.units):
                     raise ValueError(
                         f"Expected initial_state {name} of shape ({batch}, {self.units}). "
@@ -328,6 +337,8 @@ class LSTM(Layer):
     def _run_reference(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
         """The loop over the cell; at padded steps the state is held and the output is zero."""
         cell = self._built_cell()
+        if lengths is not None:  # padding never enters the arithmetic: NaN there must not reach any gradient
+            x = x.masked_fill(~step_mask(lengths, x.shape[1]).unsqueeze(-1), 0.0)
         h, c = state
         outputs = []
         for t in range(x.shape[1]):
@@ -346,11 +357,13 @@ class LSTM(Layer):
     def from_torch(cls, module: nn.LSTM, **options: object) -> LSTM:
         """An LSTM with the weights of a one-layer unidirectional `torch.nn.LSTM` (its two biases summed).
 
-        `options` are passed to the constructor (return_sequences, impl, ...). Outputs equal the module's.
+        `options` are passed to the constructor (return_sequences, impl, ...). Outputs equal the module's on
+        batch-first input (transpose time-first input for a module built with `batch_first=False`).
         Raises ValueError for a bidirectional, multi-layer, projected or bias-free module (use
         `Bidirectional.from_torch` for a bidirectional one).
         """
         check_torch_lstm(module, bidirectional=False)
+        check_torch_options(options)
         layer = cls(module.hidden_size, input_size=module.input_size, **options)  # type: ignore[arg-type]
         layer.to(next(module.parameters())).load_torch_weights(module, "")
         return layer
@@ -436,8 +449,19 @@ def fused_lstm(
     return outputs, (torch.cat([h_last[None], h_n[1:]]), c_n)
 
 
+def check_torch_options(options: dict[str, object]) -> None:
+    """Raise a ValueError for `from_torch` options that the module itself decides."""
+    for name in ("input_size", "units", "go_backwards"):
+        if name in options:
+            raise ValueError(
+                f"Expected options other than {name} (the nn.LSTM sets it). Received: {name}={options[name]!r}"
+            )
+
+
 def check_torch_lstm(module: nn.LSTM, *, bidirectional: bool) -> None:
     """Raise a ValueError unless `module` is a one-layer nn.LSTM of the expected direction, with biases."""
+    if not isinstance(module, nn.LSTM):
+        raise ValueError(f"Expected a torch.nn.LSTM. Received: {type(module).__name__}")
     expected = {"num_layers": 1, "proj_size": 0, "bias": True, "bidirectional": bidirectional}
     for name, value in expected.items():
         received = getattr(module, name)

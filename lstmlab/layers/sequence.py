@@ -17,7 +17,12 @@ def check_lengths(lengths: Tensor | None, batch: int, steps: int, device: torch.
     if lengths is None:
         return None
     if not isinstance(lengths, Tensor):
-        lengths = torch.as_tensor(lengths)
+        try:
+            lengths = torch.as_tensor(lengths)
+        except (TypeError, ValueError, RuntimeError):
+            raise ValueError(f"Expected lengths as a 1-D tensor or list of integers. Received: {lengths!r}") from None
+    if batch == 0:
+        raise ValueError("Expected at least one sequence in the batch. Received: batch size 0")
     if lengths.dim() != 1 or lengths.shape[0] != batch:
         raise ValueError(
             f"Expected lengths of shape ({batch},), one per batch row. Received: shape={tuple(lengths.shape)}"
@@ -57,6 +62,10 @@ def lengths_from_padding(ids: Tensor, padding_id: int = 0) -> Tensor:
     Raises:
         ValueError: if a padding id comes before a real id in some row, or a row is all padding.
     """
+    if ids.dim() != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+        raise ValueError(
+            f"Expected token ids of shape (batch, steps), both non-empty. Received: shape={tuple(ids.shape)}"
+        )
     valid = ids != padding_id  # (B, T)
     lengths = valid.sum(dim=1)
     if not torch.equal(valid, step_mask(lengths, ids.shape[1])):

@@ -52,6 +52,13 @@ class Sequential(nn.Module):
         super().__init__()
         if not layers:
             raise ValueError("Expected at least one layer. Received: an empty list")
+        if any(d is not None and (not isinstance(d, int) or d < 1) for d in input_shape) or (
+            batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1)
+        ):
+            raise ValueError(
+                f"Expected positive sizes (or None) in the input shape and batch size. "
+                f"Received: input_shape={tuple(input_shape)}, batch_size={batch_size}"
+            )
         self.input_shape: Shape = tuple(input_shape)
         self.batch_size = batch_size
         self.name = name
