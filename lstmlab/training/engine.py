@@ -14,9 +14,9 @@ from torch import Tensor, nn
 
 from .callbacks import Callback
 from .data import OnlineSource, SequenceData
-from .metrics import accuracy, loss, predict_classes
+from .metrics import accuracy, loss, predict_classes, valid_targets
 
-__all__ = ["History", "Scores", "TrainConfig", "evaluate", "fit", "predict", "set_seed", "train_step"]
+__all__ = ["History", "Scores", "TrainConfig", "evaluate", "fit", "forward_batch", "predict", "set_seed", "train_step"]
 
 
 @dataclass(frozen=True)
@@ -66,19 +66,49 @@ def _score_lengths(batch: SequenceData) -> Tensor | None:
     return batch.lengths if batch.per_step else None
 
 
+def forward_batch(
+    model: nn.Module, batch: SequenceData, piece_steps: int | None = None
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Logits, the targets they answer, and the lengths that mask those targets.
+
+    With `piece_steps`, a stateful model reads each sequence in pieces of that many steps, its state carried from
+    piece to piece and reset before the batch (the Q&A's model 2): each call answers for its piece's last step, so
+    per-step targets are taken at those steps, and a per-sequence target is answered by the last call.
+    """
+    if piece_steps is None:
+        return model(batch.x, batch.lengths), batch.y, _score_lengths(batch)
+    steps = batch.x.shape[1]
+    if batch.lengths is not None or steps % piece_steps:
+        raise ValueError(
+            f"Expected full-length sequences of a multiple of {piece_steps} steps for a model fed in pieces. "
+            f"Received: {steps} steps, lengths {'given' if batch.lengths is not None else 'none'}"
+        )
+    reset = getattr(model, "reset_states", None)
+    if callable(reset):
+        reset()
+    answers = [model(batch.x[:, start : start + piece_steps]) for start in range(0, steps, piece_steps)]  # (B, C)
+    if not batch.per_step:
+        return answers[-1], batch.y, None
+    return torch.stack(answers, dim=1), batch.y[:, piece_steps - 1 :: piece_steps], None  # (B, P, C), (B, P)
+
+
 def train_step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, batch: SequenceData, clip_norm: float | None
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    batch: SequenceData,
+    clip_norm: float | None,
+    piece_steps: int | None = None,
 ) -> tuple[Tensor, Tensor]:
     """One optimiser step on `batch`; returns its loss and accuracy (detached scalars, no device sync)."""
     optimizer.zero_grad(set_to_none=True)
-    logits = model(batch.x, batch.lengths)
-    value = loss(logits, batch.y, _score_lengths(batch))
+    logits, targets, lengths = forward_batch(model, batch, piece_steps)
+    value = loss(logits, targets, lengths)
     value.backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
         nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
     with torch.no_grad():
-        return value.detach(), accuracy(logits.detach(), batch.y, _score_lengths(batch))
+        return value.detach(), accuracy(logits.detach(), targets, lengths)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -102,6 +132,7 @@ def fit(
     validation: SequenceData | None = None,
     callbacks: Sequence[Callback] = (),
     progress: Callable[[int], AbstractContextManager[Callable[[int], None]]] | None = None,
+    piece_steps: int | None = None,
 ) -> History:
     """Train `model` with Adam on a fixed data set (`epochs`) or on fresh examples (`updates`).
 
@@ -112,6 +143,7 @@ def fit(
         validation: data scored after every epoch (else the `validation_split` of a fixed set, if any).
         callbacks: e.g. `EarlyStopping`, `ModelCheckpoint`; any may stop training after an epoch.
         progress: `progress(total)` gives a context manager yielding `advance(n)`; None shows nothing.
+        piece_steps: feed a stateful model each sequence in pieces of this many steps (see `forward_batch`).
 
     Returns:
         The `History`: one row per epoch (online: per `updates_per_epoch` updates), and per-update figures online.
@@ -125,6 +157,7 @@ def fit(
     if isinstance(train, SequenceData) and config.validation_split > 0 and validation is None:
         train, validation = train.split(config.validation_split)
     optimizer = make_optimizer(model, config)
+    eval_batch = config.batch_size if piece_steps else max(config.batch_size, 256)  # stateful: a fixed batch
     history = History()
     for callback in callbacks:
         callback.on_train_begin(model)
@@ -134,13 +167,13 @@ def fit(
             model.train()
             losses, accuracies = [], []
             for batch in batches:
-                batch_loss, batch_accuracy = train_step(model, optimizer, batch, config.clip_norm)
+                batch_loss, batch_accuracy = train_step(model, optimizer, batch, config.clip_norm, piece_steps)
                 losses.append(batch_loss)
                 accuracies.append(batch_accuracy)
                 advance(1)
             logs = _epoch_logs(losses, accuracies, history if online else None)
             if validation is not None:
-                scores = evaluate(model, validation, batch_size=max(config.batch_size, 256))
+                scores = evaluate(model, validation, batch_size=eval_batch, piece_steps=piece_steps)
                 logs.update(val_loss=scores.loss, val_accuracy=scores.accuracy)
             history.epochs.append({"epoch": float(epoch), **logs})
             if any([callback.on_epoch_end(epoch, logs, model) for callback in callbacks]):
@@ -185,12 +218,12 @@ def _epoch_logs(losses: list[Tensor], accuracies: list[Tensor], history: History
 
 
 @torch.no_grad()
-def predict(model: nn.Module, data: SequenceData, *, batch_size: int = 256) -> Tensor:
+def predict(model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None) -> Tensor:
     """Class probabilities: (N, [T,] 1) sigmoid for one logit, (N, [T,] C) softmax for several."""
     model.eval()
     parts = []
     for batch in data.batches(batch_size, shuffle=False, generator=torch.Generator()):
-        logits = model(batch.x, batch.lengths)
+        logits, _, _ = forward_batch(model, batch, piece_steps)
         parts.append(torch.sigmoid(logits) if logits.shape[-1] == 1 else torch.softmax(logits, dim=-1))
     return torch.cat(parts)
 
@@ -209,21 +242,16 @@ class Scores:
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: SequenceData, *, batch_size: int = 256) -> Scores:
+def evaluate(model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None) -> Scores:
     """Loss and accuracy over `data` (padded steps left out); for several classes also per-class precision,
     recall, F1 and the confusion matrix (rows: true class, columns: predicted)."""
     model.eval()
     logits_parts, target_parts = [], []
     for batch in data.batches(batch_size, shuffle=False, generator=torch.Generator()):
-        logits = model(batch.x, batch.lengths)
-        lengths = _score_lengths(batch)
-        if lengths is not None:
-            valid = torch.arange(batch.y.shape[1]) < lengths[:, None]
-            logits, targets = logits[valid], batch.y[valid]
-        else:
-            logits, targets = logits.reshape(-1, logits.shape[-1]), batch.y.reshape(-1)
-        logits_parts.append(logits)
-        target_parts.append(targets)
+        logits, targets, lengths = forward_batch(model, batch, piece_steps)
+        flat_logits, flat_targets = valid_targets(logits, targets, lengths)
+        logits_parts.append(flat_logits)
+        target_parts.append(flat_targets)
     logits, targets = torch.cat(logits_parts), torch.cat(target_parts)
     scores = Scores(float(loss(logits, targets)), float(accuracy(logits, targets)), len(targets))
     if logits.shape[-1] > 2:
