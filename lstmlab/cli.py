@@ -1,28 +1,33 @@
-"""Command line: `lstmlab models`, `lstmlab summary PRESET`, `lstmlab demo`. Parses options and calls the library."""
+"""Command line: models, summary, demo, train, evaluate, predict. Parses options and calls the library."""
 
 from __future__ import annotations
 
 import argparse
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import torch
 
+from .experiments.tasks import TASKS, parse_task_option
+from .experiments.training import RunSpec, evaluate_run, load_run, predict_run, train_run
 from .layers import Embedding
 from .models import PRESETS, Sequential, build_model, parse_option
+from .progress import progress_bar
+from .training import Scores, SequenceData
 
 __all__ = ["main"]
 
 
-def _overrides(preset: str, pairs: Sequence[str]) -> dict[str, Any]:
-    """`key=value` texts to typed config overrides of `preset`."""
+def _overrides(preset: str, pairs: Sequence[str], parse: Any = parse_option, flag: str = "--set") -> dict[str, Any]:
+    """`key=value` texts to typed config overrides of `preset` (or of a task, with `parse_task_option`)."""
     out: dict[str, Any] = {}
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep:
-            raise ValueError(f"Expected --set KEY=VALUE. Received: {pair!r}")
-        out[key] = parse_option(preset, key, value)
+            raise ValueError(f"Expected {flag} KEY=VALUE. Received: {pair!r}")
+        out[key] = parse(preset, key, value)
     return out
 
 
@@ -72,6 +77,130 @@ def cmd_demo(args: argparse.Namespace) -> None:
         )
 
 
+def cmd_train(args: argparse.Namespace) -> None:
+    model_options = _overrides(args.model, args.set)
+    if args.merge_mode is not None:
+        model_options["merge_mode"] = args.merge_mode
+    train: dict[str, Any] = {"seed": args.seed}
+    for name in ("updates", "epochs", "batch_size", "learning_rate", "clip_norm"):
+        if getattr(args, name) is not None:
+            train[name] = getattr(args, name)
+    spec = RunSpec(
+        task=args.task,
+        preset=args.model,
+        task_options=_overrides(args.task, args.task_set, parse_task_option, "--task-set"),
+        model_options=model_options,
+        train=train,
+        train_size=args.train_size,
+        test_size=args.test_size,
+        patience=args.patience,
+    )
+    _, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
+    stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
+    print(f"trained {args.model} on {args.task}{stopped}; saved to {args.out}")
+    print_scores(scores, f"test ({spec.test_size} fresh examples)")
+
+
+def print_scores(scores: Scores, label: str) -> None:
+    print(f"{label}: loss {scores.loss:.4f}, accuracy {scores.accuracy:.4f} over {scores.count} scored items")
+    if scores.confusion is not None:
+        assert scores.precision is not None
+        assert scores.recall is not None
+        assert scores.f1 is not None
+        print("class  precision  recall  f1")
+        for k, (p, r, f) in enumerate(zip(scores.precision, scores.recall, scores.f1, strict=True)):
+            print(f"{k:>5}  {p:9.3f}  {r:6.3f}  {f:.3f}")
+        print("confusion (rows: true, columns: predicted):")
+        for row in scores.confusion:
+            print("  " + " ".join(f"{v:5d}" for v in row))
+
+
+def cmd_evaluate(args: argparse.Namespace) -> None:
+    scores = evaluate_run(Path(args.run), test_size=args.test_size, seed=args.seed)
+    print_scores(scores, f"{args.run}")
+
+
+def read_sequences(path: Path, tokens: bool) -> list[list[float]]:
+    """One sequence a line: numbers separated by commas or spaces (token ids for token models)."""
+    if not path.is_file():
+        raise ValueError(f"Expected an input file of sequences, one a line. Received: {path} does not exist")
+    rows = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            values = [float(v) for v in line.replace(",", " ").split()]
+        except ValueError:
+            kind = "token ids" if tokens else "numbers"
+            raise ValueError(
+                f"Expected {kind} separated by commas or spaces in {path}:{number}. Received: {line!r}"
+            ) from None
+        if tokens and any(v != int(v) or v < 0 for v in values):
+            raise ValueError(f"Expected non-negative integer token ids in {path}:{number}. Received: {line!r}")
+        rows.append(values)
+    if not rows:
+        raise ValueError(f"Expected at least one sequence in {path}. Received: an empty file")
+    return rows
+
+
+def input_data(rows: list[list[float]], model: Sequential, tokens: bool) -> SequenceData:
+    """Right-pad the rows to the model's input length (or the longest row) with their lengths."""
+    steps = model.input_shape[0] or max(map(len, rows))
+    too_long = [i for i, row in enumerate(rows, start=1) if len(row) > steps]
+    if too_long:
+        raise ValueError(
+            f"Expected at most {steps} values a line (the model's input length). Received: line {too_long[0]}"
+        )
+    lengths = torch.tensor([len(row) for row in rows])
+    x = torch.zeros(len(rows), steps, dtype=torch.long if tokens else torch.float32)
+    for i, row in enumerate(rows):
+        x[i, : len(row)] = torch.tensor(row, dtype=x.dtype)
+    if not tokens:
+        x = x.unsqueeze(-1)
+    return SequenceData(x, torch.zeros(len(rows), dtype=torch.long), lengths)
+
+
+def cmd_predict(args: argparse.Namespace) -> None:
+    model, task, task_conf, _ = load_run(Path(args.run))
+    tokens = task.inputs == "tokens"
+    if args.input is None:  # the tutorial's check: a fresh sequence, step by step
+        data = task.sample(task_conf, 1, torch.Generator().manual_seed(args.seed))
+        probabilities = predict_run(Path(args.run), data)[0]
+        show_example(data, probabilities, tokens)
+        return
+    data = input_data(read_sequences(Path(args.input), tokens), model, tokens)
+    if task.targets == "per-step" and data.lengths is not None and int(data.lengths.min()) < data.x.shape[1]:
+        data = SequenceData(data.x, torch.zeros(data.x.shape[:2], dtype=torch.long), data.lengths)
+    probabilities = predict_run(Path(args.run), data)
+    for row, p in enumerate(probabilities):
+        n = int(data.lengths[row]) if data.lengths is not None else p.shape[0]
+        classes = _classes(p[:n] if task.targets == "per-step" else p)
+        print(" ".join(map(str, classes.tolist())) if classes.dim() else f"{int(classes)} (p={float(p.max()):.3f})")
+
+
+def _classes(probabilities: torch.Tensor) -> torch.Tensor:
+    if probabilities.shape[-1] == 1:
+        return (probabilities[..., 0] > 0.5).long()
+    return probabilities.argmax(-1)
+
+
+def show_example(data: SequenceData, probabilities: torch.Tensor, tokens: bool) -> None:
+    if data.per_step:
+        n = int(data.lengths[0]) if data.lengths is not None else data.x.shape[1]
+        predicted = _classes(probabilities)
+        for t in range(n):
+            print(f"x={float(data.x[0, t, 0]):.2f}  Expected: {int(data.y[0, t])}  Predicted: {int(predicted[t])}")
+        return
+    n = int(data.lengths[0]) if data.lengths is not None else data.x.shape[1]
+    shown = (
+        " ".join(str(int(v)) for v in data.x[0, :n])
+        if tokens
+        else " ".join(f"{float(v):.2f}" for v in data.x[0, :n, 0])
+    )
+    print(shown)
+    print(f"Expected: {int(data.y[0])}  Predicted: {int(_classes(probabilities))} (p={float(probabilities.max()):.3f})")
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer of at least 1."""
     try:
@@ -91,7 +220,7 @@ def make_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     models = sub.add_parser("models", help="list the model zoo's presets, one line each")
-    models.set_defaults(run=cmd_models)
+    models.set_defaults(handler=cmd_models)
     summary = sub.add_parser(
         "summary",
         help="print a preset's layers, output shapes and parameter counts (as Keras's model.summary())",
@@ -101,7 +230,7 @@ def make_parser() -> argparse.ArgumentParser:
     summary.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="change a config field, e.g. units=64"
     )
-    summary.set_defaults(run=cmd_summary)
+    summary.set_defaults(handler=cmd_summary)
     demo = sub.add_parser(
         "demo",
         help="build presets, print their summaries and run a forward pass through the fused and reference paths",
@@ -110,8 +239,81 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("presets", nargs="*", help="preset names (default: all)")
     demo.add_argument("--batch", type=positive_int, default=4, help="rows in the generated batch")
     demo.add_argument("--seed", type=int, default=0, help="seed for the weights and the generated batch")
-    demo.set_defaults(run=cmd_demo)
+    demo.set_defaults(handler=cmd_demo)
+    add_train(sub)
+    evaluate = sub.add_parser(
+        "evaluate",
+        help="score a saved run on a fresh test set of its task",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    evaluate.add_argument("run", help="a run directory written by `lstmlab train`")
+    evaluate.add_argument("--test-size", type=positive_int, default=None, help="examples (default: the run's)")
+    evaluate.add_argument("--seed", type=int, default=None, help="test-set seed (default: the run's own test set)")
+    evaluate.set_defaults(handler=cmd_evaluate)
+    predict = sub.add_parser(
+        "predict",
+        help="predict with a saved run: a fresh example step by step, or the sequences of a file",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    predict.add_argument("run", help="a run directory written by `lstmlab train`")
+    predict.add_argument("--input", default=None, help="a file with one sequence a line (numbers or token ids)")
+    predict.add_argument("--seed", type=int, default=1, help="seed of the fresh example shown without --input")
+    predict.set_defaults(handler=cmd_predict)
     return parser
+
+
+def add_train(sub: Any) -> None:
+    train = sub.add_parser(
+        "train",
+        help="train a preset on a built-in task, save the run directory and print test metrics",
+        description="Defaults marked 'task' come from the task: cumsum trains as the tutorial does "
+        "(1000 online updates of one sequence, learning rate 3e-3).",
+    )
+    train.add_argument("--task", default="cumsum", choices=sorted(TASKS), help="built-in problem (default: cumsum)")
+    train.add_argument(
+        "--model", default="tutorial-bilstm", help="a preset from `lstmlab models` (default: tutorial-bilstm)"
+    )
+    train.add_argument("--out", default="runs/latest", help="run directory to write (default: runs/latest)")
+    budget = train.add_mutually_exclusive_group()
+    budget.add_argument(
+        "--updates", type=positive_int, default=None, help="online updates, each on fresh examples (default: task)"
+    )
+    budget.add_argument(
+        "--epochs",
+        type=positive_int,
+        default=None,
+        help="epochs over a fixed training set (default: 10 with --train-size)",
+    )
+    train.add_argument(
+        "--train-size",
+        type=positive_int,
+        default=None,
+        help="train on a fixed set of N examples, 10%% held out for validation (default: online)",
+    )
+    train.add_argument("--test-size", type=positive_int, default=200, help="fresh test examples (default: 200)")
+    train.add_argument(
+        "--batch-size", type=positive_int, default=None, help="examples per update (default: task)"
+    )
+    train.add_argument("--learning-rate", type=float, default=None, help="Adam step size (default: task)")
+    train.add_argument(
+        "--clip-norm", type=float, default=None, help="clip the gradient norm to this (default: no clipping)"
+    )
+    train.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="stop after N epochs without a better val_loss and keep the best weights (with --train-size)",
+    )
+    train.add_argument(
+        "--merge-mode",
+        default=None,
+        choices=["concat", "sum", "mul", "ave"],
+        help="Bi-LSTM merge mode (default: the preset's)",
+    )
+    train.add_argument("--seed", type=int, default=0, help="one seed for weights, data and dropout (default: 0)")
+    train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")
+    train.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
+    train.set_defaults(handler=cmd_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -120,7 +322,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if getattr(args, "seed", None) is not None:
             torch.manual_seed(args.seed)
-        args.run(args)
+        args.handler(args)
     except ValueError as error:
         print(f"lstmlab: error: {error}", file=sys.stderr)
         return 2

@@ -12,9 +12,10 @@ import torch
 from ..data import CumsumConfig, TokenConfig, make_cumsum, make_tokens
 from ..layers import LSTM, Embedding
 from ..models import Sequential
+from ..models.zoo import parse_field
 from ..training import SequenceData
 
-__all__ = ["TASKS", "Task", "check_fits", "get_task", "task_config"]
+__all__ = ["TASKS", "Task", "check_fits", "get_task", "parse_task_option", "task_config"]
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,11 @@ def get_task(name: str) -> Task:
     if name not in TASKS:
         raise ValueError(f"Expected a task in {sorted(TASKS)}. Received: {name!r}")
     return TASKS[name]
+
+
+def parse_task_option(name: str, key: str, text: str) -> Any:
+    """Convert the text of a `key=value` option of task `name` to the type of that config field."""
+    return parse_field(get_task(name).config, key, text, f"task {name}")
 
 
 def task_config(name: str, **overrides: Any) -> Any:

@@ -37,6 +37,7 @@ __all__ = [
     "TutorialConfig",
     "build_model",
     "get_preset",
+    "parse_field",
     "parse_option",
     "preset_config",
 ]
@@ -310,10 +311,14 @@ def build_model(name: str, **overrides: Any) -> Sequential:
 
 def parse_option(name: str, key: str, text: str) -> Any:
     """Convert the text of a `key=value` option of preset `name` to the type of that config field."""
-    preset = get_preset(name)
-    hints = typing.get_type_hints(type(preset.config))
+    return parse_field(get_preset(name).config, key, text, name)
+
+
+def parse_field(config: Any, key: str, text: str, owner: str) -> Any:
+    """Convert `text` to the type of field `key` of the config dataclass `config` (named `owner` in errors)."""
+    hints = typing.get_type_hints(type(config))
     if key not in hints:
-        raise ValueError(f"Expected options of {name} in {sorted(hints)}. Received: {key}")
+        raise ValueError(f"Expected options of {owner} in {sorted(hints)}. Received: {key}")
     kind = hints[key]
     choices = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
     if text.lower() == "none" and type(None) in choices:
