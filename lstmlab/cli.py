@@ -291,9 +291,7 @@ def add_train(sub: Any) -> None:
         help="train on a fixed set of N examples, 10%% held out for validation (default: online)",
     )
     train.add_argument("--test-size", type=positive_int, default=200, help="fresh test examples (default: 200)")
-    train.add_argument(
-        "--batch-size", type=positive_int, default=None, help="examples per update (default: task)"
-    )
+    train.add_argument("--batch-size", type=positive_int, default=None, help="examples per update (default: task)")
     train.add_argument("--learning-rate", type=float, default=None, help="Adam step size (default: task)")
     train.add_argument(
         "--clip-norm", type=float, default=None, help="clip the gradient norm to this (default: no clipping)"

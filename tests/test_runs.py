@@ -1,0 +1,99 @@
+"""Saved runs: identical predictions after loading, atomic writes, no code executed on load, clear errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from lstmlab import PRESETS, build_model
+from lstmlab.experiments.runs import load_model, read_config, run_config, save_model
+from lstmlab.models import preset_config
+
+
+def saved(directory: Path, name: str = "tutorial-bilstm", seed: int = 0, **options: object) -> torch.nn.Module:
+    torch.manual_seed(seed)
+    model = build_model(name, **options)
+    save_model(directory, model, run_config(name, preset_config(name, **options), {"note": seed}))
+    return model
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_save_load_predict_identical(tmp_path: Path, name: str) -> None:
+    small = {"max_len": 12} if "max_len" in {f for f in vars(PRESETS[name].config)} else {}
+    model = saved(tmp_path, name, **small).eval()
+    loaded, description = load_model(tmp_path)
+    assert description["model"]["preset"] == name
+    if model.input_shape[0] is None or name.startswith(("text", "qa-embedding")):
+        x = torch.randint(1, 50, (model.batch_size or 3, model.input_shape[0] or 6))
+    else:
+        x = torch.rand(model.batch_size or 3, *model.input_shape)
+    with torch.no_grad():
+        assert torch.equal(loaded(x), model(x))
+    assert json.loads((tmp_path / "config.json").read_text()) == description
+
+
+def test_interrupted_write_leaves_the_previous_model(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    first = saved(tmp_path, seed=1)
+    torch.manual_seed(2)
+    second = build_model("tutorial-bilstm")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt  # Ctrl-C after the bytes went out, before the file took the model's name
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        save_model(tmp_path, second, run_config("tutorial-bilstm", preset_config("tutorial-bilstm"), {}))
+    monkeypatch.undo()
+    loaded, _ = load_model(tmp_path)
+    for key, value in first.state_dict().items():
+        assert torch.equal(loaded.state_dict()[key], value)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["config.json", "model.safetensors"]  # no temporary left
+
+
+def test_killed_writer_leaves_a_loadable_model(tmp_path: Path) -> None:
+    script = (
+        "import sys, torch\n"
+        "torch.set_num_threads(1)  # as the test process: the same initial weights bit for bit\n"
+        "from pathlib import Path\n"
+        "from lstmlab import build_model\n"
+        "from lstmlab.experiments.runs import run_config, save_model\n"
+        "from lstmlab.models import preset_config\n"
+        "config = preset_config('text-bilstm')\n"
+        "for seed in range(10_000):\n"
+        "    torch.manual_seed(seed)\n"
+        "    save_model(Path(sys.argv[1]), build_model('text-bilstm'), run_config('text-bilstm', config, {'seed': seed}))\n"
+        "    print(seed, flush=True)\n"
+    )
+    writer = subprocess.Popen([sys.executable, "-c", script, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    assert writer.stdout is not None
+    for _ in range(3):
+        writer.stdout.readline()  # a few whole saves have landed
+    time.sleep(0.05)
+    writer.send_signal(signal.SIGKILL)
+    writer.wait()
+    writer.stdout.close()
+    model, description = load_model(tmp_path)  # whatever the moment of the kill, one complete model is there
+    torch.manual_seed(description["seed"])
+    expected = build_model("text-bilstm")
+    for key, value in expected.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value)
+
+
+def test_loading_refuses_what_is_not_an_lstmlab_run(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Expected a run directory holding model.safetensors"):
+        load_model(tmp_path)
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "model.safetensors"))
+    with pytest.raises(ValueError, match="Expected lstmlab metadata"):
+        read_config(tmp_path)
+    (tmp_path / "model.safetensors").write_bytes(b"\x80\x04pickle, not safetensors")
+    with pytest.raises(ValueError, match="Expected a safetensors file"):
+        read_config(tmp_path)

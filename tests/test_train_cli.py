@@ -1,0 +1,117 @@
+"""Training end to end: every preset learns a task that fits it; train / evaluate / predict on the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from lstmlab import PRESETS
+from lstmlab.cli import main
+from lstmlab.experiments.training import RunSpec, evaluate_run, train_run
+
+# (task, training budget, task options) per preset: small budgets, far above chance (0.5) all the same
+FITS = {
+    "tutorial-lstm": ("cumsum", {"updates": 300, "batch_size": 4}, {}),
+    "tutorial-lstm-backward": ("cumsum", {"updates": 300, "batch_size": 4}, {}),
+    "tutorial-bilstm": ("cumsum", {"updates": 300, "batch_size": 4}, {}),
+    "qa-stateful": ("cumsum", {"updates": 300}, {}),
+    "qa-lstm": ("cumsum-whole", {"updates": 800, "batch_size": 16}, {}),
+    "qa-timedistributed": ("cumsum-whole", {"updates": 800, "batch_size": 16}, {}),
+    "qa-embedding-lstm": ("tokens", {"updates": 150}, {"max_len": 30}),
+    "qa-embedding-bilstm": ("tokens", {"updates": 150}, {"max_len": 30}),
+    "text-lstm": ("tokens", {"updates": 150}, {"max_len": 30}),
+    "text-bilstm": ("tokens", {"updates": 150}, {"max_len": 30}),
+}
+
+
+def test_every_preset_has_a_task() -> None:
+    assert set(FITS) == set(PRESETS)
+
+
+@pytest.mark.parametrize("preset", list(PRESETS))
+def test_every_preset_learns_its_task(preset: str, tmp_path: Path) -> None:
+    task, budget, task_options = FITS[preset]
+    spec = RunSpec(task=task, preset=preset, train=budget, task_options=task_options, test_size=200)
+    _, scores, history = train_run(spec, tmp_path)
+    assert scores.accuracy > 0.8, f"{preset} on {task}: {scores.accuracy:.3f}"
+    assert history.update_loss[-1] < history.update_loss[0] or sum(history.update_loss[-20:]) < sum(
+        history.update_loss[:20]
+    )
+    assert evaluate_run(tmp_path).accuracy == scores.accuracy  # the saved run scores the same test set alike
+
+
+def test_train_evaluate_predict_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--updates", "200", "--batch-size", "4", "--out", str(run), "--merge-mode", "sum"]) == 0
+    out = capsys.readouterr().out
+    assert f"saved to {run}" in out
+    assert sorted(p.name for p in run.iterdir()) == [
+        "config.json",
+        "history.csv",
+        "metrics.json",
+        "model.safetensors",
+        "updates.csv",
+    ]
+    config = json.loads((run / "config.json").read_text())
+    assert config["model"]["config"]["merge_mode"] == "sum"
+    assert config["train"]["updates"] == 200
+    metrics = json.loads((run / "metrics.json").read_text())
+    assert f"accuracy {metrics['test']['accuracy']:.4f}" in out
+    assert len((run / "updates.csv").read_text().splitlines()) == 201  # header + one row per update
+
+    assert main(["evaluate", str(run)]) == 0
+    assert f"accuracy {metrics['test']['accuracy']:.4f}" in capsys.readouterr().out
+
+    assert main(["predict", str(run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 10
+    assert all("Expected:" in line and "Predicted:" in line for line in lines)
+
+    sequences = tmp_path / "sequences.txt"
+    sequences.write_text("0.9 0.9 0.9 0.9 0.9 0.9 0.9 0.9 0.9 0.9\n0.01,0.01,0.01\n")
+    assert main(["predict", str(run), "--input", str(sequences)]) == 0
+    first, second = capsys.readouterr().out.splitlines()
+    assert len(first.split()) == 10
+    assert (first.split()[0], first.split()[-1]) == ("0", "1")  # 0.9 has not passed 2.5; 9.0 has
+    assert second.split() == ["0", "0", "0"]  # one padded row of 3 steps: 3 predictions
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (
+            ["train", "--model", "text-lstm", "--out", "{tmp}/a"],
+            "Expected a model reading numeric values for task cumsum",
+        ),
+        (["train", "--model", "nope", "--out", "{tmp}/a"], "Expected a preset in"),
+        (["train", "--task-set", "steps=0", "--out", "{tmp}/a"], "Expected steps to be a positive integer"),
+        (["train", "--patience", "2", "--out", "{tmp}/a"], "Expected a fixed training set (--train-size)"),
+        (["train", "--model", "qa-stateful", "--batch-size", "4", "--out", "{tmp}/a"], "Expected batch size 1"),
+        (["evaluate", "{tmp}"], "Expected a run directory holding model.safetensors"),
+        (["predict", "{tmp}"], "Expected a run directory holding model.safetensors"),
+    ],
+)
+def test_bad_training_input_is_one_line(
+    argv: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main([a.replace("{tmp}", str(tmp_path)) for a in argv]) == 2
+    err = capsys.readouterr().err
+    assert message in err
+    assert len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "a").exists()  # nothing half-written
+
+
+def test_predict_input_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--updates", "5", "--out", str(run)]) == 0
+    bad = tmp_path / "bad.txt"
+    bad.write_text("0.1 0.2\nnot numbers\n")
+    assert main(["predict", str(run), "--input", str(bad)]) == 2
+    assert f"{bad}:2. Received: 'not numbers'" in capsys.readouterr().err
+    long = tmp_path / "long.txt"
+    long.write_text(" ".join(["0.5"] * 11))
+    assert main(["predict", str(run), "--input", str(long)]) == 2
+    assert "Expected at most 10 values a line" in capsys.readouterr().err
+    assert main(["predict", str(run), "--input", str(tmp_path / "missing.txt")]) == 2
