@@ -8,7 +8,16 @@ from torch import Tensor, nn
 
 from lstmlab import build_model
 from lstmlab.data import CumsumConfig, make_cumsum
-from lstmlab.training import EarlyStopping, ModelCheckpoint, SequenceData, TrainConfig, evaluate, fit, predict
+from lstmlab.training import (
+    EarlyStopping,
+    ModelCheckpoint,
+    SequenceData,
+    TrainConfig,
+    evaluate,
+    fit,
+    predict,
+    predict_classes,
+)
 
 
 def cumsum_source(count: int, generator: torch.Generator) -> SequenceData:
@@ -124,11 +133,16 @@ def test_evaluate_leaves_padded_steps_out_and_reports_per_class_figures() -> Non
     assert scores.f1 == pytest.approx([1.0, 2 / 3, 2 / 3])
 
 
-def test_predict_gives_probabilities() -> None:
+def test_predict_gives_probabilities_and_classes() -> None:
     model = build_model("qa-lstm", num_classes=3)
-    probabilities = predict(model, SequenceData(torch.rand(5, 10, 1), torch.zeros(5, dtype=torch.long)))
+    data = SequenceData(torch.rand(5, 10, 1), torch.zeros(5, dtype=torch.long))
+    probabilities = predict(model, data)
     assert probabilities.shape == (5, 3)
     torch.testing.assert_close(probabilities.sum(-1), torch.ones(5))
+    assert torch.equal(predict_classes(model, data), probabilities.argmax(-1))
+    binary = build_model("tutorial-lstm")
+    steps = SequenceData(torch.rand(4, 10, 1), torch.zeros(4, 10, dtype=torch.long))
+    assert torch.equal(predict_classes(binary, steps), (predict(binary, steps)[..., 0] > 0.5).long())
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 
-from lstmlab.training import accuracy, loss, predict_classes
+from lstmlab.training import accuracy, classes_from_logits, loss
 
 
 def test_binary_per_sequence_by_hand() -> None:
@@ -26,7 +26,7 @@ def test_multiclass_per_sequence_by_hand() -> None:
     want = (-math.log(math.e / z) - math.log(1 / (2 + math.exp(3)))) / 2
     assert loss(logits, targets).item() == pytest.approx(want, rel=1e-6)
     assert accuracy(logits, targets).item() == 0.5
-    assert predict_classes(logits).tolist() == [0, 2]
+    assert classes_from_logits(logits).tolist() == [0, 2]
 
 
 def test_padded_steps_do_not_count() -> None:

@@ -110,6 +110,7 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
     elif spec.patience is not None:
         raise ValueError("Expected a fixed training set (--train-size) with a validation split for early stopping")
     history = fit(model, train, config=config, callbacks=callbacks, progress=progress, piece_steps=pieces)
+    (out / "updates.csv").unlink(missing_ok=True)  # a previous online run's, in a reused directory
     save_model(out, model, description)
     scores = evaluate(model, test_set(task, task_conf, spec.test_size, config.seed), **_batching(model, pieces))
     write_history(out / "history.csv", history.epochs)

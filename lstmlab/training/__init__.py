@@ -2,8 +2,8 @@
 
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .data import OnlineSource, SequenceData
-from .engine import History, Scores, TrainConfig, evaluate, fit, predict, set_seed, train_step
-from .metrics import accuracy, loss, predict_classes, valid_targets
+from .engine import History, Scores, TrainConfig, evaluate, fit, predict, predict_classes, set_seed, train_step
+from .metrics import accuracy, classes_from_logits, loss, valid_targets
 
 __all__ = [
     "Callback",
@@ -15,6 +15,7 @@ __all__ = [
     "SequenceData",
     "TrainConfig",
     "accuracy",
+    "classes_from_logits",
     "evaluate",
     "fit",
     "loss",

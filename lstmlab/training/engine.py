@@ -14,9 +14,20 @@ from torch import Tensor, nn
 
 from .callbacks import Callback
 from .data import OnlineSource, SequenceData
-from .metrics import accuracy, loss, predict_classes, valid_targets
+from .metrics import accuracy, classes_from_logits, loss, valid_targets
 
-__all__ = ["History", "Scores", "TrainConfig", "evaluate", "fit", "forward_batch", "predict", "set_seed", "train_step"]
+__all__ = [
+    "History",
+    "Scores",
+    "TrainConfig",
+    "evaluate",
+    "fit",
+    "forward_batch",
+    "predict",
+    "predict_classes",
+    "set_seed",
+    "train_step",
+]
 
 
 @dataclass(frozen=True)
@@ -228,6 +239,15 @@ def predict(model: nn.Module, data: SequenceData, *, batch_size: int = 256, piec
     return torch.cat(parts)
 
 
+@torch.no_grad()
+def predict_classes(
+    model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None
+) -> Tensor:
+    """Predicted class ids, (N,) or (N, T): probability above 0.5 for one logit, the most likely class otherwise."""
+    probabilities = predict(model, data, batch_size=batch_size, piece_steps=piece_steps)
+    return (probabilities[..., 0] > 0.5).long() if probabilities.shape[-1] == 1 else probabilities.argmax(-1)
+
+
 @dataclass(frozen=True)
 class Scores:
     """What `evaluate` measured; per-class figures only for more than two classes."""
@@ -255,7 +275,7 @@ def evaluate(model: nn.Module, data: SequenceData, *, batch_size: int = 256, pie
     logits, targets = torch.cat(logits_parts), torch.cat(target_parts)
     scores = Scores(float(loss(logits, targets)), float(accuracy(logits, targets)), len(targets))
     if logits.shape[-1] > 2:
-        scores = _with_per_class(scores, predict_classes(logits), targets.long(), logits.shape[-1])
+        scores = _with_per_class(scores, classes_from_logits(logits), targets.long(), logits.shape[-1])
     return scores
 
 

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["accuracy", "loss", "predict_classes", "valid_targets"]
+__all__ = ["accuracy", "classes_from_logits", "loss", "valid_targets"]
 
 
 def valid_targets(logits: Tensor, targets: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -43,7 +43,7 @@ def loss(logits: Tensor, targets: Tensor, lengths: Tensor | None = None) -> Tens
     return F.cross_entropy(flat_logits, flat_targets.long())
 
 
-def predict_classes(logits: Tensor) -> Tensor:
+def classes_from_logits(logits: Tensor) -> Tensor:
     """Class ids from logits (..., C): logit > 0 for one logit, argmax for several."""
     if logits.shape[-1] == 1:
         return (logits[..., 0] > 0).long()
@@ -53,4 +53,4 @@ def predict_classes(logits: Tensor) -> Tensor:
 def accuracy(logits: Tensor, targets: Tensor, lengths: Tensor | None = None) -> Tensor:
     """Fraction of scored items whose predicted class equals the target."""
     flat_logits, flat_targets = valid_targets(logits, targets, lengths)
-    return (predict_classes(flat_logits) == flat_targets.long()).double().mean()
+    return (classes_from_logits(flat_logits) == flat_targets.long()).double().mean()
