@@ -10,7 +10,8 @@ Usage:
     python benchmarks/online_training.py [--seeds 5] [--updates 1000] [--keras-updates 100] [--profile]
 
 `--keras-updates N` (0 to skip) also times Keras 3 `model.fit` on N single-sequence updates, one seed, scaled to
-the full count (Keras with its PyTorch backend when that is what is installed: the backend is printed).
+the full count, on `--keras-backend` (tensorflow by default, as in the articles; the backend is printed).
+Install the optional extra first: `pip install -c constraints.txt -e ".[bench]"`.
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ def run_plain(bidirectional: bool, seed: int, updates: int) -> tuple[float, floa
     return seconds, accuracy
 
 
-def run_keras(bidirectional: bool, updates: int) -> tuple[float, str]:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    import keras  # an optional extra for benchmarks only
+def run_keras(bidirectional: bool, updates: int, backend: str) -> tuple[float, str]:
+    os.environ["KERAS_BACKEND"] = backend  # read once, when keras is first imported
+    import keras  # an optional extra for benchmarks only: pip install -e ".[bench]"
 
     layer = keras.layers.LSTM(20, return_sequences=True)
     model = keras.Sequential(
@@ -118,6 +119,9 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5, help="seeds per model and candidate")
     parser.add_argument("--updates", type=int, default=1000, help="single-sequence updates per run")
     parser.add_argument("--keras-updates", type=int, default=100, help="Keras updates to time (0: skip)")
+    parser.add_argument(
+        "--keras-backend", default="tensorflow", help="Keras backend: tensorflow (the articles'), torch"
+    )
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one lstmlab run")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {args.updates} updates, lr {LEARNING_RATE}")
@@ -133,7 +137,7 @@ def main() -> None:
         rows = [("plain PyTorch loop (anchor)", plain), ("lstmlab", ours)]
         if args.keras_updates > 0:
             try:
-                seconds, name = run_keras(bidirectional, args.keras_updates)
+                seconds, name = run_keras(bidirectional, args.keras_updates, args.keras_backend)
                 rows.append((f"{name}, scaled", [(seconds * args.updates / args.keras_updates, float("nan"))]))
             except ImportError:
                 print("Keras is not installed: skipped (pip install keras)")
