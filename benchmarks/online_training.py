@@ -39,7 +39,7 @@ def source(count: int, generator: torch.Generator) -> SequenceData:
     return SequenceData(batch.x, batch.y, batch.lengths)
 
 
-def test_set(seed: int) -> SequenceData:
+def make_test_set(seed: int) -> SequenceData:
     return source(200, torch.Generator().manual_seed(10_000 + seed))
 
 
@@ -49,7 +49,7 @@ def run_lstmlab(preset: str, seed: int, updates: int) -> tuple[float, float]:
     start = time.perf_counter()
     fit(model, source, config=TrainConfig(updates=updates, batch_size=1, learning_rate=LEARNING_RATE, seed=seed))
     seconds = time.perf_counter() - start
-    return seconds, evaluate(model, test_set(seed)).accuracy
+    return seconds, evaluate(model, make_test_set(seed)).accuracy
 
 
 class PlainModel(nn.Module):
@@ -78,7 +78,7 @@ def run_plain(bidirectional: bool, seed: int, updates: int) -> tuple[float, floa
         loss.backward()
         optimizer.step()
     seconds = time.perf_counter() - start
-    test = test_set(seed)
+    test = make_test_set(seed)
     with torch.no_grad():
         accuracy = ((model(test.x)[..., 0] > 0).long() == test.y).double().mean().item()
     return seconds, accuracy

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -11,7 +12,7 @@ from typing import Any
 import torch
 
 from .experiments.tasks import TASKS, parse_task_option
-from .experiments.training import RunSpec, evaluate_run, load_run, predict_run, train_run
+from .experiments.training import RunSpec, evaluate_run, load_run, piece_steps, predict_run, train_run
 from .layers import Embedding
 from .models import PRESETS, Sequential, build_model, parse_option
 from .progress import progress_bar
@@ -135,7 +136,9 @@ def read_sequences(path: Path, tokens: bool) -> list[list[float]]:
             raise ValueError(
                 f"Expected {kind} separated by commas or spaces in {path}:{number}. Received: {line!r}"
             ) from None
-        if tokens and any(v != int(v) or v < 0 for v in values):
+        if not all(math.isfinite(v) for v in values):
+            raise ValueError(f"Expected finite numbers in {path}:{number}. Received: {line!r}")
+        if tokens and any(v != int(v) or not 0 <= v < 2**62 for v in values):
             raise ValueError(f"Expected non-negative integer token ids in {path}:{number}. Received: {line!r}")
         rows.append(values)
     if not rows:
@@ -143,9 +146,18 @@ def read_sequences(path: Path, tokens: bool) -> list[list[float]]:
     return rows
 
 
-def input_data(rows: list[list[float]], model: Sequential, tokens: bool) -> SequenceData:
-    """Right-pad the rows to the model's input length (or the longest row) with their lengths."""
-    steps = model.input_shape[0] or max(map(len, rows))
+def input_data(rows: list[list[float]], model: Sequential, tokens: bool, per_step: bool) -> SequenceData:
+    """Right-pad the rows to the model's input length (or the longest row) with their lengths.
+
+    A model that reads in pieces (stateful) takes rows of one length, a multiple of its piece, unpadded.
+    """
+    pieces = piece_steps(model)
+    if pieces is not None and (len({len(r) for r in rows}) > 1 or len(rows[0]) % pieces):
+        raise ValueError(
+            f"Expected sequences of one length, a multiple of {pieces}, for a stateful model. "
+            f"Received: lengths {sorted({len(r) for r in rows})}"
+        )
+    steps = max(map(len, rows)) if pieces is not None else model.input_shape[0] or max(map(len, rows))
     too_long = [i for i, row in enumerate(rows, start=1) if len(row) > steps]
     if too_long:
         raise ValueError(
@@ -157,7 +169,8 @@ def input_data(rows: list[list[float]], model: Sequential, tokens: bool) -> Sequ
         x[i, : len(row)] = torch.tensor(row, dtype=x.dtype)
     if not tokens:
         x = x.unsqueeze(-1)
-    return SequenceData(x, torch.zeros(len(rows), dtype=torch.long), lengths)
+    placeholder = torch.zeros(x.shape[:2] if per_step else x.shape[:1], dtype=torch.long)  # targets are unknown
+    return SequenceData(x, placeholder, None if bool((lengths == steps).all()) else lengths)
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -168,9 +181,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
         probabilities = predict_run(Path(args.run), data)[0]
         show_example(data, probabilities, tokens)
         return
-    data = input_data(read_sequences(Path(args.input), tokens), model, tokens)
-    if task.targets == "per-step" and data.lengths is not None and int(data.lengths.min()) < data.x.shape[1]:
-        data = SequenceData(data.x, torch.zeros(data.x.shape[:2], dtype=torch.long), data.lengths)
+    data = input_data(read_sequences(Path(args.input), tokens), model, tokens, task.targets == "per-step")
     probabilities = predict_run(Path(args.run), data)
     for row, p in enumerate(probabilities):
         n = int(data.lengths[row]) if data.lengths is not None else p.shape[0]
@@ -288,7 +299,7 @@ def add_train(sub: Any) -> None:
         "--train-size",
         type=positive_int,
         default=None,
-        help="train on a fixed set of N examples, 10%% held out for validation (default: online)",
+        help="train on a fixed set of N examples, 10%% held out for validation; the best epoch is kept (default: online)",
     )
     train.add_argument("--test-size", type=positive_int, default=200, help="fresh test examples (default: 200)")
     train.add_argument("--batch-size", type=positive_int, default=None, help="examples per update (default: task)")
@@ -321,7 +332,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "seed", None) is not None:
             torch.manual_seed(args.seed)
         args.handler(args)
-    except ValueError as error:
+    except (ValueError, OSError) as error:
         print(f"lstmlab: error: {error}", file=sys.stderr)
         return 2
     return 0

@@ -152,7 +152,7 @@ def test_predict_gives_probabilities_and_classes() -> None:
         ({}, "Expected exactly one of epochs or updates"),
         ({"epochs": 0}, "Expected epochs to be a positive integer. Received: epochs=0"),
         ({"epochs": 1, "batch_size": -2}, "Expected batch_size to be a positive integer"),
-        ({"epochs": 1, "learning_rate": 0.0}, "Expected learning_rate > 0"),
+        ({"epochs": 1, "learning_rate": 0.0}, "Expected a finite learning_rate > 0"),
     ],
 )
 def test_bad_training_options(options: dict[str, object], message: str) -> None:

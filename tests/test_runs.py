@@ -97,3 +97,10 @@ def test_loading_refuses_what_is_not_an_lstmlab_run(tmp_path: Path) -> None:
     (tmp_path / "model.safetensors").write_bytes(b"\x80\x04pickle, not safetensors")
     with pytest.raises(ValueError, match="Expected a safetensors file"):
         read_config(tmp_path)
+
+
+def test_incomplete_description_is_refused(tmp_path: Path) -> None:
+    text = json.dumps({"format": "lstmlab-run/1", "model": {"preset": "qa-lstm"}})
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "model.safetensors"), metadata={"lstmlab": text})
+    with pytest.raises(ValueError, match="Expected a model preset and config"):
+        read_config(tmp_path)

@@ -29,6 +29,8 @@ class TokenConfig:
             )
         if self.min_len < 5:
             raise ValueError(f"Expected min_len >= 5 (room for the cue words). Received: min_len={self.min_len}")
+        if self.cue_words < 1:
+            raise ValueError(f"Expected cue_words >= 1. Received: cue_words={self.cue_words}")
         if self.vocab_size < 2 + 2 * self.cue_words + 10:
             raise ValueError(
                 f"Expected vocab_size >= {2 + 2 * self.cue_words + 10} for {self.cue_words} cue words per kind. "

@@ -99,6 +99,8 @@ def read_config(directory: Path) -> dict[str, Any]:
     description: dict[str, Any] = json.loads(metadata["lstmlab"])
     if description.get("format") != FORMAT:
         raise ValueError(f"Expected run format {FORMAT!r} in {path}. Received: {description.get('format')!r}")
+    if not {"preset", "config"} <= set(description.get("model", {})):
+        raise ValueError(f"Expected a model preset and config in {path}. Received: {description.get('model')!r}")
     return description
 
 

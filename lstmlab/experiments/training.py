@@ -28,7 +28,7 @@ from ..training.engine import set_seed
 from .runs import load_model, run_config, save_model, write_history, write_json
 from .tasks import Task, check_fits, get_task, is_stateful, model_options, task_config
 
-__all__ = ["RunSpec", "evaluate_run", "predict_run", "test_set", "train_run"]
+__all__ = ["RunSpec", "evaluate_run", "make_test_set", "predict_run", "train_run"]
 
 Progress = Callable[[int], AbstractContextManager[Callable[[int], None]]]
 TEST_SEED_OFFSET = 1_000_003  # the test set's seed is the run's seed plus this: never the training stream's
@@ -61,9 +61,21 @@ def train_config(task: Task, spec: RunSpec) -> TrainConfig:
     return TrainConfig(**{**defaults, **spec.train})
 
 
+def prepare_directory(out: Path) -> None:
+    """Create the run directory (failing before training if it cannot be written) and clear a previous run's
+    history and metrics, so that a directory never mixes two runs' files."""
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"Expected a directory for the run. Received: {out} is a file")
+    out.mkdir(parents=True, exist_ok=True)
+    for name in ("history.csv", "updates.csv", "metrics.json"):
+        (out / name).unlink(missing_ok=True)
+
+
 def model_config(task: Task, task_conf: Any, preset: str, overrides: dict[str, Any]) -> Any:
     """The preset's config with the fields the task implies (input length, vocabulary), then the user's changes."""
     fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
+    if get_preset(preset).streaming:
+        fields.discard("steps")  # its steps are one call's piece; the task's sequences arrive piece by piece
     return preset_config(preset, **{**model_options(task, task_conf, fields), **overrides})
 
 
@@ -72,7 +84,7 @@ def piece_steps(model: Sequential) -> int | None:
     return model.input_shape[0] if is_stateful(model) else None
 
 
-def test_set(task: Task, task_conf: Any, size: int, seed: int) -> SequenceData:
+def make_test_set(task: Task, task_conf: Any, size: int, seed: int) -> SequenceData:
     return task.sample(task_conf, size, torch.Generator().manual_seed(seed + TEST_SEED_OFFSET))
 
 
@@ -104,15 +116,16 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
         train = task.sample(task_conf, spec.train_size, torch.Generator().manual_seed(config.seed + 1))
     callbacks: list[Callback] = []
     if spec.train_size is not None and config.validation_split > 0:
+        # the run keeps its best epoch by val_loss: on disk as training goes, and in the end
+        patience = spec.patience if spec.patience is not None else config.epochs or 0
+        callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best=True, sink=None))
         callbacks.append(ModelCheckpoint(lambda m: save_model(out, model, description), monitor="val_loss"))
-        if spec.patience is not None:
-            callbacks.append(EarlyStopping("val_loss", patience=spec.patience, restore_best=True, sink=None))
     elif spec.patience is not None:
         raise ValueError("Expected a fixed training set (--train-size) with a validation split for early stopping")
+    prepare_directory(out)
     history = fit(model, train, config=config, callbacks=callbacks, progress=progress, piece_steps=pieces)
-    (out / "updates.csv").unlink(missing_ok=True)  # a previous online run's, in a reused directory
     save_model(out, model, description)
-    scores = evaluate(model, test_set(task, task_conf, spec.test_size, config.seed), **_batching(model, pieces))
+    scores = evaluate(model, make_test_set(task, task_conf, spec.test_size, config.seed), **_batching(model, pieces))
     write_history(out / "history.csv", history.epochs)
     if history.update_loss:
         rows = [
@@ -131,6 +144,9 @@ def _batching(model: Sequential, pieces: int | None) -> dict[str, Any]:
 def load_run(directory: Path) -> tuple[Sequential, Task, Any, dict[str, Any]]:
     """A saved run's model, task, task config and description."""
     model, description = load_model(directory)
+    missing = [key for key in ("task", "train", "data") if key not in description]
+    if missing:
+        raise ValueError(f"Expected a training run in {directory}. Received: no {', '.join(missing)} in its config")
     task = get_task(description["task"]["name"])
     return model, task, task_config(task.name, **description["task"]["config"]), description
 
@@ -139,7 +155,7 @@ def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | N
     """Score a saved run on a fresh test set of its task (the run's own test set by default)."""
     model, task, task_conf, description = load_run(directory)
     size = test_size or description["data"]["test_size"]
-    data = test_set(task, task_conf, size, description["train"]["seed"] if seed is None else seed)
+    data = make_test_set(task, task_conf, size, description["train"]["seed"] if seed is None else seed)
     return evaluate(model, data, **_batching(model, piece_steps(model)))
 
 

@@ -133,6 +133,7 @@ class Preset:
     description: str
     config: Config
     build: Callable[[Any], Sequential]
+    streaming: bool = False  # reads a sequence in pieces, one call each (its `steps` is the piece, not the sequence)
 
 
 def _text_lstm(c: TextLSTMConfig) -> Sequential:
@@ -241,6 +242,7 @@ PRESETS: dict[str, Preset] = {
             "Q&A model 2: stateful LSTM(10) -> Dense(1), one step per call, batch 1",
             QAConfig(steps=1, batch_size=1),
             _qa_stateful,
+            streaming=True,
         ),
         Preset(
             "qa-timedistributed",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -51,8 +52,12 @@ class TrainConfig:
             value = getattr(self, name)
             if value is not None and (not isinstance(value, int) or value < 1):
                 raise ValueError(f"Expected {name} to be a positive integer. Received: {name}={value!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"Expected learning_rate > 0. Received: learning_rate={self.learning_rate!r}")
+        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
+            raise ValueError(f"Expected a finite learning_rate > 0. Received: learning_rate={self.learning_rate!r}")
+        if self.clip_norm is not None and not (self.clip_norm > 0 and math.isfinite(self.clip_norm)):
+            raise ValueError(f"Expected a finite clip_norm > 0, or None. Received: clip_norm={self.clip_norm!r}")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ValueError(f"Expected validation_split in [0, 1). Received: {self.validation_split!r}")
 
 
 @dataclass
