@@ -299,7 +299,7 @@ def add_train(sub: Any) -> None:
         "--train-size",
         type=positive_int,
         default=None,
-        help="train on a fixed set of N examples, 10%% held out for validation; the best epoch is kept (default: online)",
+        help="a fixed set of N examples, 10%% held out for validation, best epoch kept (default: online)",
     )
     train.add_argument("--test-size", type=positive_int, default=200, help="fresh test examples (default: 200)")
     train.add_argument("--batch-size", type=positive_int, default=None, help="examples per update (default: task)")
