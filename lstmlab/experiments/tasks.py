@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -12,7 +11,7 @@ import torch
 from ..data import CumsumConfig, TokenConfig, make_cumsum, make_tokens
 from ..layers import LSTM, Embedding
 from ..models import Sequential
-from ..models.zoo import parse_field
+from ..models.zoo import parse_field, replace_fields
 from ..training import SequenceData
 
 __all__ = ["TASKS", "Task", "check_fits", "get_task", "parse_task_option", "task_config"]
@@ -89,12 +88,7 @@ def parse_task_option(name: str, key: str, text: str) -> Any:
 
 def task_config(name: str, **overrides: Any) -> Any:
     """The task's config with some fields changed; unknown fields raise a ValueError."""
-    task = get_task(name)
-    fields = {f.name for f in dataclasses.fields(task.config)}
-    unknown = sorted(set(overrides) - fields)
-    if unknown:
-        raise ValueError(f"Expected options of task {name} in {sorted(fields)}. Received: {', '.join(unknown)}")
-    return dataclasses.replace(task.config, **overrides)
+    return replace_fields(get_task(name).config, overrides, f"task {name}")
 
 
 def model_options(task: Task, config: Any, preset_fields: set[str]) -> dict[str, Any]:

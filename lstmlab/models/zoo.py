@@ -40,6 +40,7 @@ __all__ = [
     "parse_field",
     "parse_option",
     "preset_config",
+    "replace_fields",
 ]
 
 Impl = Literal["auto", "reference", "fused"]
@@ -293,12 +294,16 @@ def get_preset(name: str) -> Preset:
 
 def preset_config(name: str, **overrides: Any) -> Config:
     """The config of preset `name` with some fields changed; unknown fields raise a ValueError."""
-    preset = get_preset(name)
-    fields = {f.name for f in dataclasses.fields(preset.config)}
+    return replace_fields(get_preset(name).config, overrides, name)
+
+
+def replace_fields(config: Any, overrides: dict[str, Any], owner: str) -> Any:
+    """`config` (a frozen dataclass) with some fields changed; unknown fields raise a ValueError naming `owner`."""
+    fields = {f.name for f in dataclasses.fields(config)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
-        raise ValueError(f"Expected options of {name} in {sorted(fields)}. Received: {', '.join(unknown)}")
-    return dataclasses.replace(preset.config, **overrides)
+        raise ValueError(f"Expected options of {owner} in {sorted(fields)}. Received: {', '.join(unknown)}")
+    return dataclasses.replace(config, **overrides)
 
 
 def build_model(name: str, **overrides: Any) -> Sequential:
