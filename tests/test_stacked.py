@@ -57,6 +57,29 @@ def test_stack_trains_as_each_model_alone(preset: str, options: dict[str, object
             torch.testing.assert_close(value, model.state_dict()[key], rtol=1e-9, atol=1e-10)
 
 
+def test_a_mixed_stack_trains_as_each_model_alone() -> None:
+    # the directions comparison: forward, backward (aligned and Keras order) and Bi-LSTM models in one stack
+    alone = []
+    for seed, (preset, options) in enumerate(VARIANTS):
+        torch.manual_seed(seed)
+        alone.append(build_model(preset, **options).double())
+    stack = StackedTutorial(alone)
+    x, y = streams(len(alone), 20)
+    losses, _ = fit_stacked(stack, zip(x, y, strict=True), learning_rate=3e-3)
+    for m, model in enumerate(alone):
+        batches = iter([SequenceData(x[u, m], y[u, m]) for u in range(20)])
+        history = fit(
+            model,
+            lambda count, generator, batches=batches: next(batches),
+            config=TrainConfig(updates=20, batch_size=1, learning_rate=3e-3),
+        )
+        torch.testing.assert_close(
+            losses[:, m], torch.tensor(history.update_loss, dtype=torch.float64), rtol=1e-9, atol=1e-10
+        )
+        for key, value in stack.unstack(m).items():
+            torch.testing.assert_close(value, model.state_dict()[key], rtol=1e-9, atol=1e-10)
+
+
 def test_stacked_forward_equals_each_model() -> None:
     models = []
     for seed in range(4):
@@ -73,3 +96,5 @@ def test_stacked_forward_equals_each_model() -> None:
 def test_stack_refuses_other_models() -> None:
     with pytest.raises(ValueError, match="Expected tutorial models"):
         StackedTutorial([build_model("qa-timedistributed")])
+    with pytest.raises(ValueError, match="Expected one"):
+        StackedTutorial([build_model("tutorial-lstm"), build_model("tutorial-lstm", units=7)])

@@ -39,11 +39,26 @@ def _head(model: Sequential) -> nn.Linear:
     return last.layer.linear
 
 
+def _kind(model: Sequential) -> str:
+    """How a model turns its directions' outputs into features: a merge mode, or one direction's outputs in input
+    order ("aligned") or, for a lone go_backwards LSTM without ReverseTime, in Keras's reading order ("reading")."""
+    first = model.layers[0]
+    if isinstance(first, Bidirectional):
+        return str(first.merge_mode)
+    keeps_reading_order = isinstance(first, LSTM) and first.go_backwards
+    realigned = any(isinstance(layer, ReverseTime) for layer in model.layers)
+    return "reading" if keeps_reading_order and not realigned else "aligned"
+
+
 class StackedTutorial(nn.Module):
-    """M tutorial models (`tutorial-lstm`, `tutorial-lstm-backward`, `tutorial-bilstm`) of one config, stacked.
+    """Tutorial models (`tutorial-lstm`, `tutorial-lstm-backward`, `tutorial-bilstm`, any merge mode), stacked.
+
+    Every LSTM direction of every model joins one bank of weights `(N, 4H, D)`, run over time in one loop of
+    batched matrix products (backward directions read a time-flipped copy); models of the same kind then share
+    one merge and one batched head. All models need the same input size, hidden size and number of classes.
 
     Args:
-        models: built models of the same preset and config (full-length sequences: no lengths).
+        models: built tutorial models (full-length sequences: no lengths).
 
     Shapes:
         x: (M, B, T, D), each model its own batch. Returns logits (M, B, T, C).
@@ -52,61 +67,84 @@ class StackedTutorial(nn.Module):
     def __init__(self, models: list[Sequential]) -> None:
         super().__init__()
         directions = [_directions(m) for m in models]
-        first = models[0].layers[0]
-        self.merge_mode = first.merge_mode if isinstance(first, Bidirectional) else None
-        self.backwards = [layer.go_backwards for layer in directions[0]]
-        # a lone go_backwards LSTM keeps Keras's reversed order unless a ReverseTime follows it
-        self.realign = isinstance(first, Bidirectional) or any(isinstance(x, ReverseTime) for x in models[0].layers)
-        cells = [[layer._built_cell() for layer in layers] for layers in directions]  # (M, directions)
-        count = len(cells[0])
-        self.weight_ih = nn.ParameterList(_stack([c[d].weight_ih for c in cells]) for d in range(count))  # (M, 4H, D)
-        self.weight_hh = nn.ParameterList(_stack([c[d].weight_hh for c in cells]) for d in range(count))  # (M, 4H, H)
-        self.bias = nn.ParameterList(_stack([c[d].bias for c in cells]) for d in range(count))  # (M, 4H)
+        cells = [layer._built_cell() for layers in directions for layer in layers]
+        shapes = {(c.input_size, c.units) for c in cells}
+        if len(shapes) != 1:
+            raise ValueError(f"Expected one (input size, units) for every model. Received: {sorted(shapes)}")
+        self.weight_ih = _stack([c.weight_ih for c in cells])  # (N, 4H, D)
+        self.weight_hh = _stack([c.weight_hh for c in cells])  # (N, 4H, H)
+        self.bias = _stack([c.bias for c in cells])  # (N, 4H)
+        backwards = [layer.go_backwards for layers in directions for layer in layers]
+        owners = [m for m, layers in enumerate(directions) for _ in layers]
+        self.backwards: Tensor
+        self.direction_model: Tensor  # which model's batch each direction reads
+        self.register_buffer("backwards", torch.tensor(backwards)[:, None, None, None], persistent=False)
+        self.register_buffer("direction_model", torch.tensor(owners), persistent=False)
+        first_direction = [0]
+        for layers in directions:
+            first_direction.append(first_direction[-1] + len(layers))
+        self.first_direction = first_direction[:-1]  # model m's directions: first_direction[m], +1 for a Bi-LSTM
+        self.kinds = [_kind(m) for m in models]
+        self.groups = {kind: [m for m, k in enumerate(self.kinds) if k == kind] for kind in dict.fromkeys(self.kinds)}
         heads = [_head(m) for m in models]
-        self.head_index = len(models[0].layers) - 1
-        self.head_weight = _stack([h.weight for h in heads])  # (M, C, F)
-        self.head_bias = _stack([h.bias for h in heads])  # (M, C)
+        self.head_index = [len(m.layers) - 1 for m in models]
+        self.head_weight = nn.ParameterList(_stack([heads[m].weight for m in ms]) for ms in self.groups.values())
+        self.head_bias = nn.ParameterList(_stack([heads[m].bias for m in ms]) for ms in self.groups.values())
+        self.classes = heads[0].out_features
 
-    def _direction(self, x: Tensor, d: int) -> Tensor:
-        """One direction over time for all models: (M, B, T, D) -> (M, B, T, H) in input time order."""
-        models, batch, steps, _ = x.shape
-        units = self.weight_hh[d].shape[-1]
-        xw = torch.einsum("mbtd,mgd->mbtg", x, self.weight_ih[d]) + self.bias[d][:, None, None, :]  # (M, B, T, 4H)
-        h = x.new_zeros(models, batch, units)
-        c = x.new_zeros(models, batch, units)
-        outputs: list[Tensor] = [x.new_zeros(0)] * steps
-        order = range(steps - 1, -1, -1) if self.backwards[d] else range(steps)
-        for k, t in enumerate(order):
-            gates = xw[:, :, t] + torch.bmm(h, self.weight_hh[d].transpose(1, 2))  # (M, B, 4H)
+    def _bank(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """Every direction over time: outputs (N, B, T, H) in reading order and in input time order."""
+        xd = x[self.direction_model]  # (N, B, T, D): each direction reads its own model's batch
+        xd = torch.where(self.backwards, xd.flip(2), xd)
+        xw = torch.einsum("nbtd,ngd->nbtg", xd, self.weight_ih) + self.bias[:, None, None, :]  # (N, B, T, 4H)
+        count, batch, steps, _ = xw.shape
+        h = x.new_zeros(count, batch, self.weight_hh.shape[-1])
+        c = torch.zeros_like(h)
+        recurrent = self.weight_hh.transpose(1, 2)  # (N, H, 4H)
+        outputs = []
+        for t in range(steps):
+            gates = torch.baddbmm(xw[:, :, t], h, recurrent)  # (N, B, 4H)
             i, f, g, o = gates.chunk(4, dim=-1)
             c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
             h = torch.sigmoid(o) * torch.tanh(c)
-            outputs[t if self.realign or not self.backwards[d] else k] = h
-        return torch.stack(outputs, dim=2)  # (M, B, T, H)
+            outputs.append(h)
+        reading = torch.stack(outputs, dim=2)  # (N, B, T, H)
+        return reading, torch.where(self.backwards, reading.flip(2), reading)
+
+    def _features(self, kind: str, models: list[int], reading: Tensor, aligned: Tensor) -> Tensor:
+        first = torch.tensor([self.first_direction[m] for m in models], device=reading.device)
+        if kind in ("aligned", "reading"):
+            return (aligned if kind == "aligned" else reading)[first]  # (G, B, T, H)
+        a, b = aligned[first], aligned[first + 1]
+        if kind == "concat":
+            return torch.cat([a, b], dim=-1)
+        if kind == "sum":
+            return a + b
+        if kind == "mul":
+            return a * b
+        return (a + b) / 2
 
     def forward(self, x: Tensor) -> Tensor:
-        halves = [self._direction(x, d) for d in range(len(self.weight_ih))]
-        if self.merge_mode is None:
-            features = halves[0]
-        elif self.merge_mode == "concat":
-            features = torch.cat(halves, dim=-1)
-        elif self.merge_mode == "sum":
-            features = halves[0] + halves[1]
-        elif self.merge_mode == "mul":
-            features = halves[0] * halves[1]
-        else:
-            features = (halves[0] + halves[1]) / 2
-        return torch.einsum("mbtf,mcf->mbtc", features, self.head_weight) + self.head_bias[:, None, None, :]
+        reading, aligned = self._bank(x)
+        logits = x.new_empty(*x.shape[:3], self.classes)  # (M, B, T, C)
+        for g, (kind, models) in enumerate(self.groups.items()):
+            features = self._features(kind, models, reading, aligned)  # (G, B, T, F)
+            head = torch.einsum("gbtf,gcf->gbtc", features, self.head_weight[g]) + self.head_bias[g][:, None, None, :]
+            logits = logits.index_copy(0, torch.tensor(models, device=x.device), head)
+        return logits
 
     def unstack(self, m: int) -> dict[str, Tensor]:
         """Model m's weights, keyed as in its `Sequential` state dict."""
-        names = ["forward_layer", "backward_layer"] if self.merge_mode is not None else [None]
+        names = ["forward_layer", "backward_layer"] if self.kinds[m] not in ("aligned", "reading") else [None]
         state: dict[str, Tensor] = {}
-        for d, name in enumerate(names):
+        for offset, name in enumerate(names):
+            d = self.first_direction[m] + offset
             prefix = f"layers.0.{name}.cell." if name else "layers.0.cell."
-            state[prefix + "weight_ih"] = self.weight_ih[d][m]
-            state[prefix + "weight_hh"] = self.weight_hh[d][m]
-            state[prefix + "bias"] = self.bias[d][m]
-        state[f"layers.{self.head_index}.layer.linear.weight"] = self.head_weight[m]
-        state[f"layers.{self.head_index}.layer.linear.bias"] = self.head_bias[m]
+            state[prefix + "weight_ih"] = self.weight_ih[d]
+            state[prefix + "weight_hh"] = self.weight_hh[d]
+            state[prefix + "bias"] = self.bias[d]
+        g = list(self.groups).index(self.kinds[m])
+        slot = self.groups[self.kinds[m]].index(m)
+        state[f"layers.{self.head_index[m]}.layer.linear.weight"] = self.head_weight[g][slot]
+        state[f"layers.{self.head_index[m]}.layer.linear.bias"] = self.head_bias[g][slot]
         return state
