@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
+from .experiments.report import write_report
 from .experiments.tasks import TASKS, parse_task_option
 from .experiments.training import RunSpec, evaluate_run, load_run, piece_steps, predict_run, train_run
 from .layers import Embedding
@@ -212,6 +214,27 @@ def show_example(data: SequenceData, probabilities: torch.Tensor, tokens: bool) 
     print(f"Expected: {int(data.y[0])}  Predicted: {int(_classes(probabilities))} (p={float(probabilities.max()):.3f})")
 
 
+def cmd_compare(args: argparse.Namespace) -> None:
+    spec = CompareSpec(
+        comparison=args.comparison,
+        seeds=args.seeds,
+        updates=args.updates,
+        learning_rate=args.learning_rate,
+        steps=args.steps,
+        keras_go_backwards=args.keras_go_backwards,
+    )
+    out = Path(args.out or f"comparisons/{args.comparison}")
+    runs = run_comparison(spec, out)
+    report = write_report(out, smooth=args.smooth)
+    print(f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s")
+    print(report.read_text().split("## Conclusions")[1].split("![")[0].strip())
+    print(f"report: {report}, curves: {out / 'curves.png'}, data: {out / 'results.csv'}")
+
+
+def cmd_report(args: argparse.Namespace) -> None:
+    print(f"report: {write_report(Path(args.directory), smooth=args.smooth)}")
+
+
 def positive_int(text: str) -> int:
     """argparse type: an integer of at least 1."""
     try:
@@ -252,6 +275,30 @@ def make_parser() -> argparse.ArgumentParser:
     demo.add_argument("--seed", type=int, default=0, help="seed for the weights and the generated batch")
     demo.set_defaults(handler=cmd_demo)
     add_train(sub)
+    compare = sub.add_parser(
+        "compare",
+        help="train several seeds of several models together and report which is better, with plots",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    compare.add_argument("comparison", choices=sorted(COMPARISONS), help="which models to compare")
+    compare.add_argument("--seeds", type=positive_int, default=10, help="runs per model")
+    compare.add_argument("--updates", type=positive_int, default=250, help="single-sequence updates per run")
+    compare.add_argument("--learning-rate", type=float, default=3e-3, help="Adam step size")
+    compare.add_argument("--steps", type=positive_int, default=10, help="sequence length of the cumsum task")
+    compare.add_argument(
+        "--keras-go-backwards", action="store_true", help="also the backward model with Keras's reversed outputs"
+    )
+    compare.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
+    compare.add_argument("--out", default=None, help="output directory (default: comparisons/COMPARISON)")
+    compare.set_defaults(handler=cmd_compare)
+    report = sub.add_parser(
+        "report",
+        help="redraw a comparison's summary, curves and report from its CSV files",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    report.add_argument("directory", help="a directory written by `lstmlab compare`")
+    report.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
+    report.set_defaults(handler=cmd_report)
     evaluate = sub.add_parser(
         "evaluate",
         help="score a saved run on a fresh test set of its task",

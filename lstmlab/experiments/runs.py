@@ -57,7 +57,7 @@ def write_json(path: Path, value: Any) -> None:
     atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 
 
-def write_history(path: Path, rows: list[dict[str, float]]) -> None:
+def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
     """Rows of equal keys as CSV (one row per epoch, or per update)."""
     text = io.StringIO()
     if rows:
