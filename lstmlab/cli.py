@@ -13,6 +13,7 @@ import torch
 
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
 from .experiments.report import write_report
+from .experiments.sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 from .experiments.tasks import TASKS, parse_task_option
 from .experiments.training import RunSpec, evaluate_run, load_run, piece_steps, predict_run, train_run
 from .layers import Embedding
@@ -215,19 +216,59 @@ def show_example(data: SequenceData, probabilities: torch.Tensor, tokens: bool) 
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
-    spec = CompareSpec(
-        comparison=args.comparison,
-        seeds=args.seeds,
-        updates=args.updates,
-        learning_rate=args.learning_rate,
-        steps=args.steps,
-        keras_go_backwards=args.keras_go_backwards,
-    )
     out = Path(args.out or f"comparisons/{args.comparison}")
-    runs = run_comparison(spec, out)
+    if args.comparison in COMPARISONS:
+        unused = [name for name in ("task", "batch_size", "workers") if getattr(args, name) is not None]
+        if args.models or unused or args.task_set:
+            given = args.models or [f"--{n.replace('_', '-')}" for n in unused] or ["--task-set"]
+            raise ValueError(
+                f"Expected no models, --task, --task-set, --batch-size or --workers with {args.comparison}: it "
+                f"compares fixed tutorial models on cumsum. Received: {' '.join(given)}"
+            )
+        spec = CompareSpec(
+            comparison=args.comparison,
+            seeds=args.seeds or 10,
+            updates=args.updates or 250,
+            learning_rate=args.learning_rate or 3e-3,
+            steps=args.steps,
+            keras_go_backwards=args.keras_go_backwards,
+        )
+        runs = run_comparison(spec, out)
+        print(f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s")
+    else:
+        if args.keras_go_backwards:
+            raise ValueError(f"Expected --keras-go-backwards with directions. Received: {args.comparison}")
+        if args.comparison == "models":
+            if len(args.models) < 2:
+                raise ValueError(f"Expected at least two models to compare. Received: {args.models}")
+            task = args.task or "cumsum"
+            task_options = _overrides(task, args.task_set, parse_task_option, "--task-set")
+            chosen = tuple(parse_model(text) for text in args.models)
+            groups: tuple[Group, ...] = (Group(f"task {task}", task, chosen, task_options),)
+        else:
+            if args.models or args.task or args.task_set:
+                raise ValueError(
+                    "Expected no models, --task or --task-set with archetypes: it picks a task per model. "
+                    f"Received: {' '.join(args.models) or '--task'}"
+                )
+            groups = ARCHETYPES
+        spec_sweep = SweepSpec(
+            args.comparison,
+            groups,
+            seeds=args.seeds or 5,
+            updates=args.updates,
+            batch_size=args.batch_size,
+            learning_rate=args.learning_rate,
+            workers=args.workers or 0,
+        )
+        total = spec_sweep.seeds * sum(len(g.models) for g in groups)
+        with progress_bar(total, "runs") as advance:
+            runs = run_sweep(spec_sweep, out, advance=advance)
+        print(f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)")
     report = write_report(out, smooth=args.smooth)
-    print(f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s")
-    print(report.read_text().split("## Conclusions")[1].split("![")[0].strip())
+    text = report.read_text()
+    section = "## Which model when" if "## Which model when" in text else "Conclusions"
+    print(text.split(section, 1)[1].split("![")[0].strip())
     print(f"report: {report}, curves: {out / 'curves.png'}, data: {out / 'results.csv'}")
 
 
@@ -280,11 +321,33 @@ def make_parser() -> argparse.ArgumentParser:
         help="train several seeds of several models together and report which is better, with plots",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
-    compare.add_argument("comparison", choices=sorted(COMPARISONS), help="which models to compare")
-    compare.add_argument("--seeds", type=positive_int, default=10, help="runs per model")
-    compare.add_argument("--updates", type=positive_int, default=250, help="single-sequence updates per run")
-    compare.add_argument("--learning-rate", type=float, default=3e-3, help="Adam step size")
-    compare.add_argument("--steps", type=positive_int, default=10, help="sequence length of the cumsum task")
+    compare.add_argument(
+        "comparison",
+        choices=[*COMPARISONS, "models", "archetypes"],
+        help="directions / merge-modes: the tutorial's models trained together; models M1 M2 ...: any presets on "
+        "one task; archetypes: the Q&A's five models, each on the data it is meant for",
+    )
+    compare.add_argument(
+        "models", nargs="*", metavar="MODEL", help="with `models`: PRESET or PRESET:KEY=VALUE,KEY=VALUE"
+    )
+    compare.add_argument(
+        "--seeds", type=positive_int, default=None, help="runs per model (default: 10; 5 for models, archetypes)"
+    )
+    compare.add_argument(
+        "--updates", type=positive_int, default=None, help="updates per run (default: 250; the task's for models)"
+    )
+    compare.add_argument(
+        "--learning-rate", type=float, default=None, help="Adam step size (default: 3e-3; the task's for models)"
+    )
+    compare.add_argument(
+        "--steps", type=positive_int, default=10, help="sequence length of directions / merge-modes' cumsum"
+    )
+    compare.add_argument("--task", default=None, choices=sorted(TASKS), help="with `models` (default: cumsum)")
+    compare.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
+    compare.add_argument("--batch-size", type=positive_int, default=None, help="examples per update (default: task)")
+    compare.add_argument(
+        "--workers", type=positive_int, default=None, help="processes for models / archetypes (default: one per core)"
+    )
     compare.add_argument(
         "--keras-go-backwards", action="store_true", help="also the backward model with Keras's reversed outputs"
     )

@@ -64,10 +64,9 @@ def _reach(accuracy: np.ndarray) -> float:
 
 
 def summarise(losses: dict[str, np.ndarray], accuracies: dict[str, np.ndarray], runs: dict[str, Any]) -> list[Summary]:
-    last = min(50, next(iter(losses.values())).shape[1])
     out = []
     for model, loss in losses.items():
-        seeds = loss.shape[0]
+        seeds, last = loss.shape[0], min(50, loss.shape[1])
         test = np.array([runs["test_accuracy"][f"{model}|{s}"] for s in range(seeds)])
         out.append(
             Summary(
@@ -80,6 +79,13 @@ def summarise(losses: dict[str, np.ndarray], accuracies: dict[str, np.ndarray], 
             )
         )
     return out
+
+
+def groups(runs: dict[str, Any]) -> list[dict[str, Any]]:
+    """The comparison's groups of models compared with each other (a stacked comparison is one group)."""
+    if "groups" in runs:
+        return list(runs["groups"])
+    return [{"title": None, "task": "cumsum", "models": runs["models"]}]
 
 
 def mean_ci(values: np.ndarray) -> tuple[float, float]:
@@ -146,38 +152,62 @@ def write_summary_csv(directory: Path, summaries: list[Summary], runs: dict[str,
     write_history(directory / "summary.csv", rows)
 
 
-def write_report(directory: Path, *, smooth: int = 10) -> Path:
-    """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json."""
-    losses, accuracies, runs = load_results(directory)
-    summaries = summarise(losses, accuracies, runs)
-    write_summary_csv(directory, summaries, runs)
-    plot_curves(directory / "curves.png", losses, accuracies, runs, smooth)
+def _stacked_description(runs: dict[str, Any], seeds: int) -> str:
     spec = runs["spec"]
-    seeds = len(summaries[0].final_loss)
-    lines = [
-        f"# Comparison: {runs['comparison']}",
-        "",
+    return (
         f"{runs['runs']} runs ({seeds} seeds per model), each {spec['updates']} Adam updates (learning rate "
         f"{spec['learning_rate']}) on one fresh cumulative-sum sequence of {spec['steps']} steps per update. Seed s "
         f"gives every model the same initial-weight seed and the same sequences. All runs trained together in "
         f"{runs['training_seconds']:.1f} s. Final = mean over the last 50 updates; ± is a 95 % confidence interval "
-        f"over seeds; test = per-step accuracy on {spec['test_size']} fresh sequences.",
-        "",
-        f"| model | final loss | final accuracy | test accuracy | updates to {TARGET_ACCURACY:.0%} | parameters |",
-        "|---|---|---|---|---|---|",
+        f"over seeds; test = per-step accuracy on {spec['test_size']} fresh sequences."
+    )
+
+
+def _group_description(group: dict[str, Any], runs: dict[str, Any], seeds: int) -> str:
+    budgets = {tuple(sorted(t.items())) for t in group["training"].values()}
+    training = "; ".join(
+        f"{t['updates']} Adam updates of {t['batch_size']} fresh example{'s' if t['batch_size'] > 1 else ''} "
+        f"(learning rate {t['learning_rate']})"
+        for t in (dict(b) for b in sorted(budgets))
+    )
+    options = ", ".join(f"{k}={v}" for k, v in group["task_options"].items())
+    return (
+        f"Task `{group['task']}`{f' ({options})' if options else ''}: {seeds} seeds per model, each {training}. "
+        f"Seed s gives every model the same initial-weight seed, training examples and test set. Final = mean over "
+        f"the last 50 updates; ± is a 95 % confidence interval over seeds; test = accuracy on "
+        f"{runs['spec']['test_size']} fresh examples; train s = median training time of one run "
+        f"({runs['spec']['workers']} run{'s' if runs['spec']['workers'] > 1 else ''} at a time, one thread each); "
+        f"latency = median time to predict one sequence (batch 1)."
+    )
+
+
+def _table(summaries: list[Summary], runs: dict[str, Any], seeds: int) -> list[str]:
+    measured = "latency_ms" in runs
+    extra = " train s | latency ms | can stream |" if measured else ""
+    lines = [
+        f"| model | final loss | final accuracy | test accuracy | updates to {TARGET_ACCURACY:.0%} | parameters |"
+        + extra,
+        "|---|---|---|---|---|---|" + ("---|---|---|" if measured else ""),
     ]
     for s in summaries:
         reach, reach_ci = mean_ci(s.updates_to_target)
         reached = int(np.sum(~np.isnan(s.updates_to_target)))
         reach_text = "not reached" if reached == 0 else f"{_fmt(reach, reach_ci, 0)} ({reached}/{seeds} seeds)"
-        lines.append(
+        row = (
             f"| {s.model} | {_fmt(*mean_ci(s.final_loss))} | {_fmt(*mean_ci(s.final_accuracy))} | "
             f"{_fmt(*mean_ci(s.test_accuracy))} | {reach_text} | {s.parameters:,} |"
         )
-    lines += [
-        "",
-        "## Pairwise tests (final loss, Welch's t-test)",
-        "",
+        if measured:
+            row += (
+                f" {runs['run_seconds'][s.model]:.1f} | {runs['latency_ms'][s.model]:.2f} | "
+                f"{runs['streams'][s.model]} |"
+            )
+        lines.append(row)
+    return lines
+
+
+def _pairwise(summaries: list[Summary]) -> list[str]:
+    lines = [
         "| A | B | mean A - B | p | Cohen's d |",
         "|---|---|---|---|---|",
     ]
@@ -186,16 +216,120 @@ def write_report(directory: Path, *, smooth: int = 10) -> Path:
         lines.append(
             f"| {a.model} | {b.model} | {a.final_loss.mean() - b.final_loss.mean():+.3f} | {p:.2g} | {d:+.2f} |"
         )
-    lines += ["", "## Conclusions", "", *conclusions(summaries)]
+    return lines
+
+
+def tied_with_best(summaries: list[Summary]) -> tuple[Summary, list[Summary]]:
+    """The model with the best mean test accuracy, and those not significantly below it (Welch p >= 0.05)."""
+    best = max(summaries, key=lambda s: float(s.test_accuracy.mean()))
+    tied = []
+    for s in summaries:
+        if s is best:
+            tied.append(s)
+            continue
+        same = np.allclose(s.test_accuracy, best.test_accuracy)
+        p, _ = welch(best.test_accuracy, s.test_accuracy) if not same else (1.0, 0.0)
+        if same or math.isnan(p) or p >= 0.05:
+            tied.append(s)
+    return best, tied
+
+
+def which_model_when(by_group: list[tuple[dict[str, Any], list[Summary]]], runs: dict[str, Any]) -> list[str]:
+    """One row per situation: the model with the best test accuracy, with those the seeds cannot separate from it
+    (Welch p >= 0.05) and what they save; and, where some models cannot stream, the best model that can."""
+
+    def figures(s: Summary) -> str:
+        return f"{s.parameters:,} parameters, {runs['latency_ms'][s.model]:.2f} ms per sequence"
+
+    lines = ["| when | choose | measured |", "|---|---|---|"]
+    for group, summaries in by_group:
+        best, tied = tied_with_best(summaries)
+        why = f"best mean test accuracy ({_fmt(*mean_ci(best.test_accuracy))}), {figures(best)}"
+        for other in tied:
+            if other is best:
+                continue
+            p, _ = welch(best.test_accuracy, other.test_accuracy)
+            cheaper = [
+                text
+                for text, smaller in (
+                    ("faster", runs["latency_ms"][other.model] < runs["latency_ms"][best.model]),
+                    ("smaller", other.parameters < best.parameters),
+                )
+                if smaller
+            ]
+            why += (
+                f"; {other.model} is not separable from it ({_fmt(*mean_ci(other.test_accuracy))}, "
+                f"{f'p = {p:.2g}' if not math.isnan(p) else 'identical scores'})"
+                + (f" and {' and '.join(cheaper)} ({figures(other)})" if cheaper else "")
+            )
+        choice = best
+        title = group["title"] or group["task"]
+        lines.append(f"| {title}, whole sequence available | {choice.model} | {why} |")
+        streaming = [s for s in summaries if runs["streams"][s.model].startswith("yes")]
+        if streaming and len(streaming) < len(summaries):
+            live = max(streaming, key=lambda s: float(s.test_accuracy.mean()))
+            p, _ = welch(best.test_accuracy, live.test_accuracy)
+            gap = float(best.test_accuracy.mean() - live.test_accuracy.mean())
+            how = runs["streams"][live.model].split(": ", 1)[-1]
+            why = (
+                f"the best that streams ({how}): test accuracy {_fmt(*mean_ci(live.test_accuracy))}, "
+                f"{figures(live)}; {gap:.3f} below {best.model}"
+                f"{f' (p = {p:.2g})' if not math.isnan(p) else ''}"
+            )
+            for other in streaming:
+                if other is not live:
+                    why += f"; {other.model}: {_fmt(*mean_ci(other.test_accuracy))}"
+            lines.append(f"| {title}, each answer needed as its value arrives | {live.model} | {why} |")
+    return lines
+
+
+def write_report(directory: Path, *, smooth: int = 10) -> Path:
+    """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json."""
+    losses, accuracies, runs = load_results(directory)
+    summaries = summarise(losses, accuracies, runs)
+    write_summary_csv(directory, summaries, runs)
+    plot_curves(directory / "curves.png", losses, accuracies, runs, smooth)
+    seeds = len(summaries[0].final_loss)
+    by_name = {s.model: s for s in summaries}
+    by_group = [(g, [by_name[m] for m in g["models"]]) for g in groups(runs)]
+    lines = [f"# Comparison: {runs['comparison']}", ""]
+    if "groups" in runs:
+        lines += [
+            f"{runs['runs']} runs in {runs['training_seconds']:.1f} s of wall time. Models are compared only with "
+            "models of their own group (same task).",
+            "",
+        ]
+    for group, members in by_group:
+        if "groups" in runs:
+            if len(by_group) > 1:
+                lines += [f"## {group['title'] or group['task']}", ""]
+            lines += [_group_description(group, runs, seeds), ""]
+        else:
+            lines += [_stacked_description(runs, seeds), ""]
+        level = "###" if len(by_group) > 1 else "##"
+        lines += _table(members, runs, seeds)
+        lines += ["", f"{level} Pairwise tests (final loss, Welch's t-test)", "", *_pairwise(members)]
+        lines += ["", f"{level} Conclusions", "", *conclusions(members), ""]
     if any("Keras order" in s.model for s in summaries):
         lines += [
-            "",
             "About the Keras-order backward model: with `go_backwards=True` and `return_sequences=True`, Keras returns "
             "the outputs in reading order, so output t belongs to input step T-1-t while it is scored against the "
             "label of step t. The aligned backward model puts each output back beside its own step; the difference "
             "between the two curves is the cost of that mismatch, not of reading backwards.",
+            "",
         ]
-    lines += ["", "![curves](curves.png)", ""]
+    if "latency_ms" in runs:
+        lines += [
+            "## Which model when",
+            "",
+            "Drawn from the numbers above: within each group, the model with the best mean test accuracy, the models "
+            "the seeds cannot separate from it (Welch p >= 0.05) and what they save, and where a group has models "
+            "that can stream, the best of those.",
+            "",
+            *which_model_when(by_group, runs),
+            "",
+        ]
+    lines += ["![curves](curves.png)", ""]
     path = directory / "report.md"
     atomic_write(path, "\n".join(lines).encode())
     return path
@@ -204,30 +338,42 @@ def write_report(directory: Path, *, smooth: int = 10) -> Path:
 def plot_curves(
     path: Path, losses: dict[str, np.ndarray], accuracies: dict[str, np.ndarray], runs: dict[str, Any], smooth: int
 ) -> None:
-    """Mean over seeds with a 95 % confidence band, log loss and accuracy per update."""
+    """Per update, over seeds, with a 95 % confidence band: the loss's geometric mean (band of log loss, so it stays
+    positive on the log axis) and the accuracy's mean; one row of panels per group."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figure, axes = plt.subplots(1, 2, figsize=(12, 4.5))
-    for model, loss in losses.items():
-        for axis, curves in ((axes[0], loss), (axes[1], accuracies[model])):
-            if smooth > 1:
-                kernel = np.ones(smooth) / smooth
-                curves = np.array([np.convolve(c, kernel, mode="valid") for c in curves])
-            x = np.arange(curves.shape[1]) + (smooth if smooth > 1 else 1)
-            mean = curves.mean(axis=0)
-            half = stats.t.ppf(0.975, curves.shape[0] - 1) * curves.std(axis=0, ddof=1) / math.sqrt(curves.shape[0])
-            (line,) = axis.plot(x, mean, label=model, linewidth=1.8)
-            axis.fill_between(x, mean - half, mean + half, color=line.get_color(), alpha=0.2)
-    axes[0].set_yscale("log")
-    axes[0].set_ylabel("log loss (binary cross-entropy)")
-    axes[1].set_ylabel("accuracy (per step)")
-    for axis in axes:
-        axis.set_xlabel("update")
-        axis.grid(alpha=0.3)
-    axes[1].legend(loc="lower right")
+    rows = groups(runs)
+    figure, grid = plt.subplots(len(rows), 2, figsize=(12, 4.5 * len(rows)), squeeze=False)
+    for group, axes in zip(rows, grid, strict=True):
+        for model in group["models"]:
+            for axis, curves in ((axes[0], losses[model]), (axes[1], accuracies[model])):
+                window = min(smooth, curves.shape[1])
+                if window > 1:
+                    kernel = np.ones(window) / window
+                    curves = np.array([np.convolve(c, kernel, mode="valid") for c in curves])
+                x = np.arange(curves.shape[1]) + window
+                logged = axis is axes[0]  # loss: mean and band of log(loss), drawn back on a log axis
+                values = np.log(np.maximum(curves, 1e-12)) if logged else curves
+                mean = values.mean(axis=0)
+                spread = values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
+                half = stats.t.ppf(0.975, values.shape[0] - 1) * spread
+                low, middle, high = mean - half, mean, mean + half
+                if logged:
+                    low, middle, high = np.exp(low), np.exp(middle), np.exp(high)
+                (line,) = axis.plot(x, middle, label=model, linewidth=1.8)
+                axis.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
+        axes[0].set_yscale("log")
+        axes[0].set_ylabel("loss (cross-entropy; geometric mean, log scale)")
+        axes[1].set_ylabel("training accuracy")
+        for axis in axes:
+            axis.set_xlabel("update")
+            axis.grid(alpha=0.3)
+            if group["title"]:
+                axis.set_title(f"{group['title']} (task {group['task']})", fontsize=10)
+        axes[1].legend(loc="lower right")
     seeds = next(iter(losses.values())).shape[0]
     smoothing = f", moving average of {smooth} updates" if smooth > 1 else ""
     figure.suptitle(f"{runs['comparison']}: mean of {seeds} seeds with 95 % confidence band{smoothing}")

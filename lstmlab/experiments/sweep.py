@@ -1,0 +1,240 @@
+"""Comparisons of any presets on any task: every (model, seed) is an ordinary training run, spread over processes.
+
+Models that cannot share one stacked computation (different layers, tasks or batch shapes) still compare fairly:
+seed s gives every model the same initial-weight seed, the same training stream and the same test set. Each run
+also records its training time, its inference latency on one sequence and whether the model can stream. Results go
+to the same `results.csv` / `runs.json` as the stacked comparisons, so `report.py` reads both.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import multiprocessing
+import os
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..models import Sequential, get_preset, parse_option, streaming
+from ..training import SequenceData, evaluate, fit, predict
+from ..training.engine import set_seed
+from .runs import write_history, write_json
+from .tasks import check_fits, get_task, is_stateful, task_config
+from .training import RunSpec, make_test_set, model_config, piece_steps, train_config
+
+__all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
+
+
+@dataclass(frozen=True)
+class Group:
+    """Models compared with each other on one task."""
+
+    title: str  # what kind of data this is, in a user's words
+    task: str
+    models: tuple[tuple[str, str, dict[str, Any]], ...]  # (label, preset, options)
+    task_options: dict[str, Any] = field(default_factory=dict)
+
+
+# The Q&A's five models, each on the kind of data it is meant for; the tutorial's whole-sequence models join the
+# streaming group to show what answering before the sequence ends costs.
+ARCHETYPES = (
+    Group(
+        "numeric sequences, one label per sequence",
+        "cumsum-whole",
+        (("1: many-to-one LSTM", "qa-lstm", {}), ("3: TimeDistributed Dense + LSTM", "qa-timedistributed", {})),
+    ),
+    Group(
+        "token sequences, one label per sequence",
+        "tokens",
+        (("4: Embedding + LSTM", "qa-embedding-lstm", {}), ("5: Embedding + Bi-LSTM", "qa-embedding-bilstm", {})),
+    ),
+    Group(
+        "a label at every step",
+        "cumsum",
+        (
+            ("2: stateful LSTM, one step per call", "qa-stateful", {}),
+            ("forward LSTM over whole sequences", "tutorial-lstm", {}),
+            ("Bi-LSTM over whole sequences", "tutorial-bilstm", {}),
+        ),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str  # "models" or "archetypes": the report's title
+    groups: tuple[Group, ...]
+    seeds: int = 5
+    updates: int | None = None  # None: each task's default
+    batch_size: int | None = None
+    learning_rate: float | None = None
+    test_size: int = 200
+    workers: int = 0  # processes; 0: one per core, at most one per run
+
+    def __post_init__(self) -> None:
+        if self.seeds < 2:
+            raise ValueError(f"Expected at least 2 seeds for confidence intervals. Received: seeds={self.seeds}")
+        labels = [label for g in self.groups for label, _, _ in g.models]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"Expected each model once. Received: {labels}")
+        for name in ("updates", "batch_size"):
+            value = getattr(self, name)
+            if value is not None and value < 1:
+                raise ValueError(f"Expected {name} >= 1. Received: {value}")
+
+    def run_spec(self, group: Group, preset: str, options: dict[str, Any], seed: int) -> RunSpec:
+        train: dict[str, Any] = {"seed": seed}
+        for key in ("updates", "batch_size", "learning_rate"):
+            if getattr(self, key) is not None:
+                train[key] = getattr(self, key)
+        return RunSpec(group.task, preset, dict(group.task_options), dict(options), train, None, self.test_size)
+
+
+def parse_model(text: str) -> tuple[str, str, dict[str, Any]]:
+    """`PRESET` or `PRESET:KEY=VALUE,KEY=VALUE` -> (label, preset, options)."""
+    preset, _, rest = text.partition(":")
+    get_preset(preset)  # an unknown preset fails here, naming the presets
+    options: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ValueError(f"Expected PRESET:KEY=VALUE,... Received: {text!r}")
+        options[key.strip()] = parse_option(preset, key.strip(), value.strip())
+    return text, preset, options
+
+
+def can_stream(model: Sequential) -> str:
+    """Whether the model can answer as values arrive: stateful as trained, through `streaming()`, or not at all."""
+    if is_stateful(model):
+        return "yes: trained one step per call, state carried"
+    try:
+        streaming(model)
+    except ValueError:
+        return "no: reads the sequence's end first"
+    return "yes: run with streaming(), same answers step by step"
+
+
+def latency_ms(model: Sequential, data: SequenceData, pieces: int | None, repeats: int = 20) -> float:
+    """Median wall time of predicting one sequence (batch 1), in milliseconds."""
+    one = SequenceData(data.x[:1], data.y[:1], None if data.lengths is None else data.lengths[:1])
+    times = []
+    for i in range(repeats + 3):
+        start = time.perf_counter()
+        predict(model, one, batch_size=1, piece_steps=pieces)
+        if i >= 3:
+            times.append(time.perf_counter() - start)
+    return 1000 * statistics.median(times)
+
+
+def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
+    """Train one run in memory (nothing saved) and measure it."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    task = get_task(spec.task)
+    task_conf = task_config(spec.task, **spec.task_options)
+    config = train_config(task, spec)
+    set_seed(config.seed)
+    model = get_preset(spec.preset).build(model_config(task, task_conf, spec.preset, spec.model_options))
+    check_fits(task, model)
+    pieces = piece_steps(model)
+    if model.batch_size is not None and config.batch_size != model.batch_size:
+        raise ValueError(f"Expected batch size {model.batch_size} for {spec.preset}. Received: {config.batch_size}")
+    # a few throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
+    warm = copy.deepcopy(model)
+    fit(
+        warm,
+        lambda n, g: task.sample(task_conf, n, g),
+        config=dataclasses.replace(config, updates=3),
+        piece_steps=pieces,
+    )
+    start = time.perf_counter()
+    history = fit(model, lambda n, g: task.sample(task_conf, n, g), config=config, piece_steps=pieces)
+    seconds = time.perf_counter() - start
+    test = make_test_set(task, task_conf, spec.test_size, config.seed)
+    scores = evaluate(model, test, batch_size=model.batch_size or 256, piece_steps=pieces)
+    return {
+        "loss": history.update_loss,
+        "accuracy": history.update_accuracy,
+        "test_accuracy": scores.accuracy,
+        "seconds": seconds,
+        "latency_ms": latency_ms(model, test, pieces),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "streams": can_stream(model),
+        "training": {"updates": config.updates, "batch_size": config.batch_size, "learning_rate": config.learning_rate},
+    }
+
+
+def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | None = None) -> dict[str, Any]:
+    """Train every model of every group with every seed; write results.csv and runs.json to `out`."""
+    jobs = [
+        (group, label, spec.run_spec(group, preset, options, seed), seed)
+        for group in spec.groups
+        for label, preset, options in group.models
+        for seed in range(spec.seeds)
+    ]
+    for group in spec.groups:  # fail on a bad model or task before any training
+        for _, preset, options in group.models:
+            task = get_task(group.task)
+            conf = task_config(group.task, **group.task_options)
+            check_fits(task, get_preset(preset).build(model_config(task, conf, preset, options)))
+    workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
+    start = time.perf_counter()
+    results: list[dict[str, Any]] = []
+    if workers <= 1:
+        for _, _, run, _ in jobs:
+            results.append(train_one(run))
+            if advance:
+                advance(1)
+    else:
+        # spawn: a fresh interpreter per worker, one thread each, so the runs do not fight over the cores
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            futures = [pool.submit(train_one, run, 1) for _, _, run, _ in jobs]
+            for future in futures:
+                results.append(future.result())
+                if advance:
+                    advance(1)
+    wall = time.perf_counter() - start
+    rows = [
+        {"model": label, "seed": seed, "update": u + 1, "loss": loss, "accuracy": acc}
+        for (_, label, _, seed), result in zip(jobs, results, strict=True)
+        for u, (loss, acc) in enumerate(zip(result["loss"], result["accuracy"], strict=True))
+    ]
+    by_label: dict[str, list[dict[str, Any]]] = {}
+    for (_, label, _, _), result in zip(jobs, results, strict=True):
+        by_label.setdefault(label, []).append(result)
+    runs = {
+        "comparison": spec.name,
+        "spec": {"seeds": spec.seeds, "test_size": spec.test_size, "workers": workers},
+        "groups": [
+            {
+                "title": g.title,
+                "task": g.task,
+                "task_options": g.task_options,
+                "models": [label for label, _, _ in g.models],
+                "training": {label: by_label[label][0]["training"] for label, _, _ in g.models},
+            }
+            for g in spec.groups
+        ],
+        "models": [label for g in spec.groups for label, _, _ in g.models],
+        "parameters": {label: r[0]["parameters"] for label, r in by_label.items()},
+        "streams": {label: r[0]["streams"] for label, r in by_label.items()},
+        "run_seconds": {label: statistics.median(x["seconds"] for x in r) for label, r in by_label.items()},
+        "latency_ms": {label: statistics.median(x["latency_ms"] for x in r) for label, r in by_label.items()},
+        "training_seconds": wall,
+        "runs": len(jobs),
+        "test_accuracy": {
+            f"{label}|{seed}": result["test_accuracy"]
+            for (_, label, _, seed), result in zip(jobs, results, strict=True)
+        },
+    }
+    out.mkdir(parents=True, exist_ok=True)
+    write_history(out / "results.csv", rows)
+    write_json(out / "runs.json", runs)
+    return runs
