@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -442,6 +443,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         if getattr(args, "seed", None) is not None:
             torch.manual_seed(args.seed)
         args.handler(args)
+    except BrokenPipeError:  # output piped into a reader that stopped (`| head`): not an error of ours
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except (ValueError, OSError) as error:
         print(f"lstmlab: error: {error}", file=sys.stderr)
         return 2

@@ -158,8 +158,8 @@ def _stacked_description(runs: dict[str, Any], seeds: int) -> str:
         f"{runs['runs']} runs ({seeds} seeds per model), each {spec['updates']} Adam updates (learning rate "
         f"{spec['learning_rate']}) on one fresh cumulative-sum sequence of {spec['steps']} steps per update. Seed s "
         f"gives every model the same initial-weight seed and the same sequences. All runs trained together in "
-        f"{runs['training_seconds']:.1f} s. Final = mean over the last 50 updates; ± is a 95 % confidence interval "
-        f"over seeds; test = per-step accuracy on {spec['test_size']} fresh sequences."
+        f"{runs['training_seconds']:.1f} s (after three warm-up updates). Final = mean over the last 50 updates; "
+        f"± is a 95 % confidence interval over seeds; test = per-step accuracy on {spec['test_size']} fresh sequences."
     )
 
 
