@@ -21,6 +21,8 @@ FREE_STEPS = 6  # steps used where a preset's time axis is free (steps=None)
 OVERRIDES: dict[str, dict[str, Any]] = {
     "text-lstm": {"vocab_size": 50, "embed_dim": 6, "max_len": 12, "units": 7, "dense_units": 5, "num_classes": 3},
     "text-bilstm": {"vocab_size": 40, "embed_dim": 5, "max_len": 9, "units": 7, "merge_mode": "sum"},
+    "text-bilstm-pool": {"vocab_size": 40, "embed_dim": 5, "max_len": 9, "units": 7, "pooling": "average"},
+    "series-bilstm": {"steps": 8, "features": 3, "units": 6, "merge_mode": "sum", "pooling": "max", "num_classes": 4},
     "qa-lstm": {"steps": None, "features": 3, "units": 7},
     "qa-stateful": {"features": 2, "units": 7, "batch_size": 3},
     "qa-timedistributed": {"steps": 6, "features": 2, "dense_units": 4, "units": 7, "num_classes": 4},
@@ -115,6 +117,14 @@ def keras_formula(name: str, c: Any) -> int:
             + 2 * lstm_params(c.embed_dim, c.units)
             + dense_params(c.max_len * merged(c), k)
         )
+    if name == "text-bilstm-pool":
+        return (
+            embedding_params(c.vocab_size, c.embed_dim)
+            + 2 * lstm_params(c.embed_dim, c.units)
+            + dense_params(merged(c), k)
+        )
+    if name == "series-bilstm":
+        return 2 * lstm_params(c.features, c.units) + dense_params(merged(c), k)
     if name in ("qa-lstm", "qa-stateful", "tutorial-lstm", "tutorial-lstm-backward"):
         return lstm_params(c.features, c.units) + dense_params(c.units, k)
     if name == "qa-timedistributed":
@@ -175,6 +185,26 @@ def keras_model(name: str, c: Any) -> Any:
             L.Bidirectional(L.LSTM(c.units, return_sequences=True), merge_mode=c.merge_mode),
             L.Dropout(c.dropout),
             L.Flatten(),
+            L.Dense(k, activation=head),
+        ]
+    elif name == "text-bilstm-pool":
+        pool = L.GlobalMaxPooling1D() if c.pooling == "max" else L.GlobalAveragePooling1D()
+        layers = [
+            keras.Input(shape=(c.max_len,)),
+            L.Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero),
+            L.Dropout(c.dropout),
+            L.Bidirectional(L.LSTM(c.units, return_sequences=True), merge_mode=c.merge_mode),
+            pool,
+            L.Dropout(c.dropout),
+            L.Dense(k, activation=head),
+        ]
+    elif name == "series-bilstm":
+        pool = L.GlobalMaxPooling1D() if c.pooling == "max" else L.GlobalAveragePooling1D()
+        layers = [
+            keras.Input(shape=(c.steps, c.features)),
+            L.Bidirectional(L.LSTM(c.units, return_sequences=True), merge_mode=c.merge_mode),
+            pool,
+            L.Dropout(c.dropout),
             L.Dense(k, activation=head),
         ]
     elif name == "qa-lstm":

@@ -20,6 +20,8 @@ from ..layers import (
     Dropout,
     Embedding,
     Flatten,
+    GlobalAveragePooling1D,
+    GlobalMaxPooling1D,
     Layer,
     ReverseTime,
     TimeDistributed,
@@ -32,7 +34,9 @@ __all__ = [
     "QAConfig",
     "QAEmbeddingConfig",
     "QATimeDistributedConfig",
+    "SeriesBiLSTMConfig",
     "TextBiLSTMConfig",
+    "TextBiLSTMPoolConfig",
     "TextLSTMConfig",
     "TutorialConfig",
     "build_model",
@@ -123,6 +127,32 @@ class TutorialConfig:
     impl: Impl = "auto"
 
 
+@dataclass(frozen=True)
+class TextBiLSTMPoolConfig:
+    vocab_size: int = 20000  # Embedding rows (set from the training split's vocabulary by `--data`)
+    embed_dim: int = 128  # Embedding width
+    max_len: int = 100  # tokens per text (set from the data by `--data`)
+    units: int = 64  # hidden size of each direction
+    merge_mode: MergeMode = "concat"
+    pooling: Literal["max", "average"] = "max"  # over each text's own tokens only (mask-aware)
+    dropout: float = 0.5  # Dropout after the Embedding and after the pooling
+    mask_zero: bool = True  # id 0 is padding
+    num_classes: int = 2
+    impl: Impl = "auto"
+
+
+@dataclass(frozen=True)
+class SeriesBiLSTMConfig:
+    steps: int | None = None  # series length (None: any, variable lengths allowed)
+    features: int = 1  # channels (set from the data by `--data`)
+    units: int = 64  # hidden size of each direction
+    merge_mode: MergeMode = "concat"
+    pooling: Literal["max", "average"] = "average"  # over each series' own steps only (mask-aware)
+    dropout: float = 0.2  # Dropout after the pooling
+    num_classes: int = 2
+    impl: Impl = "auto"
+
+
 Config = Any  # one of the frozen config dataclasses above
 
 
@@ -159,6 +189,32 @@ def _text_bilstm(c: TextBiLSTMConfig) -> Sequential:
         Dense(_logits(c.num_classes)),
     ]
     return Sequential(layers, input_shape=(c.max_len,), name="text-bilstm")
+
+
+def _pool(kind: str) -> Layer:
+    return GlobalMaxPooling1D() if kind == "max" else GlobalAveragePooling1D()
+
+
+def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
+    layers: list[Layer] = [
+        Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero, input_length=c.max_len),
+        Dropout(c.dropout),
+        Bidirectional(LSTM(c.units, return_sequences=True, impl=c.impl), merge_mode=c.merge_mode),
+        _pool(c.pooling),
+        Dropout(c.dropout),
+        Dense(_logits(c.num_classes)),
+    ]
+    return Sequential(layers, input_shape=(c.max_len,), name="text-bilstm-pool")
+
+
+def _series_bilstm(c: SeriesBiLSTMConfig) -> Sequential:
+    layers: list[Layer] = [
+        Bidirectional(LSTM(c.units, return_sequences=True, impl=c.impl), merge_mode=c.merge_mode),
+        _pool(c.pooling),
+        Dropout(c.dropout),
+        Dense(_logits(c.num_classes)),
+    ]
+    return Sequential(layers, input_shape=(c.steps, c.features), name="series-bilstm")
 
 
 def _qa_lstm(c: QAConfig) -> Sequential:
@@ -236,6 +292,19 @@ PRESETS: dict[str, Preset] = {
             "Article 1: Embedding -> Dropout -> Bi-LSTM(32, concat, all steps) -> Dropout -> Flatten -> Dense(1)",
             TextBiLSTMConfig(),
             _text_bilstm,
+        ),
+        Preset(
+            "text-bilstm-pool",
+            "Documents: Embedding -> Dropout -> Bi-LSTM(64, all steps) -> max over each text's tokens -> Dropout -> "
+            "Dense",
+            TextBiLSTMPoolConfig(),
+            _text_bilstm_pool,
+        ),
+        Preset(
+            "series-bilstm",
+            "Multichannel series: Bi-LSTM(64, all steps) -> mean over each series' steps -> Dropout -> Dense",
+            SeriesBiLSTMConfig(),
+            _series_bilstm,
         ),
         Preset("qa-lstm", "Q&A model 1: many-to-one LSTM(10) -> Dense(1)", QAConfig(), _qa_lstm),
         Preset(
