@@ -12,11 +12,24 @@ from typing import Any
 
 import torch
 
+from .data.loaders import TEXT_FORMATS, read_text
+from .data.text import TextSettings
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
+from .experiments.datasets import DataSpec
 from .experiments.report import write_report
 from .experiments.sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 from .experiments.tasks import TASKS, parse_task_option
-from .experiments.training import RunSpec, evaluate_run, load_run, piece_steps, predict_run, train_run
+from .experiments.training import (
+    TEXT_DEFAULT_PRESET,
+    RunSpec,
+    evaluate_run,
+    is_text_run,
+    load_run,
+    piece_steps,
+    predict_run,
+    predict_texts,
+    train_run,
+)
 from .layers import Embedding
 from .models import PRESETS, Sequential, build_model, parse_option
 from .progress import progress_bar
@@ -82,7 +95,37 @@ def cmd_demo(args: argparse.Namespace) -> None:
         )
 
 
+def data_spec(args: argparse.Namespace) -> DataSpec:
+    settings = TextSettings(
+        level=args.text_level,
+        lower=not args.keep_case,
+        max_words=args.max_words,
+        min_count=args.min_count,
+        max_len=args.max_len,
+        truncating=args.truncating,
+        padding=args.padding,
+    )
+    return DataSpec(
+        path=args.data,
+        test_path=args.test_data,
+        data_format=args.data_format,
+        text_column=args.text_column,
+        label_column=args.label_column,
+        encoding=args.encoding,
+        test_fraction=args.test_fraction,
+        split_seed=args.seed if args.split_seed is None else args.split_seed,
+        text=settings,
+    )
+
+
 def cmd_train(args: argparse.Namespace) -> None:
+    data = data_spec(args) if args.data is not None else None
+    if data is None and args.test_data is not None:
+        raise ValueError(f"Expected --test-data with --data. Received: --test-data {args.test_data} alone")
+    if args.model is None:
+        args.model = TEXT_DEFAULT_PRESET if data is not None else "tutorial-bilstm"
+        if data is not None:
+            print(f"model: {args.model} (the default for text; --model to choose another)")
     model_options = _overrides(args.model, args.set)
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
@@ -99,8 +142,15 @@ def cmd_train(args: argparse.Namespace) -> None:
         train_size=args.train_size,
         test_size=args.test_size,
         patience=args.patience,
+        data=data,
     )
     _, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
+    if data is not None:
+        source = f"{data.path} ({len(history.epochs)} epochs)"
+        print(f"trained {args.model} on {source}; saved to {args.out}")
+        where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
+        print_scores(scores, f"test ({where})")
+        return
     stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
     print(f"trained {args.model} on {args.task}{stopped}; saved to {args.out}")
     print_scores(scores, f"test ({spec.test_size} fresh examples)")
@@ -177,8 +227,27 @@ def input_data(rows: list[list[float]], model: Sequential, tokens: bool, per_ste
     return SequenceData(x, placeholder, None if bool((lengths == steps).all()) else lengths)
 
 
+def read_texts(path: Path) -> list[str]:
+    if not path.is_file():
+        raise ValueError(f"Expected a file of texts, one a line. Received: {path} does not exist")
+    texts = [line.removesuffix("\r") for line in read_text(path).split("\n") if line.strip()]
+    if not texts:
+        raise ValueError(f"Expected at least one text in {path}. Received: an empty file")
+    return texts
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
-    model, task, task_conf, _ = load_run(Path(args.run))
+    run = Path(args.run)
+    texts = list(args.text) + (read_texts(Path(args.text_file)) if args.text_file else [])
+    if texts or is_text_run(run):
+        if not texts:
+            raise ValueError("Expected --text TEXT or --text-file FILE for a run trained on text. Received: neither")
+        labels, probabilities = predict_texts(run, texts)
+        for text, label, p in zip(texts, labels, probabilities, strict=True):
+            confidence = float(p.max()) if p.shape[0] > 1 else max(float(p[0]), 1 - float(p[0]))
+            print(f"{label}\t{confidence:.3f}\t{text}")
+        return
+    model, task, task_conf, _ = load_run(run)
     tokens = task.inputs == "tokens"
     if args.input is None:  # the tutorial's check: a fresh sequence, step by step
         data = task.sample(task_conf, 1, torch.Generator().manual_seed(args.seed))
@@ -380,6 +449,8 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("run", help="a run directory written by `lstmlab train`")
     predict.add_argument("--input", default=None, help="a file with one sequence a line (numbers or token ids)")
     predict.add_argument("--seed", type=int, default=1, help="seed of the fresh example shown without --input")
+    predict.add_argument("--text", action="append", default=[], help="a raw text, for runs trained on text")
+    predict.add_argument("--text-file", default=None, help="raw texts, one a line, for runs trained on text")
     predict.set_defaults(handler=cmd_predict)
     return parser
 
@@ -393,7 +464,9 @@ def add_train(sub: Any) -> None:
     )
     train.add_argument("--task", default="cumsum", choices=sorted(TASKS), help="built-in problem (default: cumsum)")
     train.add_argument(
-        "--model", default="tutorial-bilstm", help="a preset from `lstmlab models` (default: tutorial-bilstm)"
+        "--model",
+        default=None,
+        help="a preset from `lstmlab models` (default: tutorial-bilstm on a task, text-bilstm-pool with --data)",
     )
     train.add_argument("--out", default="runs/latest", help="run directory to write (default: runs/latest)")
     budget = train.add_mutually_exclusive_group()
@@ -433,6 +506,26 @@ def add_train(sub: Any) -> None:
     train.add_argument("--seed", type=int, default=0, help="one seed for weights, data and dropout (default: 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")
     train.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
+    data = train.add_argument_group("your own labelled texts (instead of --task)")
+    data.add_argument("--data", default=None, help="CSV / TSV / JSONL file, folder of class folders or class files")
+    data.add_argument("--test-data", default=None, help="test examples (default: a stratified split of --data)")
+    data.add_argument("--data-format", default=None, choices=TEXT_FORMATS, help="(default: guessed from the path)")
+    data.add_argument("--text-column", default="text", help="text column of a table (default: text)")
+    data.add_argument("--label-column", default="label", help="label column of a table (default: label)")
+    data.add_argument("--encoding", default="utf-8", help="text encoding of the files (default: utf-8)")
+    data.add_argument("--test-fraction", type=float, default=0.1, help="held-out share per class (default: 0.1)")
+    data.add_argument("--split-seed", type=int, default=None, help="seed of the split (default: --seed)")
+    data.add_argument("--text-level", default="word", choices=["word", "char"], help="tokens (default: word)")
+    data.add_argument("--keep-case", action="store_true", help="do not lower-case the texts")
+    data.add_argument(
+        "--max-words", type=positive_int, default=20000, help="vocabulary ids incl. padding and OOV (default: 20000)"
+    )
+    data.add_argument("--min-count", type=positive_int, default=1, help="rarer training tokens become OOV (default: 1)")
+    data.add_argument(
+        "--max-len", type=positive_int, default=None, help="tokens per text (default: 95th percentile of training)"
+    )
+    data.add_argument("--truncating", default="post", choices=["pre", "post"], help="cut long texts (default: post)")
+    data.add_argument("--padding", default="post", choices=["pre", "post"], help="pad short texts (default: post)")
     train.set_defaults(handler=cmd_train)
 
 

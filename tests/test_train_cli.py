@@ -25,6 +25,8 @@ FITS = {
     "qa-embedding-bilstm": ("tokens", {"updates": 150}, {"max_len": 30}),
     "text-lstm": ("tokens", {"updates": 150}, {"max_len": 30}),
     "text-bilstm": ("tokens", {"updates": 150}, {"max_len": 30}),
+    "text-bilstm-pool": ("tokens", {"updates": 150}, {"max_len": 30}),
+    "series-bilstm": ("cumsum-whole", {"updates": 800, "batch_size": 16}, {}),
 }
 
 

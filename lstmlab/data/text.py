@@ -128,6 +128,9 @@ class TextEncoder:
             max_len = max(1, lengths[min(len(lengths) - 1, int(0.95 * len(lengths)))]) if lengths else 1
         return TextEncoder(settings, vocabulary, max_len, tuple(labels))
 
+    def tokens(self, text: str) -> list[str]:
+        return tokenize(text, level=self.settings.level, lower=self.settings.lower)
+
     def encode(self, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
         """Ids `(N, max_len)` and lengths. A text without any token raises (it would be all padding)."""
         s = self.settings

@@ -11,6 +11,8 @@ from typing import Any
 
 import torch
 
+from ..data.text import TextEncoder
+from ..layers import Embedding
 from ..models import Sequential, get_preset, preset_config
 from ..training import (
     Callback,
@@ -25,10 +27,22 @@ from ..training import (
 )
 from ..training import predict as predict_probabilities
 from ..training.engine import set_seed
+from .datasets import DataSpec, TextSets, prepare_texts, saved_test_set
 from .runs import load_model, run_config, save_model, write_history, write_json
 from .tasks import Task, check_fits, get_task, is_stateful, model_options, task_config
 
-__all__ = ["RunSpec", "evaluate_run", "make_test_set", "predict_run", "train_run"]
+__all__ = [
+    "TEXT_DEFAULT_PRESET",
+    "RunSpec",
+    "evaluate_run",
+    "make_test_set",
+    "predict_run",
+    "predict_texts",
+    "train_run",
+]
+
+TEXT_DEFAULT_PRESET = "text-bilstm-pool"
+TEXT_TRAINING = {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "validation_split": 0.1}
 
 Progress = Callable[[int], AbstractContextManager[Callable[[int], None]]]
 TEST_SEED_OFFSET = 1_000_003  # the test set's seed is the run's seed plus this: never the training stream's
@@ -46,6 +60,7 @@ class RunSpec:
     train_size: int | None = None  # a fixed training set of this many examples; None: online, fresh examples
     test_size: int = 200  # fresh test examples (the tutorial's 200 sequences)
     patience: int | None = None  # early stopping on val_loss, restoring the best weights (fixed sets only)
+    data: DataSpec | None = None  # the user's labelled texts instead of a generated task
 
 
 def train_config(task: Task, spec: RunSpec) -> TrainConfig:
@@ -89,7 +104,9 @@ def make_test_set(task: Task, task_conf: Any, size: int, seed: int) -> SequenceD
 
 
 def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> tuple[Sequential, Scores, History]:
-    """Train `spec.preset` on `spec.task`, save the run directory `out`, and score a fresh test set."""
+    """Train `spec.preset` on `spec.task` (or on `spec.data`), save the run directory `out`, and score a test set."""
+    if spec.data is not None:
+        return train_text_run(spec, spec.data, out, progress=progress)
     task = get_task(spec.task)
     task_conf = task_config(spec.task, **spec.task_options)
     config = train_config(task, spec)
@@ -137,13 +154,84 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
     return model, scores, history
 
 
+def text_model(preset: str, sets: TextSets, overrides: dict[str, Any]) -> tuple[Any, Sequential]:
+    """The preset sized for the data (vocabulary, length, classes), then the user's changes; it must read ids."""
+    fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
+    implied = {
+        "vocab_size": sets.encoder.vocabulary.size,
+        "max_len": sets.encoder.max_len,
+        "num_classes": len(sets.encoder.labels),
+    }
+    config = preset_config(preset, **{**{k: v for k, v in implied.items() if k in fields}, **overrides})
+    model = get_preset(preset).build(config)
+    first = model.layers[0]
+    if not isinstance(first, Embedding) or model.output_shape != (
+        (1,) if len(sets.encoder.labels) == 2 else (len(sets.encoder.labels),)
+    ):
+        raise ValueError(
+            f"Expected a model that reads token ids and gives one answer per text for text data. Received: {preset}"
+        )
+    if first.mask_zero and sets.encoder.settings.padding == "pre":
+        raise ValueError(
+            "Expected padding='post' with mask_zero=true (lengths keep padding out of both directions). Received: "
+            "padding='pre'; use it only with --set mask_zero=false, where the model reads the padding as Keras does"
+        )
+    return config, model
+
+
+def train_text_run(
+    spec: RunSpec, data: DataSpec, out: Path, *, progress: Progress | None = None
+) -> tuple[Sequential, Scores, History]:
+    """Train on the user's texts: a fixed training set, 10 % held out for validation, the best epoch kept."""
+    sets = prepare_texts(data)
+    config = TrainConfig(**{**TEXT_TRAINING, **spec.train})
+    set_seed(config.seed)
+    model_conf, model = text_model(spec.preset, sets, spec.model_options)
+    description = run_config(
+        spec.preset,
+        model_conf,
+        {
+            "dataset": {"spec": data.to_json(), "encoder": sets.encoder.to_json()},
+            "train": dataclasses.asdict(config),
+            "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.patience},
+        },
+    )
+    callbacks: list[Callback] = []
+    if config.validation_split > 0:
+        patience = spec.patience if spec.patience is not None else config.epochs or 0
+        callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best=True, sink=None))
+        callbacks.append(ModelCheckpoint(lambda m: save_model(out, model, description), monitor="val_loss"))
+    prepare_directory(out)
+    history = fit(model, sets.train, config=config, callbacks=callbacks, progress=progress)
+    save_model(out, model, description)
+    scores = evaluate(model, sets.test)
+    write_history(out / "history.csv", history.epochs)
+    write_json(out / "metrics.json", {"test": dataclasses.asdict(scores)})
+    return model, scores, history
+
+
 def _batching(model: Sequential, pieces: int | None) -> dict[str, Any]:
     return {"batch_size": model.batch_size or 256, "piece_steps": pieces}
+
+
+def load_text_run(directory: Path) -> tuple[Sequential, DataSpec, TextEncoder, dict[str, Any]]:
+    """A saved text run's model, data spec, text encoder and description."""
+    model, description = load_model(directory)
+    if "dataset" not in description:
+        raise ValueError(f"Expected a run trained on text (--data). Received: {directory} was trained on a task")
+    saved = description["dataset"]
+    return model, DataSpec.from_json(saved["spec"]), TextEncoder.from_json(saved["encoder"]), description
+
+
+def is_text_run(directory: Path) -> bool:
+    return "dataset" in load_model(directory)[1]
 
 
 def load_run(directory: Path) -> tuple[Sequential, Task, Any, dict[str, Any]]:
     """A saved run's model, task, task config and description."""
     model, description = load_model(directory)
+    if "dataset" in description:
+        raise ValueError(f"Expected a run trained on a task. Received: {directory} was trained on text (--data)")
     missing = [key for key in ("task", "train", "data") if key not in description]
     if missing:
         raise ValueError(f"Expected a training run in {directory}. Received: no {', '.join(missing)} in its config")
@@ -152,7 +240,11 @@ def load_run(directory: Path) -> tuple[Sequential, Task, Any, dict[str, Any]]:
 
 
 def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | None = None) -> Scores:
-    """Score a saved run on a fresh test set of its task (the run's own test set by default)."""
+    """Score a saved run on a fresh test set of its task (the run's own test set by default); a text run on its
+    test split, rebuilt from the saved data spec and encoded with the saved vocabulary."""
+    if is_text_run(directory):
+        text_model_, data_spec, encoder, _ = load_text_run(directory)
+        return evaluate(text_model_, saved_test_set(data_spec, encoder))
     model, task, task_conf, description = load_run(directory)
     size = test_size or description["data"]["test_size"]
     data = make_test_set(task, task_conf, size, description["train"]["seed"] if seed is None else seed)
@@ -161,5 +253,19 @@ def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | N
 
 def predict_run(directory: Path, data: SequenceData) -> torch.Tensor:
     """Class probabilities of a saved run's model for `data`."""
-    model, _, _, _ = load_run(directory)
+    model, _ = load_model(directory)
     return predict_probabilities(model, data, **_batching(model, piece_steps(model)))
+
+
+def predict_texts(directory: Path, texts: list[str]) -> tuple[list[str], torch.Tensor]:
+    """Raw texts through a saved text run: each text's predicted class name, and the class probabilities
+    `(N, classes)` (for two classes the probability of the second, as one column)."""
+    model, _, encoder, _ = load_text_run(directory)
+    for number, text in enumerate(texts, start=1):
+        if not encoder.tokens(text):
+            raise ValueError(f"Expected text with at least one token. Received: text {number} is {text!r}")
+    ids, lengths = encoder.encode(texts)
+    data = SequenceData(ids, torch.zeros(len(texts), dtype=torch.long), lengths)
+    probabilities = predict_probabilities(model, data)
+    chosen = (probabilities[:, 0] > 0.5).long() if probabilities.shape[1] == 1 else probabilities.argmax(1)
+    return [encoder.labels[i] for i in chosen.tolist()], probabilities
