@@ -31,22 +31,11 @@ from .experiments.training import (
     train_run,
 )
 from .layers import Embedding
-from .models import PRESETS, Sequential, build_model, parse_option
+from .models import PRESETS, Sequential, build_model, parse_options
 from .progress import progress_bar
 from .training import Scores, SequenceData
 
 __all__ = ["main"]
-
-
-def _overrides(preset: str, pairs: Sequence[str], parse: Any = parse_option, flag: str = "--set") -> dict[str, Any]:
-    """`key=value` texts to typed config overrides of `preset` (or of a task, with `parse_task_option`)."""
-    out: dict[str, Any] = {}
-    for pair in pairs:
-        key, sep, value = pair.partition("=")
-        if not sep:
-            raise ValueError(f"Expected {flag} KEY=VALUE. Received: {pair!r}")
-        out[key] = parse(preset, key, value)
-    return out
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -56,7 +45,7 @@ def cmd_models(args: argparse.Namespace) -> None:
 
 
 def cmd_summary(args: argparse.Namespace) -> None:
-    build_model(args.preset, **_overrides(args.preset, args.set)).summary()
+    build_model(args.preset, **parse_options(args.preset, args.set)).summary()
 
 
 def sample_batch(model: Sequential, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -126,7 +115,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         args.model = TEXT_DEFAULT_PRESET if data is not None else "tutorial-bilstm"
         if data is not None:
             print(f"model: {args.model} (the default for text; --model to choose another)")
-    model_options = _overrides(args.model, args.set)
+    model_options = parse_options(args.model, args.set)
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
     train: dict[str, Any] = {"seed": args.seed}
@@ -136,7 +125,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     spec = RunSpec(
         task=args.task,
         preset=args.model,
-        task_options=_overrides(args.task, args.task_set, parse_task_option, "--task-set"),
+        task_options=parse_options(args.task, args.task_set, parse=parse_task_option, usage="--task-set KEY=VALUE"),
         model_options=model_options,
         train=train,
         train_size=args.train_size,
@@ -312,7 +301,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
             if len(args.models) < 2:
                 raise ValueError(f"Expected at least two models to compare. Received: {args.models}")
             task = args.task or "cumsum"
-            task_options = _overrides(task, args.task_set, parse_task_option, "--task-set")
+            task_options = parse_options(task, args.task_set, parse=parse_task_option, usage="--task-set KEY=VALUE")
             chosen = tuple(parse_model(text) for text in args.models)
             groups: tuple[Group, ...] = (Group(f"task {task}", task, chosen, task_options),)
         else:

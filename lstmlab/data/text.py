@@ -6,6 +6,7 @@ by descending count (ties by first appearance). Everything here is plain data th
 
 from __future__ import annotations
 
+import functools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -64,13 +65,9 @@ class Vocabulary:
         index = self._index
         return [index.get(token, OOV) for token in tokens]
 
-    @property
+    @functools.cached_property
     def _index(self) -> dict[str, int]:
-        cached: dict[str, int] | None = self.__dict__.get("_cached_index")
-        if cached is None:
-            cached = {word: i + 2 for i, word in enumerate(self.words)}
-            object.__setattr__(self, "_cached_index", cached)
-        return cached
+        return {word: i + 2 for i, word in enumerate(self.words)}
 
 
 def pad_sequences(
@@ -133,13 +130,18 @@ class TextEncoder:
 
     def encode(self, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
         """Ids `(N, max_len)` and lengths. A text without any token raises (it would be all padding)."""
-        s = self.settings
-        rows = []
-        for number, text in enumerate(texts):
-            tokens = tokenize(text, level=s.level, lower=s.lower)
+        token_lists = [self.tokens(text) for text in texts]
+        for number, tokens in enumerate(token_lists):
             if not tokens:
-                raise ValueError(f"Expected text with at least one token. Received: text {number + 1} is {text!r}")
-            rows.append(self.vocabulary.ids(tokens))
+                raise ValueError(
+                    f"Expected text with at least one token. Received: text {number + 1} is {texts[number]!r}"
+                )
+        return self.encode_tokens(token_lists)
+
+    def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> tuple[Tensor, Tensor]:
+        """`encode` for texts already split into tokens."""
+        s = self.settings
+        rows = [self.vocabulary.ids(tokens) for tokens in token_lists]
         return pad_sequences(rows, self.max_len, truncating=s.truncating, padding=s.padding)
 
     def to_json(self) -> dict[str, Any]:

@@ -65,18 +65,25 @@ class TextSets:
     train: SequenceData
     test: SequenceData
     encoder: TextEncoder
-    train_where: tuple[str, ...]  # each training example's file and line
-    test_where: tuple[str, ...]
 
 
 def _encode(encoder: TextEncoder, examples: list[Example]) -> SequenceData:
-    for example in examples:  # name the file and line of a text without any token (it would be all padding)
-        if not encoder.tokens(example.text):
+    token_lists = [encoder.tokens(e.text) for e in examples]
+    for example, tokens in zip(examples, token_lists, strict=True):  # name the file and line of an empty text
+        if not tokens:
             raise ValueError(f"Expected text with at least one token at {example.where}. Received: {example.text!r}")
-    ids, lengths = encoder.encode([e.text for e in examples])
+    ids, lengths = encoder.encode_tokens(token_lists)
     index = {label: i for i, label in enumerate(encoder.labels)}
     y = torch.tensor([index[e.label] for e in examples], dtype=torch.long)
     return SequenceData(ids, y, lengths if encoder.settings.padding == "post" else None)
+
+
+def _check_known(test: list[Example], labels: list[str] | tuple[str, ...], known_by: str) -> None:
+    unseen = next((e for e in test if e.label not in labels), None)
+    if unseen is not None:
+        raise ValueError(
+            f"Expected test labels {known_by} ({list(labels)}). Received: {unseen.label!r} at {unseen.where}"
+        )
 
 
 def load_split(spec: DataSpec) -> tuple[list[Example], list[Example]]:
@@ -101,12 +108,7 @@ def load_split(spec: DataSpec) -> tuple[list[Example], list[Example]]:
 def saved_test_set(spec: DataSpec, encoder: TextEncoder) -> SequenceData:
     """A saved run's test set, rebuilt from its data spec and encoded with its own encoder."""
     _, test = load_split(spec)
-    unseen = next((e for e in test if e.label not in encoder.labels), None)
-    if unseen is not None:
-        raise ValueError(
-            f"Expected test labels the model knows ({list(encoder.labels)}). Received: {unseen.label!r} at "
-            f"{unseen.where}"
-        )
+    _check_known(test, encoder.labels, "the model knows")
     return _encode(encoder, test)
 
 
@@ -116,18 +118,8 @@ def prepare_texts(spec: DataSpec) -> TextSets:
     labels = sorted({e.label for e in train})
     if len(labels) < 2:
         raise ValueError(f"Expected at least two classes in {spec.path}. Received: only {labels}")
-    unseen = next((e for e in test if e.label not in labels), None)
-    if unseen is not None:
-        raise ValueError(
-            f"Expected test labels seen in training ({labels}). Received: {unseen.label!r} at {unseen.where}"
-        )
+    _check_known(test, labels, "seen in training")
     if not test:
         raise ValueError(f"Expected test examples. Received: none from {spec.test_path or spec.path}")
     encoder = TextEncoder.fit([e.text for e in train], spec.text, labels)
-    return TextSets(
-        _encode(encoder, train),
-        _encode(encoder, test),
-        encoder,
-        tuple(e.where for e in train),
-        tuple(e.where for e in test),
-    )
+    return TextSets(_encode(encoder, train), _encode(encoder, test), encoder)

@@ -262,9 +262,8 @@ def which_model_when(by_group: list[tuple[dict[str, Any], list[Summary]]], runs:
                 f"{f'p = {p:.2g}' if not math.isnan(p) else 'identical scores'})"
                 + (f" and {' and '.join(cheaper)} ({figures(other)})" if cheaper else "")
             )
-        choice = best
         title = group["title"] or group["task"]
-        lines.append(f"| {title}, whole sequence available | {choice.model} | {why} |")
+        lines.append(f"| {title}, whole sequence available | {best.model} | {why} |")
         streaming = [s for s in summaries if runs["streams"][s.model].startswith("yes")]
         if streaming and len(streaming) < len(summaries):
             live = max(streaming, key=lambda s: float(s.test_accuracy.mean()))

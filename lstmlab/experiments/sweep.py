@@ -22,12 +22,11 @@ from typing import Any
 
 import torch
 
-from ..models import Sequential, get_preset, parse_option, streaming
+from ..models import Sequential, get_preset, parse_options, streaming
 from ..training import SequenceData, evaluate, fit, predict
-from ..training.engine import set_seed
 from .runs import write_history, write_json
 from .tasks import check_fits, get_task, is_stateful, task_config
-from .training import RunSpec, make_test_set, model_config, piece_steps, train_config
+from .training import RunSpec, model_config, set_up
 
 __all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
 
@@ -101,13 +100,7 @@ def parse_model(text: str) -> tuple[str, str, dict[str, Any]]:
     """`PRESET` or `PRESET:KEY=VALUE,KEY=VALUE` -> (label, preset, options)."""
     preset, _, rest = text.partition(":")
     get_preset(preset)  # an unknown preset fails here, naming the presets
-    options: dict[str, Any] = {}
-    for item in filter(None, rest.split(",")):
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ValueError(f"Expected PRESET:KEY=VALUE,... Received: {text!r}")
-        options[key.strip()] = parse_option(preset, key.strip(), value.strip())
-    return text, preset, options
+    return text, preset, parse_options(preset, [p for p in rest.split(",") if p], usage="PRESET:KEY=VALUE,...")
 
 
 def can_stream(model: Sequential) -> str:
@@ -137,27 +130,18 @@ def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
     """Train one run in memory (nothing saved) and measure it."""
     if threads is not None:
         torch.set_num_threads(threads)
-    task = get_task(spec.task)
-    task_conf = task_config(spec.task, **spec.task_options)
-    config = train_config(task, spec)
-    set_seed(config.seed)
-    model = get_preset(spec.preset).build(model_config(task, task_conf, spec.preset, spec.model_options))
-    check_fits(task, model)
-    pieces = piece_steps(model)
-    if model.batch_size is not None and config.batch_size != model.batch_size:
-        raise ValueError(f"Expected batch size {model.batch_size} for {spec.preset}. Received: {config.batch_size}")
+    setup = set_up(spec)
+    model, config, pieces = setup.model, setup.config, setup.pieces
+
+    def source(count: int, generator: torch.Generator) -> SequenceData:
+        return setup.task.sample(setup.task_conf, count, generator)
+
     # a few throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
-    warm = copy.deepcopy(model)
-    fit(
-        warm,
-        lambda n, g: task.sample(task_conf, n, g),
-        config=dataclasses.replace(config, updates=3),
-        piece_steps=pieces,
-    )
+    fit(copy.deepcopy(model), source, config=dataclasses.replace(config, updates=3), piece_steps=pieces)
     start = time.perf_counter()
-    history = fit(model, lambda n, g: task.sample(task_conf, n, g), config=config, piece_steps=pieces)
+    history = fit(model, source, config=config, piece_steps=pieces)
     seconds = time.perf_counter() - start
-    test = make_test_set(task, task_conf, spec.test_size, config.seed)
+    test = setup.test_set(spec.test_size)
     scores = evaluate(model, test, batch_size=model.batch_size or 256, piece_steps=pieces)
     return {
         "loss": history.update_loss,
@@ -180,9 +164,9 @@ def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | No
         for seed in range(spec.seeds)
     ]
     for group in spec.groups:  # fail on a bad model or task before any training
+        task = get_task(group.task)
+        conf = task_config(group.task, **group.task_options)
         for _, preset, options in group.models:
-            task = get_task(group.task)
-            conf = task_config(group.task, **group.task_options)
             check_fits(task, get_preset(preset).build(model_config(task, conf, preset, options)))
     workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
     start = time.perf_counter()

@@ -28,7 +28,7 @@ from ..training import (
 from ..training import predict as predict_probabilities
 from ..training.engine import set_seed
 from .datasets import DataSpec, TextSets, prepare_texts, saved_test_set
-from .runs import load_model, run_config, save_model, write_history, write_json
+from .runs import load_model, read_config, run_config, save_model, write_history, write_json
 from .tasks import Task, check_fits, get_task, is_stateful, model_options, task_config
 
 __all__ = [
@@ -103,10 +103,23 @@ def make_test_set(task: Task, task_conf: Any, size: int, seed: int) -> SequenceD
     return task.sample(task_conf, size, torch.Generator().manual_seed(seed + TEST_SEED_OFFSET))
 
 
-def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> tuple[Sequential, Scores, History]:
-    """Train `spec.preset` on `spec.task` (or on `spec.data`), save the run directory `out`, and score a test set."""
-    if spec.data is not None:
-        return train_text_run(spec, spec.data, out, progress=progress)
+@dataclass(frozen=True)
+class TaskSetup:
+    """A task run's pieces before training: the task and its config, training settings, the model."""
+
+    task: Task
+    task_conf: Any
+    config: TrainConfig
+    model_conf: Any
+    model: Sequential
+    pieces: int | None  # piece_steps of the model
+
+    def test_set(self, size: int) -> SequenceData:
+        return make_test_set(self.task, self.task_conf, size, self.config.seed)
+
+
+def set_up(spec: RunSpec) -> TaskSetup:
+    """Task, training config and the seeded model of `spec`, checked to fit each other."""
     task = get_task(spec.task)
     task_conf = task_config(spec.task, **spec.task_options)
     config = train_config(task, spec)
@@ -114,12 +127,44 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
     model_conf = model_config(task, task_conf, spec.preset, spec.model_options)
     model = get_preset(spec.preset).build(model_conf)
     check_fits(task, model)
-    pieces = piece_steps(model)
     if model.batch_size is not None and config.batch_size != model.batch_size:
         raise ValueError(f"Expected batch size {model.batch_size} for {spec.preset}. Received: {config.batch_size}")
+    return TaskSetup(task, task_conf, config, model_conf, model, piece_steps(model))
+
+
+def keep_best(
+    patience: int | None, config: TrainConfig, out: Path, model: Sequential, description: dict[str, Any]
+) -> list[Callback]:
+    """The run keeps its best epoch by val_loss: on disk as training goes, and in the end (stopping after
+    `patience` epochs without improvement; None: never)."""
+    stop_after = patience if patience is not None else config.epochs or 0
+    return [
+        EarlyStopping("val_loss", patience=stop_after, restore_best=True, sink=None),
+        ModelCheckpoint(lambda m: save_model(out, model, description), monitor="val_loss"),
+    ]
+
+
+def write_results(out: Path, history: History, scores: Scores) -> None:
+    """history.csv, updates.csv (online runs) and metrics.json of a finished run."""
+    write_history(out / "history.csv", history.epochs)
+    if history.update_loss:
+        rows = [
+            {"update": float(i + 1), "loss": loss, "accuracy": acc}
+            for i, (loss, acc) in enumerate(zip(history.update_loss, history.update_accuracy, strict=True))
+        ]
+        write_history(out / "updates.csv", rows)
+    write_json(out / "metrics.json", {"test": dataclasses.asdict(scores)})
+
+
+def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> tuple[Sequential, Scores, History]:
+    """Train `spec.preset` on `spec.task` (or on `spec.data`), save the run directory `out`, and score a test set."""
+    if spec.data is not None:
+        return train_text_run(spec, spec.data, out, progress=progress)
+    setup = set_up(spec)
+    task, task_conf, config, model = setup.task, setup.task_conf, setup.config, setup.model
     description = run_config(
         spec.preset,
-        model_conf,
+        setup.model_conf,
         {
             "task": {"name": task.name, "config": dataclasses.asdict(task_conf)},
             "train": dataclasses.asdict(config),
@@ -133,24 +178,14 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
         train = task.sample(task_conf, spec.train_size, torch.Generator().manual_seed(config.seed + 1))
     callbacks: list[Callback] = []
     if spec.train_size is not None and config.validation_split > 0:
-        # the run keeps its best epoch by val_loss: on disk as training goes, and in the end
-        patience = spec.patience if spec.patience is not None else config.epochs or 0
-        callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best=True, sink=None))
-        callbacks.append(ModelCheckpoint(lambda m: save_model(out, model, description), monitor="val_loss"))
+        callbacks = keep_best(spec.patience, config, out, model, description)
     elif spec.patience is not None:
         raise ValueError("Expected a fixed training set (--train-size) with a validation split for early stopping")
     prepare_directory(out)
-    history = fit(model, train, config=config, callbacks=callbacks, progress=progress, piece_steps=pieces)
+    history = fit(model, train, config=config, callbacks=callbacks, progress=progress, piece_steps=setup.pieces)
     save_model(out, model, description)
-    scores = evaluate(model, make_test_set(task, task_conf, spec.test_size, config.seed), **_batching(model, pieces))
-    write_history(out / "history.csv", history.epochs)
-    if history.update_loss:
-        rows = [
-            {"update": float(i + 1), "loss": loss, "accuracy": acc}
-            for i, (loss, acc) in enumerate(zip(history.update_loss, history.update_accuracy, strict=True))
-        ]
-        write_history(out / "updates.csv", rows)
-    write_json(out / "metrics.json", {"test": dataclasses.asdict(scores)})
+    scores = evaluate(model, setup.test_set(spec.test_size), **_batching(model, setup.pieces))
+    write_results(out, history, scores)
     return model, scores, history
 
 
@@ -196,17 +231,12 @@ def train_text_run(
             "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.patience},
         },
     )
-    callbacks: list[Callback] = []
-    if config.validation_split > 0:
-        patience = spec.patience if spec.patience is not None else config.epochs or 0
-        callbacks.append(EarlyStopping("val_loss", patience=patience, restore_best=True, sink=None))
-        callbacks.append(ModelCheckpoint(lambda m: save_model(out, model, description), monitor="val_loss"))
+    callbacks = keep_best(spec.patience, config, out, model, description) if config.validation_split > 0 else []
     prepare_directory(out)
     history = fit(model, sets.train, config=config, callbacks=callbacks, progress=progress)
     save_model(out, model, description)
     scores = evaluate(model, sets.test)
-    write_history(out / "history.csv", history.epochs)
-    write_json(out / "metrics.json", {"test": dataclasses.asdict(scores)})
+    write_results(out, history, scores)
     return model, scores, history
 
 
@@ -224,7 +254,7 @@ def load_text_run(directory: Path) -> tuple[Sequential, DataSpec, TextEncoder, d
 
 
 def is_text_run(directory: Path) -> bool:
-    return "dataset" in load_model(directory)[1]
+    return "dataset" in read_config(directory)  # the description alone: no weights read
 
 
 def load_run(directory: Path) -> tuple[Sequential, Task, Any, dict[str, Any]]:
@@ -261,9 +291,6 @@ def predict_texts(directory: Path, texts: list[str]) -> tuple[list[str], torch.T
     """Raw texts through a saved text run: each text's predicted class name, and the class probabilities
     `(N, classes)` (for two classes the probability of the second, as one column)."""
     model, _, encoder, _ = load_text_run(directory)
-    for number, text in enumerate(texts, start=1):
-        if not encoder.tokens(text):
-            raise ValueError(f"Expected text with at least one token. Received: text {number} is {text!r}")
     ids, lengths = encoder.encode(texts)
     data = SequenceData(ids, torch.zeros(len(texts), dtype=torch.long), lengths)
     probabilities = predict_probabilities(model, data)

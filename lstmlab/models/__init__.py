@@ -2,6 +2,16 @@
 
 from .sequential import Sequential
 from .streaming import streaming
-from .zoo import PRESETS, Preset, build_model, get_preset, parse_option, preset_config
+from .zoo import PRESETS, Preset, build_model, get_preset, parse_option, parse_options, preset_config
 
-__all__ = ["PRESETS", "Preset", "Sequential", "build_model", "get_preset", "parse_option", "preset_config", "streaming"]
+__all__ = [
+    "PRESETS",
+    "Preset",
+    "Sequential",
+    "build_model",
+    "get_preset",
+    "parse_option",
+    "parse_options",
+    "preset_config",
+    "streaming",
+]

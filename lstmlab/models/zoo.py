@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -43,6 +43,7 @@ __all__ = [
     "get_preset",
     "parse_field",
     "parse_option",
+    "parse_options",
     "preset_config",
     "replace_fields",
 ]
@@ -388,6 +389,23 @@ def build_model(name: str, **overrides: Any) -> Sequential:
 def parse_option(name: str, key: str, text: str) -> Any:
     """Convert the text of a `key=value` option of preset `name` to the type of that config field."""
     return parse_field(get_preset(name).config, key, text, name)
+
+
+def parse_options(
+    name: str,
+    pairs: Sequence[str],
+    *,
+    parse: Callable[[str, str, str], Any] = parse_option,
+    usage: str = "--set KEY=VALUE",
+) -> dict[str, Any]:
+    """`key=value` texts to typed config changes of preset `name` (or of a task, with `parse_task_option`)."""
+    out: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise ValueError(f"Expected {usage}. Received: {pair!r}")
+        out[key.strip()] = parse(name, key.strip(), value.strip())
+    return out
 
 
 def parse_field(config: Any, key: str, text: str, owner: str) -> Any:
