@@ -13,6 +13,7 @@ from typing import Any
 import torch
 
 from .data.loaders import TEXT_FORMATS, read_text
+from .data.series import SERIES_FORMATS, load_series
 from .data.text import TextSettings
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
 from .experiments.datasets import DataSpec
@@ -20,13 +21,14 @@ from .experiments.report import write_report
 from .experiments.sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 from .experiments.tasks import TASKS, parse_task_option
 from .experiments.training import (
-    TEXT_DEFAULT_PRESET,
+    DEFAULT_PRESETS,
     RunSpec,
     evaluate_run,
-    is_text_run,
+    is_data_run,
     load_run,
     piece_steps,
     predict_run,
+    predict_series,
     predict_texts,
     train_run,
 )
@@ -104,6 +106,7 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
         test_fraction=args.test_fraction,
         split_seed=args.seed if args.split_seed is None else args.split_seed,
         text=settings,
+        standardise=not args.no_standardise,
     )
 
 
@@ -112,9 +115,10 @@ def cmd_train(args: argparse.Namespace) -> None:
     if data is None and args.test_data is not None:
         raise ValueError(f"Expected --test-data with --data. Received: --test-data {args.test_data} alone")
     if args.model is None:
-        args.model = TEXT_DEFAULT_PRESET if data is not None else "tutorial-bilstm"
+        args.model = DEFAULT_PRESETS[data.kind] if data is not None else "tutorial-bilstm"
         if data is not None:
-            print(f"model: {args.model} (the default for text; --model to choose another)")
+            kind = "token sequences (text)" if data.kind == "text" else "numeric series"
+            print(f"model: {args.model} (the default for {kind}; --model to choose another)")
     model_options = parse_options(args.model, args.set)
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
@@ -138,6 +142,8 @@ def cmd_train(args: argparse.Namespace) -> None:
         source = f"{data.path} ({len(history.epochs)} epochs)"
         print(f"trained {args.model} on {source}; saved to {args.out}")
         where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
+        if data.path.startswith("aeon:"):
+            where = "the archive's TEST split"
         print_scores(scores, f"test ({where})")
         return
     stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
@@ -225,16 +231,29 @@ def read_texts(path: Path) -> list[str]:
     return texts
 
 
+def _confidence(p: torch.Tensor) -> float:
+    return float(p.max()) if p.shape[0] > 1 else max(float(p[0]), 1 - float(p[0]))
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
     run = Path(args.run)
     texts = list(args.text) + (read_texts(Path(args.text_file)) if args.text_file else [])
-    if texts or is_text_run(run):
+    kind = is_data_run(run)
+    if args.series_file is not None or kind == "series":
+        if args.series_file is None:
+            raise ValueError("Expected --series-file FILE (.ts or .npz) for a run trained on series. Received: none")
+        series = load_series(args.series_file)
+        labels, probabilities = predict_series(run, series.values, series.source)
+        print("series\tpredicted\tconfidence\tlabel in file")
+        for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
+            print(f"{i + 1}\t{label}\t{_confidence(p):.3f}\t{series.labels[i]}")
+        return
+    if texts or kind == "text":
         if not texts:
             raise ValueError("Expected --text TEXT or --text-file FILE for a run trained on text. Received: neither")
         labels, probabilities = predict_texts(run, texts)
         for text, label, p in zip(texts, labels, probabilities, strict=True):
-            confidence = float(p.max()) if p.shape[0] > 1 else max(float(p[0]), 1 - float(p[0]))
-            print(f"{label}\t{confidence:.3f}\t{text}")
+            print(f"{label}\t{_confidence(p):.3f}\t{text}")
         return
     model, task, task_conf, _ = load_run(run)
     tokens = task.inputs == "tokens"
@@ -440,6 +459,7 @@ def make_parser() -> argparse.ArgumentParser:
     predict.add_argument("--seed", type=int, default=1, help="seed of the fresh example shown without --input")
     predict.add_argument("--text", action="append", default=[], help="a raw text, for runs trained on text")
     predict.add_argument("--text-file", default=None, help="raw texts, one a line, for runs trained on text")
+    predict.add_argument("--series-file", default=None, help="series (.ts or .npz), for runs trained on series")
     predict.set_defaults(handler=cmd_predict)
     return parser
 
@@ -455,7 +475,8 @@ def add_train(sub: Any) -> None:
     train.add_argument(
         "--model",
         default=None,
-        help="a preset from `lstmlab models` (default: tutorial-bilstm on a task, text-bilstm-pool with --data)",
+        help="a preset from `lstmlab models` (default: tutorial-bilstm on a task; with --data text-bilstm-pool "
+        "for text, series-bilstm for series)",
     )
     train.add_argument("--out", default="runs/latest", help="run directory to write (default: runs/latest)")
     budget = train.add_mutually_exclusive_group()
@@ -495,10 +516,20 @@ def add_train(sub: Any) -> None:
     train.add_argument("--seed", type=int, default=0, help="one seed for weights, data and dropout (default: 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")
     train.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
-    data = train.add_argument_group("your own labelled texts (instead of --task)")
-    data.add_argument("--data", default=None, help="CSV / TSV / JSONL file, folder of class folders or class files")
+    data = train.add_argument_group("your own labelled texts or series (instead of --task)")
+    data.add_argument(
+        "--data",
+        default=None,
+        help="texts: CSV / TSV / JSONL file, folder of class folders or class files; series: a .ts or .npz file "
+        "or aeon:NAME (a UCR/UEA set bundled with aeon, its own TRAIN/TEST split)",
+    )
     data.add_argument("--test-data", default=None, help="test examples (default: a stratified split of --data)")
-    data.add_argument("--data-format", default=None, choices=TEXT_FORMATS, help="(default: guessed from the path)")
+    data.add_argument(
+        "--data-format", default=None, choices=TEXT_FORMATS + SERIES_FORMATS, help="(default: guessed from the path)"
+    )
+    data.add_argument(
+        "--no-standardise", action="store_true", help="series: keep raw values (default: per-channel standardisation)"
+    )
     data.add_argument("--text-column", default="text", help="text column of a table (default: text)")
     data.add_argument("--label-column", default="label", help="label column of a table (default: label)")
     data.add_argument("--encoding", default="utf-8", help="text encoding of the files (default: utf-8)")

@@ -11,7 +11,7 @@ import torch
 from lstmlab.cli import main
 from lstmlab.data.loaders import guess_text_format, load_texts
 from lstmlab.data.text import OOV, PAD, TextEncoder, TextSettings, Vocabulary, pad_sequences, tokenize
-from lstmlab.experiments.datasets import DataSpec, prepare_texts, stratified_split
+from lstmlab.experiments.datasets import DataSpec, prepare_data, stratified_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 POSITIVE = ["a great film", "great acting, great story", "i loved it", "wonderful and great", "loved the story"]
@@ -145,16 +145,16 @@ def test_label_problems_across_splits(tmp_path: Path) -> None:
     one = tmp_path / "one.txt"
     one.write_text("good\t1\nfine\t1\nnice\t1\n")
     with pytest.raises(ValueError, match=r"Expected at least two classes in .*one.txt. Received: only \['1'\]"):
-        prepare_texts(DataSpec(str(one)))
+        prepare_data(DataSpec(str(one)))
     train, test = tmp_path / "train.txt", tmp_path / "test.txt"
     train.write_text("good\t1\nbad\t0\n")
     test.write_text("good\t1\nso so\t2\n")
     with pytest.raises(ValueError, match=r"Expected test labels seen in training .*Received: '2' at .*test.txt:2"):
-        prepare_texts(DataSpec(str(train), test_path=str(test)))
+        prepare_data(DataSpec(str(train), test_path=str(test)))
     symbols = tmp_path / "symbols.txt"
     symbols.write_text("good\t1\n   \u0085\t0\n")
     with pytest.raises(ValueError, match=r"Expected a non-empty text at .*symbols.txt:2|at least one token"):
-        prepare_texts(DataSpec(str(symbols), test_path=str(symbols)))
+        prepare_data(DataSpec(str(symbols), test_path=str(symbols)))
 
 
 def test_train_on_raw_text_then_predict_and_evaluate_from_the_saved_run(
@@ -204,3 +204,13 @@ def test_text_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
 def test_shared_uci_files_load_with_nel_inside_lines() -> None:
     examples = load_texts(SHARED / "uci_sentiment" / "imdb_labelled.txt")
     assert len(examples) == 1000 and {e.label for e in examples} == {"0", "1"}
+
+
+def test_training_order_mixes_classes_for_the_validation_tail(tmp_path: Path) -> None:
+    folder = tmp_path / "classes"  # one file per class: every 'neg' line comes before every 'pos' line
+    folder.mkdir()
+    (folder / "neg.txt").write_text("\n".join(f"bad {i}" for i in range(20)) + "\n")
+    (folder / "pos.txt").write_text("\n".join(f"good {i}" for i in range(20)) + "\n")
+    sets = prepare_data(DataSpec(str(folder), test_fraction=0.25))
+    tail = sets.train.y[-8:]  # what a 0.25 validation split holds out
+    assert 0 < int(tail.sum()) < 8

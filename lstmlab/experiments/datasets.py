@@ -1,7 +1,8 @@
-"""The user's own labelled texts as training and test sets: load, split, fit the text encoder on the training split.
+"""The user's own labelled data as training and test sets: texts (fit the text encoder on the training split) or
+multichannel series (fit the per-channel standardisation on the training split).
 
-Everything needed to rebuild the same sets (paths, format, columns, split seed, text settings) and to encode new
-text (vocabulary, length, class names) is plain JSON saved with the run.
+Everything needed to rebuild the same sets (paths, format, columns, split seed, settings) and to encode new inputs
+(vocabulary and length, or channel means and deviations; class names) is plain JSON saved with the run.
 """
 
 from __future__ import annotations
@@ -14,10 +15,22 @@ from typing import Any
 import torch
 
 from ..data.loaders import Example, load_texts
+from ..data.series import AEON_PREFIX, SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, load_series
 from ..data.text import TextEncoder, TextSettings
 from ..training import SequenceData
 
-__all__ = ["DataSpec", "TextSets", "load_split", "prepare_texts", "saved_test_set", "stratified_split"]
+__all__ = [
+    "DataSets",
+    "DataSpec",
+    "Encoder",
+    "encoder_from_json",
+    "load_split",
+    "prepare_data",
+    "saved_test_set",
+    "stratified_split",
+]
+
+Encoder = TextEncoder | SeriesScaler  # fitted on the training split, saved with the model
 
 
 @dataclass(frozen=True)
@@ -33,10 +46,23 @@ class DataSpec:
     test_fraction: float = 0.1  # of each class, when there is no test_path
     split_seed: int = 0
     text: TextSettings = field(default_factory=TextSettings)
+    standardise: bool = True  # series: per-channel standardisation fitted on the training split
 
     def __post_init__(self) -> None:
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"Expected a test fraction in (0, 1). Received: {self.test_fraction}")
+        if self.path.startswith(AEON_PREFIX) and self.test_path is not None:
+            raise ValueError(
+                f"Expected no --test-data with {self.path} (its archive TEST split is the test set). "
+                f"Received: {self.test_path}"
+            )
+
+    @property
+    def kind(self) -> str:
+        """'series' (aeon:NAME, .ts, .npz or a series --data-format) or 'text'."""
+        if self.data_format is not None:
+            return "series" if self.data_format in SERIES_FORMATS else "text"
+        return "series" if guess_series_format(self.path) is not None else "text"
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -61,10 +87,18 @@ def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[lis
 
 
 @dataclass(frozen=True)
-class TextSets:
+class DataSets:
     train: SequenceData
     test: SequenceData
-    encoder: TextEncoder
+    encoder: Encoder
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        return self.encoder.labels
+
+
+def encoder_from_json(value: dict[str, Any]) -> Encoder:
+    return SeriesScaler.from_json(value) if "mean" in value else TextEncoder.from_json(value)
 
 
 def _encode(encoder: TextEncoder, examples: list[Example]) -> SequenceData:
@@ -100,26 +134,82 @@ def load_split(spec: DataSpec) -> tuple[list[Example], list[Example]]:
 
     examples = load(spec.path)
     if spec.test_path is not None:
-        return examples, load(spec.test_path)
+        return _shuffled(examples, spec.split_seed), load(spec.test_path)
     train_index, test_index = stratified_split([e.label for e in examples], spec.test_fraction, spec.split_seed)
-    return [examples[i] for i in train_index], [examples[i] for i in test_index]
+    return _shuffled([examples[i] for i in train_index], spec.split_seed), [examples[i] for i in test_index]
 
 
-def saved_test_set(spec: DataSpec, encoder: TextEncoder) -> SequenceData:
+def _shuffled(items: list[Any], seed: int) -> list[Any]:
+    """The training examples in an order drawn by the split seed: files often list one class after another, and
+    the validation split is the last part of the training set (as in Keras), so it must not be one class."""
+    order = torch.randperm(len(items), generator=torch.Generator().manual_seed(seed + 1)).tolist()
+    return [items[i] for i in order]
+
+
+def load_series_split(spec: DataSpec) -> tuple[LabelledSeries, LabelledSeries]:
+    """Training and test series: an aeon archive's TRAIN and TEST splits, two files, or a stratified split."""
+    fmt = spec.data_format
+    if spec.path.startswith(AEON_PREFIX):
+        train, test = load_series(spec.path, fmt, "TRAIN"), load_series(spec.path, fmt, "TEST")
+    elif spec.test_path is not None:
+        train, test = load_series(spec.path, fmt), load_series(spec.test_path, fmt)
+    else:
+        every = load_series(spec.path, fmt)
+        train_index, test_index = stratified_split(every.labels, spec.test_fraction, spec.split_seed)
+        train, test = every.take(train_index), every.take(test_index)
+    order = _shuffled(list(range(len(train.labels))), spec.split_seed)
+    return train.take(order), test
+
+
+def _encode_series(scaler: SeriesScaler, series: LabelledSeries) -> SequenceData:
+    x, lengths = scaler.transform(series.values, series.source)
+    index = {label: i for i, label in enumerate(scaler.labels)}
+    y = torch.tensor([index[label] for label in series.labels], dtype=torch.long)
+    return SequenceData(x, y, lengths)
+
+
+def _check_known_series(test: LabelledSeries, labels: tuple[str, ...], known_by: str) -> None:
+    unseen = next((i for i, label in enumerate(test.labels) if label not in labels), None)
+    if unseen is not None:
+        raise ValueError(
+            f"Expected test labels {known_by} ({list(labels)}). Received: {test.labels[unseen]!r} in "
+            f"{test.where(unseen)}"
+        )
+
+
+def _check_classes(labels: list[str], spec: DataSpec) -> None:
+    if len(labels) < 2:
+        raise ValueError(f"Expected at least two classes in {spec.path}. Received: only {labels}")
+
+
+def saved_test_set(spec: DataSpec, encoder: Encoder) -> SequenceData:
     """A saved run's test set, rebuilt from its data spec and encoded with its own encoder."""
+    if isinstance(encoder, SeriesScaler):
+        _, series = load_series_split(spec)
+        _check_known_series(series, encoder.labels, "the model knows")
+        return _encode_series(encoder, series)
     _, test = load_split(spec)
     _check_known(test, encoder.labels, "the model knows")
     return _encode(encoder, test)
 
 
-def prepare_texts(spec: DataSpec) -> TextSets:
-    """Training and test sets from the spec: labels checked, encoder fitted on the training part only."""
+def prepare_data(spec: DataSpec) -> DataSets:
+    """Training and test sets from the spec: labels checked, the encoder (text vocabulary and length, or series
+    standardisation) fitted on the training part only."""
+    if spec.kind == "series":
+        train_series, test_series = load_series_split(spec)
+        labels = sorted(set(train_series.labels))
+        _check_classes(labels, spec)
+        _check_known_series(test_series, tuple(labels), "seen in training")
+        if not test_series.labels:
+            raise ValueError(f"Expected test series. Received: none from {spec.test_path or spec.path}")
+        scaler = SeriesScaler.fit(train_series.values, labels, standardise=spec.standardise)
+        return DataSets(_encode_series(scaler, train_series), _encode_series(scaler, test_series), scaler)
     train, test = load_split(spec)
     labels = sorted({e.label for e in train})
-    if len(labels) < 2:
-        raise ValueError(f"Expected at least two classes in {spec.path}. Received: only {labels}")
+    _check_classes(labels, spec)
     _check_known(test, labels, "seen in training")
     if not test:
         raise ValueError(f"Expected test examples. Received: none from {spec.test_path or spec.path}")
     encoder = TextEncoder.fit([e.text for e in train], spec.text, labels)
-    return TextSets(_encode(encoder, train), _encode(encoder, test), encoder)
+    return DataSets(_encode(encoder, train), _encode(encoder, test), encoder)

@@ -9,8 +9,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
+from ..data.series import SeriesScaler
 from ..data.text import TextEncoder
 from ..layers import Embedding
 from ..models import Sequential, get_preset, preset_config
@@ -27,22 +29,29 @@ from ..training import (
 )
 from ..training import predict as predict_probabilities
 from ..training.engine import set_seed
-from .datasets import DataSpec, TextSets, prepare_texts, saved_test_set
+from .datasets import DataSets, DataSpec, Encoder, encoder_from_json, prepare_data, saved_test_set
 from .runs import load_model, read_config, run_config, save_model, write_history, write_json
 from .tasks import Task, check_fits, get_task, is_stateful, model_options, task_config
 
 __all__ = [
-    "TEXT_DEFAULT_PRESET",
+    "DEFAULT_PRESETS",
     "RunSpec",
     "evaluate_run",
+    "is_data_run",
+    "load_data_run",
     "make_test_set",
     "predict_run",
+    "predict_series",
     "predict_texts",
     "train_run",
 ]
 
-TEXT_DEFAULT_PRESET = "text-bilstm-pool"
-TEXT_TRAINING = {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "validation_split": 0.1}
+DEFAULT_PRESETS = {"text": "text-bilstm-pool", "series": "series-bilstm"}  # by the kind of --data
+# Training defaults for the user's data: a fixed training set, its last 10 % held out, the best epoch kept
+DATA_TRAINING = {
+    "text": {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "validation_split": 0.1},
+    "series": {"epochs": 60, "batch_size": 16, "learning_rate": 3e-3, "validation_split": 0.1},
+}
 
 Progress = Callable[[int], AbstractContextManager[Callable[[int], None]]]
 TEST_SEED_OFFSET = 1_000_003  # the test set's seed is the run's seed plus this: never the training stream's
@@ -159,7 +168,7 @@ def write_results(out: Path, history: History, scores: Scores) -> None:
 def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> tuple[Sequential, Scores, History]:
     """Train `spec.preset` on `spec.task` (or on `spec.data`), save the run directory `out`, and score a test set."""
     if spec.data is not None:
-        return train_text_run(spec, spec.data, out, progress=progress)
+        return train_data_run(spec, spec.data, out, progress=progress)
     setup = set_up(spec)
     task, task_conf, config, model = setup.task, setup.task_conf, setup.config, setup.model
     description = run_config(
@@ -189,24 +198,34 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
     return model, scores, history
 
 
-def text_model(preset: str, sets: TextSets, overrides: dict[str, Any]) -> tuple[Any, Sequential]:
-    """The preset sized for the data (vocabulary, length, classes), then the user's changes; it must read ids."""
+def data_model(preset: str, sets: DataSets, overrides: dict[str, Any]) -> tuple[Any, Sequential]:
+    """The preset sized for the data (vocabulary and length, or channels; classes), then the user's changes; it
+    must read what the data holds (token ids or series of any length) and give one answer per example."""
     fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
-    implied = {
-        "vocab_size": sets.encoder.vocabulary.size,
-        "max_len": sets.encoder.max_len,
-        "num_classes": len(sets.encoder.labels),
-    }
+    encoder = sets.encoder
+    classes = len(encoder.labels)
+    implied: dict[str, Any] = {"num_classes": classes}
+    if isinstance(encoder, TextEncoder):
+        implied |= {"vocab_size": encoder.vocabulary.size, "max_len": encoder.max_len}
+    else:
+        implied |= {"features": encoder.channels, "steps": None}
     config = preset_config(preset, **{**{k: v for k, v in implied.items() if k in fields}, **overrides})
     model = get_preset(preset).build(config)
     first = model.layers[0]
-    if not isinstance(first, Embedding) or model.output_shape != (
-        (1,) if len(sets.encoder.labels) == 2 else (len(sets.encoder.labels),)
-    ):
+    answers = model.output_shape == ((1,) if classes == 2 else (classes,))
+    if isinstance(encoder, SeriesScaler):
+        if isinstance(first, Embedding) or not answers or model.input_shape != (None, encoder.channels):
+            raise ValueError(
+                f"Expected a model that reads series of any length with {encoder.channels} channels and gives one "
+                f"answer of {classes} classes per series. Received: {preset} with input {model.input_shape}, "
+                f"output {model.output_shape}"
+            )
+        return config, model
+    if not isinstance(first, Embedding) or not answers:
         raise ValueError(
             f"Expected a model that reads token ids and gives one answer per text for text data. Received: {preset}"
         )
-    if first.mask_zero and sets.encoder.settings.padding == "pre":
+    if first.mask_zero and encoder.settings.padding == "pre":
         raise ValueError(
             "Expected padding='post' with mask_zero=true (lengths keep padding out of both directions). Received: "
             "padding='pre'; use it only with --set mask_zero=false, where the model reads the padding as Keras does"
@@ -214,14 +233,15 @@ def text_model(preset: str, sets: TextSets, overrides: dict[str, Any]) -> tuple[
     return config, model
 
 
-def train_text_run(
+def train_data_run(
     spec: RunSpec, data: DataSpec, out: Path, *, progress: Progress | None = None
 ) -> tuple[Sequential, Scores, History]:
-    """Train on the user's texts: a fixed training set, 10 % held out for validation, the best epoch kept."""
-    sets = prepare_texts(data)
-    config = TrainConfig(**{**TEXT_TRAINING, **spec.train})
+    """Train on the user's texts or series: a fixed training set, 10 % held out for validation, the best epoch
+    kept."""
+    sets = prepare_data(data)
+    config = TrainConfig(**{**DATA_TRAINING[data.kind], **spec.train})
     set_seed(config.seed)
-    model_conf, model = text_model(spec.preset, sets, spec.model_options)
+    model_conf, model = data_model(spec.preset, sets, spec.model_options)
     description = run_config(
         spec.preset,
         model_conf,
@@ -244,24 +264,26 @@ def _batching(model: Sequential, pieces: int | None) -> dict[str, Any]:
     return {"batch_size": model.batch_size or 256, "piece_steps": pieces}
 
 
-def load_text_run(directory: Path) -> tuple[Sequential, DataSpec, TextEncoder, dict[str, Any]]:
-    """A saved text run's model, data spec, text encoder and description."""
+def load_data_run(directory: Path) -> tuple[Sequential, DataSpec, Encoder, dict[str, Any]]:
+    """A saved run's model, data spec, encoder (text or series) and description, for runs trained on --data."""
     model, description = load_model(directory)
     if "dataset" not in description:
-        raise ValueError(f"Expected a run trained on text (--data). Received: {directory} was trained on a task")
+        raise ValueError(f"Expected a run trained on your data (--data). Received: {directory} was trained on a task")
     saved = description["dataset"]
-    return model, DataSpec.from_json(saved["spec"]), TextEncoder.from_json(saved["encoder"]), description
+    return model, DataSpec.from_json(saved["spec"]), encoder_from_json(saved["encoder"]), description
 
 
-def is_text_run(directory: Path) -> bool:
-    return "dataset" in read_config(directory)  # the description alone: no weights read
+def is_data_run(directory: Path) -> str | None:
+    """'text' or 'series' for a run trained on --data, None for a task run; the description alone, no weights."""
+    saved = read_config(directory).get("dataset")
+    return None if saved is None else ("series" if "mean" in saved["encoder"] else "text")
 
 
 def load_run(directory: Path) -> tuple[Sequential, Task, Any, dict[str, Any]]:
     """A saved run's model, task, task config and description."""
     model, description = load_model(directory)
     if "dataset" in description:
-        raise ValueError(f"Expected a run trained on a task. Received: {directory} was trained on text (--data)")
+        raise ValueError(f"Expected a run trained on a task. Received: {directory} was trained on your data (--data)")
     missing = [key for key in ("task", "train", "data") if key not in description]
     if missing:
         raise ValueError(f"Expected a training run in {directory}. Received: no {', '.join(missing)} in its config")
@@ -272,9 +294,9 @@ def load_run(directory: Path) -> tuple[Sequential, Task, Any, dict[str, Any]]:
 def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | None = None) -> Scores:
     """Score a saved run on a fresh test set of its task (the run's own test set by default); a text run on its
     test split, rebuilt from the saved data spec and encoded with the saved vocabulary."""
-    if is_text_run(directory):
-        text_model_, data_spec, encoder, _ = load_text_run(directory)
-        return evaluate(text_model_, saved_test_set(data_spec, encoder))
+    if is_data_run(directory):
+        data_model_, data_spec, encoder, _ = load_data_run(directory)
+        return evaluate(data_model_, saved_test_set(data_spec, encoder))
     model, task, task_conf, description = load_run(directory)
     size = test_size or description["data"]["test_size"]
     data = make_test_set(task, task_conf, size, description["train"]["seed"] if seed is None else seed)
@@ -290,9 +312,24 @@ def predict_run(directory: Path, data: SequenceData) -> torch.Tensor:
 def predict_texts(directory: Path, texts: list[str]) -> tuple[list[str], torch.Tensor]:
     """Raw texts through a saved text run: each text's predicted class name, and the class probabilities
     `(N, classes)` (for two classes the probability of the second, as one column)."""
-    model, _, encoder, _ = load_text_run(directory)
+    model, _, encoder, _ = load_data_run(directory)
+    if not isinstance(encoder, TextEncoder):
+        raise ValueError(f"Expected a run trained on text for --text. Received: {directory} was trained on series")
     ids, lengths = encoder.encode(texts)
-    data = SequenceData(ids, torch.zeros(len(texts), dtype=torch.long), lengths)
+    return _named(model, encoder.labels, SequenceData(ids, torch.zeros(len(texts), dtype=torch.long), lengths))
+
+
+def predict_series(directory: Path, series: list[np.ndarray], source: str) -> tuple[list[str], torch.Tensor]:
+    """Raw series `(steps, channels)` through a saved series run (standardised with the saved scaler): each one's
+    predicted class name and the class probabilities, as `predict_texts`."""
+    model, _, encoder, _ = load_data_run(directory)
+    if not isinstance(encoder, SeriesScaler):
+        raise ValueError(f"Expected a run trained on series for --series-file. Received: {directory} read text")
+    x, lengths = encoder.transform(series, source)
+    return _named(model, encoder.labels, SequenceData(x, torch.zeros(len(series), dtype=torch.long), lengths))
+
+
+def _named(model: Sequential, labels: tuple[str, ...], data: SequenceData) -> tuple[list[str], torch.Tensor]:
     probabilities = predict_probabilities(model, data)
     chosen = (probabilities[:, 0] > 0.5).long() if probabilities.shape[1] == 1 else probabilities.argmax(1)
-    return [encoder.labels[i] for i in chosen.tolist()], probabilities
+    return [labels[i] for i in chosen.tolist()], probabilities
