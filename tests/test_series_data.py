@@ -221,3 +221,39 @@ def test_series_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFi
         err = capsys.readouterr().err
         assert message in err and err.count("\n") == 1, err
         assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("preset", "depth", "pooling"),
+    [
+        ("series-bilstm", 1, "average"),
+        ("series-bilstm", 2, "last"),
+        ("text-bilstm-pool", 2, "max"),
+        ("text-bilstm-pool", 1, "last"),
+    ],
+)
+def test_stacked_bilstm_presets_give_each_sequence_its_own_answer_in_a_padded_batch(
+    preset: str, depth: int, pooling: str
+) -> None:
+    from lstmlab.models import build_model
+
+    torch.manual_seed(0)
+    if preset == "series-bilstm":
+        model = build_model(preset, features=3, depth=depth, num_classes=4, pooling=pooling).eval()
+        x = torch.randn(3, 9, 3)
+    else:
+        model = build_model(preset, vocab_size=50, max_len=9, depth=depth, pooling=pooling).eval()
+        x = torch.randint(2, 50, (3, 9))
+    lengths = torch.tensor([9, 4, 6])
+    together = model(x, lengths=lengths)
+    for i, n in enumerate(lengths.tolist()):
+        if preset == "series-bilstm":  # the series cut to its length
+            alone = model(x[i : i + 1, :n], lengths=lengths[i : i + 1])
+        else:  # the text with padding ids where the batch holds other tokens past its length
+            ids = x[i : i + 1].clone()
+            ids[:, n:] = 0
+            alone = model(ids)
+        assert torch.allclose(together[i], alone[0], atol=1e-6, rtol=0)
+    assert len([layer for layer in model.layers if type(layer).__name__ == "Bidirectional"]) == depth
+    with pytest.raises(ValueError, match="Expected depth to be a positive integer. Received: depth=0"):
+        build_model(preset, depth=0)

@@ -134,8 +134,9 @@ class TextBiLSTMPoolConfig:
     embed_dim: int = 128  # Embedding width
     max_len: int = 100  # tokens per text (set from the data by `--data`)
     units: int = 64  # hidden size of each direction
+    depth: int = 1  # stacked Bi-LSTM layers, each reading the previous one's sequence
     merge_mode: MergeMode = "concat"
-    pooling: Literal["max", "average"] = "max"  # over each text's own tokens only (mask-aware)
+    pooling: Literal["max", "average", "last"] = "max"  # over each text's own tokens (mask-aware); last: final states
     dropout: float = 0.5  # Dropout after the Embedding and after the pooling
     mask_zero: bool = True  # id 0 is padding
     num_classes: int = 2
@@ -147,8 +148,11 @@ class SeriesBiLSTMConfig:
     steps: int | None = None  # series length (None: any, variable lengths allowed)
     features: int = 1  # channels (set from the data by `--data`)
     units: int = 64  # hidden size of each direction
+    depth: int = 1  # stacked Bi-LSTM layers, each reading the previous one's sequence
     merge_mode: MergeMode = "concat"
-    pooling: Literal["max", "average"] = "average"  # over each series' own steps only (mask-aware)
+    pooling: Literal["max", "average", "last"] = (
+        "average"  # over each series' own steps (mask-aware); last: final states
+    )
     dropout: float = 0.2  # Dropout after the pooling
     num_classes: int = 2
     impl: Impl = "auto"
@@ -196,12 +200,27 @@ def _pool(kind: str) -> Layer:
     return GlobalMaxPooling1D() if kind == "max" else GlobalAveragePooling1D()
 
 
+def _bilstm_stack(units: int, depth: int, merge_mode: MergeMode, impl: Impl, pooling: str) -> list[Layer]:
+    """`depth` Bi-LSTM layers, then pooling over time; 'last': the last layer's final states instead (each row's
+    forward state at its own last step and backward state at its first step)."""
+    if not isinstance(depth, int) or depth < 1:
+        raise ValueError(f"Expected depth to be a positive integer. Received: depth={depth!r}")
+    if pooling not in ("max", "average", "last"):
+        raise ValueError(f"Expected pooling 'max', 'average' or 'last'. Received: pooling={pooling!r}")
+    layers: list[Layer] = [
+        Bidirectional(
+            LSTM(units, return_sequences=i < depth - 1 or pooling != "last", impl=impl), merge_mode=merge_mode
+        )
+        for i in range(depth)
+    ]
+    return layers if pooling == "last" else [*layers, _pool(pooling)]
+
+
 def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
     layers: list[Layer] = [
         Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero, input_length=c.max_len),
         Dropout(c.dropout),
-        Bidirectional(LSTM(c.units, return_sequences=True, impl=c.impl), merge_mode=c.merge_mode),
-        _pool(c.pooling),
+        *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling),
         Dropout(c.dropout),
         Dense(_logits(c.num_classes)),
     ]
@@ -210,8 +229,7 @@ def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
 
 def _series_bilstm(c: SeriesBiLSTMConfig) -> Sequential:
     layers: list[Layer] = [
-        Bidirectional(LSTM(c.units, return_sequences=True, impl=c.impl), merge_mode=c.merge_mode),
-        _pool(c.pooling),
+        *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling),
         Dropout(c.dropout),
         Dense(_logits(c.num_classes)),
     ]

@@ -1,0 +1,224 @@
+"""Accuracy on public data sets: lstmlab's default models for text and series, several seeds, each beside a
+baseline trained in the same run on the same splits and the published figure.
+
+Usage:
+    pip install -c constraints.txt -e ".[bench]"     # scikit-learn (the baseline) and aeon (the series)
+    python benchmarks/accuracy.py                     # every set, 5 seeds (about 25 min on 2 cores)
+    python benchmarks/accuracy.py --sets mr --seeds 5 --workers 2
+    python benchmarks/accuracy.py --quick             # 1 seed, 2 epochs: checks that everything runs
+
+Sets:
+    japanese-vowels  aeon:JapaneseVowels, the archive's split (train 270 / test 370); seeds vary weights and order.
+                     Baseline: 1-nearest neighbour on standardised series with dynamic time warping is costly;
+                     the baseline here is a logistic regression on each channel's mean, std, min, max, first and
+                     last value (summary features), trained on the same split.
+    mr               Sentence polarity (../shared/datasets/sentence_polarity), stratified 90/10 split by seed.
+    amazon|yelp|imdb UCI sentiment sentences (../shared/datasets/uci_sentiment), stratified 80/20 split by seed
+                     (200 test sentences: a 90/10 split would leave 100, and a std of about 4 points).
+    Text baseline: scikit-learn CountVectorizer (words and pairs of words, binary) + LogisticRegression, trained on
+    exactly the training texts lstmlab trains on (validation part included), scored on the same test texts.
+
+Every lstmlab run goes through `lstmlab train --data` (the library call behind it), with the settings printed in
+the table: what a user gets. Runs are spread over processes (spawn, one thread each). Results: a table on stdout
+and `benchmarks/results/accuracy.csv` (one row per set, seed and candidate).
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import multiprocessing
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+@dataclass(frozen=True)
+class Bench:
+    name: str
+    data: str  # --data
+    kind: str  # text or series
+    published: str
+    target: float | None
+    test_fraction: float = 0.1
+    model: dict[str, Any] = field(default_factory=dict)  # --set
+    train: dict[str, Any] = field(default_factory=dict)  # training settings beyond the defaults
+    text: dict[str, Any] = field(default_factory=dict)  # text settings beyond the defaults
+
+
+UCI = SHARED / "uci_sentiment"
+BENCHES = {
+    "japanese-vowels": Bench(
+        "japanese-vowels",
+        "aeon:JapaneseVowels",
+        "series",
+        "FCN 0.993, ResNet 0.992, InceptionTime 0.992",
+        0.99,
+    ),
+    "mr": Bench(
+        "mr",
+        str(SHARED / "sentence_polarity"),
+        "text",
+        "CNN, random embeddings 0.761; static word2vec 0.815 (10-fold CV)",
+        0.77,
+    ),
+    "amazon": Bench("amazon", str(UCI / "amazon_cells_labelled.txt"), "text", "bag-of-words LR about 0.80", None, 0.2),
+    "yelp": Bench("yelp", str(UCI / "yelp_labelled.txt"), "text", "bag-of-words LR about 0.80", None, 0.2),
+    "imdb": Bench("imdb", str(UCI / "imdb_labelled.txt"), "text", "bag-of-words LR about 0.75", None, 0.2),
+}
+
+
+def data_spec(bench: Bench, seed: int) -> Any:
+    from lstmlab.data.text import TextSettings
+    from lstmlab.experiments.datasets import DataSpec
+
+    return DataSpec(bench.data, test_fraction=bench.test_fraction, split_seed=seed, text=TextSettings(**bench.text))
+
+
+def run_lstmlab(bench: Bench, seed: int, quick: bool) -> dict[str, Any]:
+    import torch
+
+    from lstmlab.experiments.training import DEFAULT_PRESETS, RunSpec, train_run
+
+    torch.set_num_threads(1)
+    train = {"seed": seed, **bench.train, **({"epochs": 2} if quick else {})}
+    spec = RunSpec(
+        preset=DEFAULT_PRESETS[bench.kind], model_options=bench.model, train=train, data=data_spec(bench, seed)
+    )
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as out:
+        _, scores, history = train_run(spec, Path(out))
+    return {
+        "set": bench.name,
+        "seed": seed,
+        "candidate": "lstmlab",
+        "accuracy": scores.accuracy,
+        "seconds": time.perf_counter() - start,
+        "epochs": len(history.epochs),
+    }
+
+
+def _summary_features(values: list[np.ndarray]) -> np.ndarray:
+    return np.stack([np.concatenate([v.mean(0), v.std(0), v.min(0), v.max(0), v[0], v[-1]]) for v in values])
+
+
+def run_baseline(bench: Bench, seed: int) -> dict[str, Any]:
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from lstmlab.experiments.datasets import load_series_split, load_split
+
+    start = time.perf_counter()
+    spec = data_spec(bench, seed)
+    if bench.kind == "series":
+        train, test = load_series_split(spec)
+        x_train, x_test = _summary_features(train.values), _summary_features(test.values)
+        model = make_pipeline(StandardScaler(), LogisticRegression(max_iter=5000))
+        model.fit(x_train, train.labels)
+        accuracy = float(np.mean(model.predict(x_test) == np.array(test.labels)))
+        name = "summary-features LR"
+    else:
+        train_examples, test_examples = load_split(spec)
+        model = make_pipeline(
+            CountVectorizer(ngram_range=(1, 2), binary=True), LogisticRegression(max_iter=5000, C=1.0)
+        )
+        model.fit([e.text for e in train_examples], [e.label for e in train_examples])
+        predicted = model.predict([e.text for e in test_examples])
+        accuracy = float(np.mean(predicted == np.array([e.label for e in test_examples])))
+        name = "bag-of-words LR"
+    return {
+        "set": bench.name,
+        "seed": seed,
+        "candidate": name,
+        "accuracy": accuracy,
+        "seconds": time.perf_counter() - start,
+        "epochs": "",
+    }
+
+
+def _job(kind: str, bench: Bench, seed: int, quick: bool) -> dict[str, Any]:
+    return run_lstmlab(bench, seed, quick) if kind == "lstmlab" else run_baseline(bench, seed)
+
+
+def settings(bench: Bench) -> str:
+    parts = [f"--set {k}={v}" for k, v in bench.model.items()]
+    parts += [f"--{k.replace('_', '-')} {v}" for k, v in {**bench.train, **bench.text}.items()]
+    return " ".join(parts) or "defaults"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sets", default=",".join(BENCHES), help="comma-separated names")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
+    parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run, not a result")
+    parser.add_argument("--csv", default=str(RESULTS / "accuracy.csv"))
+    args = parser.parse_args()
+    names = [n.strip() for n in args.sets.split(",") if n.strip()]
+    unknown = [n for n in names if n not in BENCHES]
+    if unknown:
+        parser.error(f"unknown sets {unknown}; choose from {list(BENCHES)}")
+    seeds = range(1 if args.quick else args.seeds)
+    benches = []
+    for name in names:
+        bench = BENCHES[name]
+        if bench.kind == "text" and not Path(bench.data).exists():
+            print(f"skip {name}: {bench.data} not found (development data, see ../shared/datasets/README.md)")
+            continue
+        benches.append(bench)
+    jobs = [(kind, b, s) for b in benches for s in seeds for kind in ("lstmlab", "baseline")]
+    jobs.sort(key=lambda j: j[0] != "lstmlab")  # the long runs first
+    start = time.perf_counter()
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
+        futures = [pool.submit(_job, kind, b, s, args.quick) for kind, b, s in jobs]
+        rows = [f.result() for f in futures]
+    wall = time.perf_counter() - start
+
+    import torch
+
+    print(f"\ntorch {torch.__version__}, {args.workers} processes x 1 thread, {len(seeds)} seeds, wall {wall:.0f} s")
+    if args.quick:
+        print("QUICK RUN (2 epochs): checks the pipeline, the accuracies are not results")
+    header = "| set | lstmlab (mean ± std) | per seed | baseline, same splits | lstmlab - baseline | published | target | settings | s per run |"
+    print(header)
+    print("|---" * (header.count("|") - 1) + "|")
+    for bench in benches:
+        ours = [r for r in rows if r["set"] == bench.name and r["candidate"] == "lstmlab"]
+        base = [r for r in rows if r["set"] == bench.name and r["candidate"] != "lstmlab"]
+        a = [r["accuracy"] for r in ours]
+        b = [r["accuracy"] for r in base]
+        sd = lambda v: statistics.stdev(v) if len(v) > 1 else 0.0  # noqa: E731
+        target = (
+            ""
+            if bench.target is None
+            else f">= {bench.target:.2f} {'met' if statistics.mean(a) >= bench.target else 'NOT met'}"
+        )
+        print(
+            f"| {bench.name} | {statistics.mean(a):.3f} ± {sd(a):.3f} | {' '.join(f'{v:.3f}' for v in a)} "
+            f"| {base[0]['candidate']} {statistics.mean(b):.3f} ± {sd(b):.3f} "
+            f"| {statistics.mean(a) - statistics.mean(b):+.3f} | {bench.published} | {target} | {settings(bench)} "
+            f"| {statistics.median(r['seconds'] for r in ours):.0f} |"
+        )
+    path = Path(args.csv)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+    print(f"rows: {path}")
+
+
+if __name__ == "__main__":
+    main()
