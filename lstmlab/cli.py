@@ -123,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
     train: dict[str, Any] = {"seed": args.seed}
-    for name in ("updates", "epochs", "batch_size", "learning_rate", "clip_norm"):
+    for name in ("updates", "epochs", "batch_size", "learning_rate", "clip_norm", "weight_decay"):
         if getattr(args, name) is not None:
             train[name] = getattr(args, name)
     spec = RunSpec(
@@ -500,6 +500,9 @@ def add_train(sub: Any) -> None:
     train.add_argument("--learning-rate", type=float, default=None, help="Adam step size (default: task)")
     train.add_argument(
         "--clip-norm", type=float, default=None, help="clip the gradient norm to this (default: no clipping)"
+    )
+    train.add_argument(
+        "--weight-decay", type=float, default=None, help="decoupled weight decay, AdamW (default: none, plain Adam)"
     )
     train.add_argument(
         "--patience",

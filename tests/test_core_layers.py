@@ -359,3 +359,17 @@ def test_time_distributed_needs_an_lstmlab_layer_and_embedding_checks_its_length
         Embedding(10, 2, input_length=5).build((7,))
     with pytest.raises(ValueError, match="Expected activation in"):
         Dense(3, ["relu"])  # type: ignore[arg-type]
+
+
+def test_gaussian_noise_only_in_training_with_the_given_spread() -> None:
+    from lstmlab.layers import GaussianNoise
+
+    layer = GaussianNoise(0.5)
+    x = torch.full((200, 50, 4), 3.0)
+    assert torch.equal(layer.eval()(x), x)
+    torch.manual_seed(0)
+    noise = layer.train()(x) - x
+    assert abs(float(noise.mean())) < 0.01 and abs(float(noise.std()) - 0.5) < 0.01
+    assert sum(p.numel() for p in layer.parameters()) == 0  # as Keras's GaussianNoise
+    with pytest.raises(ValueError, match="Expected a finite noise stddev >= 0. Received: stddev=-1"):
+        GaussianNoise(-1)

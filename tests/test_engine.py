@@ -153,6 +153,7 @@ def test_predict_gives_probabilities_and_classes() -> None:
         ({"epochs": 0}, "Expected epochs to be a positive integer. Received: epochs=0"),
         ({"epochs": 1, "batch_size": -2}, "Expected batch_size to be a positive integer"),
         ({"epochs": 1, "learning_rate": 0.0}, "Expected a finite learning_rate > 0"),
+        ({"epochs": 1, "weight_decay": -0.1}, "Expected a finite weight_decay >= 0"),
     ],
 )
 def test_bad_training_options(options: dict[str, object], message: str) -> None:
@@ -165,3 +166,18 @@ def test_mismatched_data_is_refused() -> None:
         SequenceData(torch.zeros(3, 4, 1), torch.zeros(2))
     with pytest.raises(ValueError, match="Expected epochs for a fixed training set"):
         fit(Constant(), fixed_set(), config=TrainConfig(updates=3))
+
+
+def test_weight_decay_is_decoupled_adamw_step_by_hand() -> None:
+    """One step with zero gradients: Adam leaves a weight alone, AdamW shrinks it by lr * decay exactly."""
+    from lstmlab.training.engine import make_optimizer
+
+    model = nn.Linear(3, 1)
+    before = model.weight.detach().clone()
+    optimizer = make_optimizer(model, TrainConfig(epochs=1, learning_rate=0.1, weight_decay=0.5))
+    assert isinstance(optimizer, torch.optim.AdamW)
+    for p in model.parameters():
+        p.grad = torch.zeros_like(p)
+    optimizer.step()
+    assert torch.allclose(model.weight.detach(), before * (1 - 0.1 * 0.5), atol=1e-7, rtol=0)
+    assert type(make_optimizer(model, TrainConfig(epochs=1))) is torch.optim.Adam

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -107,6 +108,25 @@ class Dropout(Layer):
     def forward(self, x: Tensor) -> Tensor:
         out: Tensor = self.dropout(x)
         return out
+
+
+class GaussianNoise(Layer):
+    """Add zero-mean Gaussian noise of standard deviation `stddev` in training (Keras's GaussianNoise: a
+    regulariser for small data sets); identity in eval. No weights."""
+
+    def __init__(self, stddev: float) -> None:
+        super().__init__()
+        if not (stddev >= 0.0 and math.isfinite(stddev)):
+            raise ValueError(f"Expected a finite noise stddev >= 0. Received: stddev={stddev!r}")
+        self.stddev = stddev
+
+    def build(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        if not self.training or self.stddev == 0.0:
+            return x
+        return x + self.stddev * torch.randn_like(x)
 
 
 class Dense(Layer):

@@ -20,6 +20,7 @@ from ..layers import (
     Dropout,
     Embedding,
     Flatten,
+    GaussianNoise,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Layer,
@@ -147,6 +148,7 @@ class TextBiLSTMPoolConfig:
 class SeriesBiLSTMConfig:
     steps: int | None = None  # series length (None: any, variable lengths allowed)
     features: int = 1  # channels (set from the data by `--data`)
+    noise: float = 0.0  # stddev of Gaussian noise added to the (standardised) inputs in training
     units: int = 64  # hidden size of each direction
     depth: int = 1  # stacked Bi-LSTM layers, each reading the previous one's sequence
     merge_mode: MergeMode = "concat"
@@ -229,6 +231,7 @@ def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
 
 def _series_bilstm(c: SeriesBiLSTMConfig) -> Sequential:
     layers: list[Layer] = [
+        *([GaussianNoise(c.noise)] if c.noise > 0 else []),
         *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling),
         Dropout(c.dropout),
         Dense(_logits(c.num_classes)),

@@ -39,6 +39,7 @@ class TrainConfig:
     batch_size: int = 32  # examples per update (the tutorial: 1)
     learning_rate: float = 1e-3  # Adam's step size (Keras's default)
     clip_norm: float | None = None  # clip the gradient's global norm to this, or None
+    weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0; 0: plain Adam
     shuffle: bool = True  # reshuffle a fixed training set every epoch
     validation_split: float = 0.0  # hold out this last fraction of a fixed training set (Keras's rule)
     seed: int = 0  # one seed for weights, data order and dropout: CPU runs repeat bit for bit
@@ -56,6 +57,8 @@ class TrainConfig:
             raise ValueError(f"Expected a finite learning_rate > 0. Received: learning_rate={self.learning_rate!r}")
         if self.clip_norm is not None and not (self.clip_norm > 0 and math.isfinite(self.clip_norm)):
             raise ValueError(f"Expected a finite clip_norm > 0, or None. Received: clip_norm={self.clip_norm!r}")
+        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
+            raise ValueError(f"Expected a finite weight_decay >= 0. Received: weight_decay={self.weight_decay!r}")
         if not 0.0 <= self.validation_split < 1.0:
             raise ValueError(f"Expected validation_split in [0, 1). Received: {self.validation_split!r}")
 
@@ -128,9 +131,12 @@ def train_step(
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam; the fused kernel where PyTorch has one for all parameters (fewer small ops per step)."""
+    """Adam (AdamW with `weight_decay`); the fused kernel where PyTorch has one for all parameters (fewer small ops
+    per step)."""
     params = list(model.parameters())
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
+    if config.weight_decay > 0:
+        return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused or None)
     return torch.optim.Adam(params, lr=config.learning_rate, fused=fused or None)
 
 
