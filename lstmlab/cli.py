@@ -242,7 +242,7 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if args.series_file is not None or kind == "series":
         if args.series_file is None:
             raise ValueError("Expected --series-file FILE (.ts or .npz) for a run trained on series. Received: none")
-        series = load_series(args.series_file)
+        series = load_series(args.series_file, labelled=False)
         labels, probabilities = predict_series(run, series.values, series.source)
         print("series\tpredicted\tconfidence\tlabel in file")
         for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):

@@ -373,3 +373,15 @@ def test_gaussian_noise_only_in_training_with_the_given_spread() -> None:
     assert sum(p.numel() for p in layer.parameters()) == 0  # as Keras's GaussianNoise
     with pytest.raises(ValueError, match="Expected a finite noise stddev >= 0. Received: stddev=-1"):
         GaussianNoise(-1)
+
+
+def test_full_lengths_take_the_unpadded_path_with_the_same_result() -> None:
+    from lstmlab.layers import LSTM, Bidirectional
+    from lstmlab.layers.sequence import check_lengths
+
+    assert check_lengths(torch.tensor([5, 5]), 2, 5, torch.device("cpu")) is None
+    assert check_lengths(torch.tensor([5, 4]), 2, 5, torch.device("cpu")).tolist() == [5, 4]  # type: ignore[union-attr]
+    torch.manual_seed(0)
+    bi = Bidirectional(LSTM(4, return_sequences=True, input_size=3))
+    x = torch.randn(2, 6, 3)
+    assert torch.equal(bi(x, lengths=torch.tensor([6, 6])), bi(x))

@@ -69,6 +69,11 @@ def test_standardisation_uses_valid_steps_of_the_training_split_only() -> None:
 
 
 def test_ts_file_with_variable_lengths_and_two_channels(tmp_path: Path) -> None:
+    unlabelled = tmp_path / "new.ts"
+    unlabelled.write_text(TS_HEADER.replace("@classLabel true up down", "@classLabel false") + "1,2:3,4\n5:6\n")
+    assert load_series(str(unlabelled), labelled=False).labels == ["", ""]
+    with pytest.raises(ValueError, match=r"Expected class labels in .*new.ts"):
+        load_series(str(unlabelled))
     path = tmp_path / "tiny.ts"
     path.write_text(TS_HEADER + "1,2,3:4,5,6:up\n7,8:9,10:down\n")
     series = load_series(str(path))
@@ -202,6 +207,14 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
     _, together = predict_series(out, series.values, "new")
     alone = torch.cat([predict_series(out, [v], "new")[1] for v in series.values])
     assert torch.allclose(together, alone, atol=1e-6, rtol=0)
+    unlabelled = tmp_path / "unlabelled.npz"  # new recordings have no labels yet
+    with np.load(new) as raw:
+        np.savez(unlabelled, x=raw["x"], lengths=raw["lengths"])
+    assert main(["predict", str(out), "--series-file", str(unlabelled)]) == 0
+    unlabelled_rows = [line.split("\t") for line in capsys.readouterr().out.splitlines()[1:]]
+    assert [r[:3] for r in unlabelled_rows] == [r[:3] for r in rows] and all(r[3] == "" for r in unlabelled_rows)
+    with pytest.raises(ValueError, match=r"Expected arrays x \(N, steps, channels\) and y"):
+        load_series(str(unlabelled))  # training data must be labelled
     assert main(["predict", str(out), "--text", "hello"]) == 2
     assert "Expected --series-file FILE" in capsys.readouterr().err
 

@@ -82,7 +82,7 @@ def _aeon_file(name: str, split: str) -> Path:
     return _aeon_data() / match / f"{match}_{split}.ts"
 
 
-def _read_ts(path: Path) -> tuple[list[np.ndarray], list[str]]:
+def _read_ts(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list[str]]:
     if not path.is_file():
         raise ValueError(f"Expected a .ts file. Received: {path} does not exist")
     _aeon_data()  # aeon installed, or a clear error
@@ -96,18 +96,22 @@ def _read_ts(path: Path) -> tuple[list[np.ndarray], list[str]]:
     if not header:
         raise ValueError(f"Expected a UCR/UEA .ts file with class labels in {path}. Received: no @data line")
     try:
-        x, y = load_from_ts_file(str(path))
+        loaded = load_from_ts_file(str(path))
     except Exception as error:  # aeon raises IOError, ValueError, IndexError... on malformed files
         message = str(error).split("\n")[0] or type(error).__name__
         raise ValueError(f"Expected a UCR/UEA .ts file with class labels in {path}. Received: {message}") from None
-    if y is None or len(y) == 0:
-        raise ValueError(f"Expected class labels in {path}. Received: none (@classLabel false?)")
+    x, y = loaded if isinstance(loaded, tuple) else (loaded, None)  # without @classLabel: the series alone
     values = [np.asarray(series, dtype=np.float64).T for series in x]  # aeon: (channels, steps)
+    if y is None or len(y) == 0:
+        if labelled:
+            raise ValueError(f"Expected class labels in {path}. Received: none (@classLabel false?)")
+        return values, [""] * len(values)
     return values, [str(label) for label in y]
 
 
-def _read_npz(path: Path) -> tuple[list[np.ndarray], list[str]]:
-    """Arrays `x` (N, steps, channels) (or (N, steps) for one channel), `y` (N,), optional `lengths` (N,)."""
+def _read_npz(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list[str]]:
+    """Arrays `x` (N, steps, channels) (or (N, steps) for one channel), `y` (N,) (optional when not `labelled`),
+    optional `lengths` (N,)."""
     if not path.is_file():
         raise ValueError(f"Expected a .npz file. Received: {path} does not exist")
     try:
@@ -115,13 +119,14 @@ def _read_npz(path: Path) -> tuple[list[np.ndarray], list[str]]:
     except (OSError, ValueError, zipfile.BadZipFile) as error:
         raise ValueError(f"Expected a NumPy .npz archive in {path}. Received: unreadable ({error})") from None
     with archive:
-        missing = [k for k in ("x", "y") if k not in archive.files]
+        missing = [k for k in ("x", "y") if k not in archive.files and (labelled or k == "x")]
         if missing:
             raise ValueError(
                 f"Expected arrays x (N, steps, channels) and y (N,) in {path}. Received: {sorted(archive.files)}"
             )
         try:
-            x, y = archive["x"], archive["y"]
+            x = archive["x"]
+            y = archive["y"] if "y" in archive.files else np.full(x.shape[0], "")
             lengths = archive["lengths"] if "lengths" in archive.files else None
         except ValueError as error:  # object arrays need pickle: refused
             raise ValueError(f"Expected numeric arrays in {path}. Received: {error}") from None
@@ -172,18 +177,21 @@ def check_series(values: Sequence[np.ndarray], source: str, channels: int | None
     return channels
 
 
-def load_series(path: str, data_format: str | None = None, split: str = "TRAIN") -> LabelledSeries:
-    """Series and labels from `aeon:Name` (its `split`: TRAIN or TEST), a `.ts` file or a `.npz` archive."""
+def load_series(
+    path: str, data_format: str | None = None, split: str = "TRAIN", *, labelled: bool = True
+) -> LabelledSeries:
+    """Series and labels from `aeon:Name` (its `split`: TRAIN or TEST), a `.ts` file or a `.npz` archive; with
+    `labelled=False` (new series to predict) files without labels give empty ones."""
     data_format = data_format or guess_series_format(path)
     if data_format == "aeon":
         file = _aeon_file(path.removeprefix(AEON_PREFIX), split)
         values, labels = _read_ts(file)
         source = f"{path} ({split.lower()})"
     elif data_format == "ts":
-        values, labels = _read_ts(Path(path))
+        values, labels = _read_ts(Path(path), labelled)
         source = path
     elif data_format == "npz":
-        values, labels = _read_npz(Path(path))
+        values, labels = _read_npz(Path(path), labelled)
         source = path
     else:
         raise ValueError(f"Expected a series format in {list(SERIES_FORMATS)}. Received: {data_format!r} for {path}")

@@ -9,7 +9,8 @@ __all__ = ["check_lengths", "lengths_from_padding", "reverse_padded", "step_mask
 
 
 def check_lengths(lengths: Tensor | None, batch: int, steps: int, device: torch.device) -> Tensor | None:
-    """Validate `lengths` for a `(batch, steps, ...)` input and return them as int64 on `device`.
+    """Validate `lengths` for a `(batch, steps, ...)` input and return them as int64 on `device`; None when every
+    row is full (nothing is padded: the unpadded path gives the same result, without the masking work).
 
     Raises:
         ValueError: if lengths are not a 1-D integer tensor of size `batch` with values in 1..steps.
@@ -32,6 +33,8 @@ def check_lengths(lengths: Tensor | None, batch: int, steps: int, device: torch.
     low, high = int(lengths.min()), int(lengths.max())
     if low < 1 or high > steps:
         raise ValueError(f"Expected lengths in 1..{steps} (the time axis). Received: min={low}, max={high}")
+    if low == steps:
+        return None
     return lengths.to(device=device, dtype=torch.long)
 
 
