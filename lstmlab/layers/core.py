@@ -106,6 +106,8 @@ class Dropout(Layer):
         return input_shape
 
     def forward(self, x: Tensor) -> Tensor:
+        if self.rate == 0.0 or not self.training:  # identity: no mask drawn, nothing kept for backward
+            return x
         out: Tensor = self.dropout(x)
         return out
 
