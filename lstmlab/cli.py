@@ -123,7 +123,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
     train: dict[str, Any] = {"seed": args.seed}
-    for name in ("updates", "epochs", "batch_size", "learning_rate", "clip_norm", "weight_decay"):
+    for name in ("updates", "epochs", "batch_size", "learning_rate", "clip_norm", "weight_decay", "schedule"):
         if getattr(args, name) is not None:
             train[name] = getattr(args, name)
     spec = RunSpec(
@@ -503,6 +503,12 @@ def add_train(sub: Any) -> None:
     )
     train.add_argument(
         "--weight-decay", type=float, default=None, help="decoupled weight decay, AdamW (default: none, plain Adam)"
+    )
+    train.add_argument(
+        "--schedule",
+        default=None,
+        choices=["constant", "cosine"],
+        help="learning rate over training: constant, or cosine decay to 0 at the last update (default: constant)",
     )
     train.add_argument(
         "--patience",

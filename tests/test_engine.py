@@ -181,3 +181,26 @@ def test_weight_decay_is_decoupled_adamw_step_by_hand() -> None:
     optimizer.step()
     assert torch.allclose(model.weight.detach(), before * (1 - 0.1 * 0.5), atol=1e-7, rtol=0)
     assert type(make_optimizer(model, TrainConfig(epochs=1))) is torch.optim.Adam
+
+
+def test_cosine_schedule_follows_the_formula_and_ends_at_zero() -> None:
+    """Record the step size used at every update: lr * (1 + cos(pi * k / total)) / 2 for k = 0..total-1."""
+    import math
+
+    seen: list[float] = []
+    original = torch.optim.Adam.step
+
+    def spy(self: torch.optim.Adam, *args: object, **kwargs: object) -> object:
+        seen.append(self.param_groups[0]["lr"])
+        return original(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    data = fixed_set(32)
+    model = build_model("tutorial-lstm")
+    config = TrainConfig(epochs=2, batch_size=8, learning_rate=0.01, schedule="cosine")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(torch.optim.Adam, "step", spy)
+        fit(model, data, config=config)
+    total = 8  # 2 epochs x 4 batches
+    assert seen == pytest.approx([0.01 * (1 + math.cos(math.pi * k / total)) / 2 for k in range(total)], rel=1e-9)
+    with pytest.raises(ValueError, match="Expected schedule 'constant' or 'cosine'. Received: schedule='step'"):
+        TrainConfig(epochs=1, schedule="step")

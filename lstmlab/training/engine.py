@@ -40,6 +40,7 @@ class TrainConfig:
     learning_rate: float = 1e-3  # Adam's step size (Keras's default)
     clip_norm: float | None = None  # clip the gradient's global norm to this, or None
     weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0; 0: plain Adam
+    schedule: str = "constant"  # learning rate: constant (Keras's default) or cosine (decays to 0 at the last update)
     shuffle: bool = True  # reshuffle a fixed training set every epoch
     validation_split: float = 0.0  # hold out this last fraction of a fixed training set (Keras's rule)
     seed: int = 0  # one seed for weights, data order and dropout: CPU runs repeat bit for bit
@@ -57,6 +58,8 @@ class TrainConfig:
             raise ValueError(f"Expected a finite learning_rate > 0. Received: learning_rate={self.learning_rate!r}")
         if self.clip_norm is not None and not (self.clip_norm > 0 and math.isfinite(self.clip_norm)):
             raise ValueError(f"Expected a finite clip_norm > 0, or None. Received: clip_norm={self.clip_norm!r}")
+        if self.schedule not in ("constant", "cosine"):
+            raise ValueError(f"Expected schedule 'constant' or 'cosine'. Received: schedule={self.schedule!r}")
         if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
             raise ValueError(f"Expected a finite weight_decay >= 0. Received: weight_decay={self.weight_decay!r}")
         if not 0.0 <= self.validation_split < 1.0:
@@ -179,17 +182,22 @@ def fit(
     if isinstance(train, SequenceData) and config.validation_split > 0 and validation is None:
         train, validation = train.split(config.validation_split)
     optimizer = make_optimizer(model, config)
+    total = _total_updates(train, config)
+    scheduler = (
+        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total) if config.schedule == "cosine" else None
+    )
     eval_batch = config.batch_size if piece_steps else max(config.batch_size, 256)  # stateful: a fixed batch
     history = History()
     for callback in callbacks:
         callback.on_train_begin(model)
-    total = _total_updates(train, config)
     with progress(total) if progress else nullcontext(lambda n: None) as advance:
         for epoch, batches in enumerate(_epochs(train, config, generator)):
             model.train()
             losses, accuracies = [], []
             for batch in batches:
                 batch_loss, batch_accuracy = train_step(model, optimizer, batch, config.clip_norm, piece_steps)
+                if scheduler is not None:
+                    scheduler.step()
                 losses.append(batch_loss)
                 accuracies.append(batch_accuracy)
                 advance(1)
