@@ -123,7 +123,9 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
     train: dict[str, Any] = {"seed": args.seed}
-    for name in ("updates", "epochs", "batch_size", "learning_rate", "clip_norm", "weight_decay", "schedule"):
+    names = ["updates", "epochs", "batch_size", "learning_rate", "clip_norm", "weight_decay", "schedule"]
+    names.append("validation_split")
+    for name in names:
         if getattr(args, name) is not None:
             train[name] = getattr(args, name)
     spec = RunSpec(
@@ -503,6 +505,13 @@ def add_train(sub: Any) -> None:
     )
     train.add_argument(
         "--weight-decay", type=float, default=None, help="decoupled weight decay, AdamW (default: none, plain Adam)"
+    )
+    train.add_argument(
+        "--validation-split",
+        type=float,
+        default=None,
+        help="hold out this last share of a fixed training set to pick the best epoch; 0: train on all, keep the "
+        "last epoch (default: 0.1 for tasks and texts, 0 for series)",
     )
     train.add_argument(
         "--schedule",

@@ -227,6 +227,7 @@ def test_series_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFi
         (["--data", str(data), "--model", "tutorial-lstm"], "Expected a model that reads series of any length"),
         (["--data", "aeon:Nope"], "Expected the name of a data set bundled with aeon"),
         (["--data", str(tmp_path / "missing.npz")], "Expected a .npz file. Received: "),
+        (["--data", str(data), "--validation-split", "0", "--patience", "2"], "Expected a validation split"),
     ]
     for extra, message in cases:
         out = tmp_path / "out"

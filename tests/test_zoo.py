@@ -202,6 +202,7 @@ def keras_model(name: str, c: Any) -> Any:
         pool = L.GlobalMaxPooling1D() if c.pooling == "max" else L.GlobalAveragePooling1D()
         layers = [
             keras.Input(shape=(c.steps, c.features)),
+            *([L.GaussianNoise(c.noise)] if c.noise > 0 else []),
             L.Bidirectional(L.LSTM(c.units, return_sequences=True), merge_mode=c.merge_mode),
             pool,
             L.Dropout(c.dropout),

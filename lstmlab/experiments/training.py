@@ -47,10 +47,12 @@ __all__ = [
 ]
 
 DEFAULT_PRESETS = {"text": "text-bilstm-pool", "series": "series-bilstm"}  # by the kind of --data
-# Training defaults for the user's data: a fixed training set, its last 10 % held out, the best epoch kept
-DATA_TRAINING = {
+# Training defaults for the user's data: a fixed training set; texts: its last 10 % held out, the best epoch kept
+DATA_TRAINING: dict[str, dict[str, Any]] = {
     "text": {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "validation_split": 0.1},
-    "series": {"epochs": 60, "batch_size": 16, "learning_rate": 3e-3, "validation_split": 0.1},
+    # series: small training sets (JapaneseVowels: 270), so all of it trains and the last epoch is kept, the step
+    # size decaying to 0 (benchmarks/accuracy.py: 0.977 -> 0.98 with the preset's input noise)
+    "series": {"epochs": 150, "batch_size": 16, "learning_rate": 3e-3, "validation_split": 0.0, "schedule": "cosine"},
 }
 
 Progress = Callable[[int], AbstractContextManager[Callable[[int], None]]]
@@ -251,6 +253,8 @@ def train_data_run(
             "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.patience},
         },
     )
+    if config.validation_split == 0 and spec.patience is not None:
+        raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
     callbacks = keep_best(spec.patience, config, out, model, description) if config.validation_split > 0 else []
     prepare_directory(out)
     history = fit(model, sets.train, config=config, callbacks=callbacks, progress=progress)

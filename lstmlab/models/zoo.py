@@ -148,7 +148,7 @@ class TextBiLSTMPoolConfig:
 class SeriesBiLSTMConfig:
     steps: int | None = None  # series length (None: any, variable lengths allowed)
     features: int = 1  # channels (set from the data by `--data`)
-    noise: float = 0.0  # stddev of Gaussian noise added to the (standardised) inputs in training
+    noise: float = 0.3  # stddev of Gaussian noise added to the standardised inputs in training (0: none)
     units: int = 64  # hidden size of each direction
     depth: int = 1  # stacked Bi-LSTM layers, each reading the previous one's sequence
     merge_mode: MergeMode = "concat"
