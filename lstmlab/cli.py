@@ -13,7 +13,7 @@ from typing import Any
 import torch
 
 from .data.loaders import TEXT_FORMATS, read_text
-from .data.series import SERIES_FORMATS, load_series
+from .data.series import SERIES_FORMATS, is_aeon, load_series
 from .data.text import TextSettings
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
 from .experiments.datasets import DataSpec
@@ -144,7 +144,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         source = f"{data.path} ({len(history.epochs)} epochs)"
         print(f"trained {args.model} on {source}; saved to {args.out}")
         where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
-        if data.path.startswith("aeon:"):
+        if data.aeon:
             where = "the archive's TEST split"
         print_scores(scores, f"test ({where})")
         return
@@ -244,6 +244,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
     if args.series_file is not None or kind == "series":
         if args.series_file is None:
             raise ValueError("Expected --series-file FILE (.ts or .npz) for a run trained on series. Received: none")
+        if is_aeon(args.series_file):
+            raise ValueError(
+                f"Expected a .ts or .npz file for --series-file. Received: {args.series_file} (lstmlab evaluate scores "
+                "a run on its archive's TEST split)"
+            )
         series = load_series(args.series_file, labelled=False)
         labels, probabilities = predict_series(run, series.values, series.source)
         print("series\tpredicted\tconfidence\tlabel in file")
@@ -546,7 +551,10 @@ def add_train(sub: Any) -> None:
         "--data-format", default=None, choices=TEXT_FORMATS + SERIES_FORMATS, help="(default: guessed from the path)"
     )
     data.add_argument(
-        "--no-standardise", action="store_true", help="series: keep raw values (default: per-channel standardisation)"
+        "--no-standardise",
+        action="store_true",
+        help="series: keep raw values (default: per-channel standardisation; series-bilstm's input noise=0.3 is in "
+        "standard deviations, so rescale it with --set noise=...)",
     )
     data.add_argument("--text-column", default="text", help="text column of a table (default: text)")
     data.add_argument("--label-column", default="label", help="label column of a table (default: label)")

@@ -96,7 +96,16 @@ def test_bundled_aeon_set_by_name_with_its_own_split() -> None:
 @pytest.mark.parametrize(
     ("content", "name", "message"),
     [
-        (TS_HEADER + "1,2,3:4,5,6:up\n1,2:3,4:5,6:down\n", "channels.ts", r"channels.ts"),
+        (
+            TS_HEADER + "1,2,3:4,5,6:up\n1,2:3,4:5,6:down\n",
+            "channels.ts",
+            r"channels.ts. Received: Inconsistent number of dimensions in case 2",
+        ),
+        (
+            TS_HEADER.replace("@classLabel true up down", "@targetLabel true") + "1,2:3,4:0.5\n",
+            "regression.ts",
+            r"Expected a classification .ts file \(@classLabel true\) in .*regression.ts. Received: a regression",
+        ),
         ("text,label\nhello,1\n", "table.ts", r"Expected a UCR/UEA .ts file with class labels in .*table.ts"),
         (
             TS_HEADER + "1,2,?:4,5,6:up\n7,8:9,10:down\n",
@@ -215,6 +224,8 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
     assert [r[:3] for r in unlabelled_rows] == [r[:3] for r in rows] and all(r[3] == "" for r in unlabelled_rows)
     with pytest.raises(ValueError, match=r"Expected arrays x \(N, steps, channels\) and y"):
         load_series(str(unlabelled))  # training data must be labelled
+    assert main(["predict", str(out), "--series-file", "aeon:JapaneseVowels"]) == 2
+    assert "Expected a .ts or .npz file for --series-file" in capsys.readouterr().err
     assert main(["predict", str(out), "--text", "hello"]) == 2
     assert "Expected --series-file FILE" in capsys.readouterr().err
 
@@ -228,6 +239,8 @@ def test_series_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFi
         (["--data", "aeon:Nope"], "Expected the name of a data set bundled with aeon"),
         (["--data", str(tmp_path / "missing.npz")], "Expected a .npz file. Received: "),
         (["--data", str(data), "--validation-split", "0", "--patience", "2"], "Expected a validation split"),
+        (["--data", str(data), "--validation-split", "0.95"], "Expected more examples than a 0.95 split holds out"),
+        (["--data", str(data), "--set", "noise=-0.3"], "Expected a finite noise stddev >= 0. Received: stddev=-0.3"),
     ]
     for extra, message in cases:
         out = tmp_path / "out"
@@ -271,3 +284,50 @@ def test_stacked_bilstm_presets_give_each_sequence_its_own_answer_in_a_padded_ba
     assert len([layer for layer in model.layers if type(layer).__name__ == "Bidirectional"]) == depth
     with pytest.raises(ValueError, match="Expected depth to be a positive integer. Received: depth=0"):
         build_model(preset, depth=0)
+
+
+def test_npz_labels_are_class_names_and_missing_ones_are_refused(tmp_path: Path) -> None:
+    def labels_of(y: np.ndarray, labelled: bool = True) -> list[str]:
+        path = tmp_path / "y.npz"
+        np.savez(path, x=np.zeros((len(y), 2, 1)), y=y)
+        return load_series(str(path), labelled=labelled).labels
+
+    assert labels_of(np.array([1.0, 0.0, 2.0])) == ["1", "0", "2"]  # as an integer y in another file would give
+    assert labels_of(np.array([b"up", b"down"])) == ["up", "down"]
+    assert labels_of(np.array([True, False])) == ["True", "False"]
+    with pytest.raises(
+        ValueError, match=r"Expected class labels \(integers or strings\) in .*y.npz y. Received: nan for series 2"
+    ):
+        labels_of(np.array([0.0, np.nan]))
+    with pytest.raises(ValueError, match=r"Received: 0.5 for series 1"):
+        labels_of(np.array([0.5, 1.0]))
+    with pytest.raises(
+        ValueError, match=r"Expected a class label for every series in .*y.npz y. Received: none for series 2"
+    ):
+        labels_of(np.array(["a", " "]))
+    assert labels_of(np.array(["a", ""]), labelled=False) == ["a", ""]
+
+
+def test_npz_values_must_be_real_arrays(tmp_path: Path) -> None:
+    path = tmp_path / "x.npz"
+    np.savez(path, x=np.ones((2, 3, 1), dtype=complex), y=np.array([0, 1]))
+    with pytest.raises(
+        ValueError, match=r"Expected x of real numbers shaped \(N, steps, channels\) .*Received: complex128"
+    ):
+        load_series(str(path))
+    np.savez(path, x=np.float64(3.0))
+    with pytest.raises(ValueError, match=r"Expected x of real numbers .*Received: float64 \(\)"):
+        load_series(str(path), labelled=False)
+
+
+def test_aeon_by_format_or_any_case_uses_the_archive_split(tmp_path: Path) -> None:
+    by_format = DataSpec("BasicMotions", data_format="aeon")
+    assert by_format.aeon and by_format.kind == "series"
+    sets = prepare_data(by_format)
+    assert len(sets.train) == 40 and len(sets.test) == 40  # the TEST split, not a split of TRAIN
+    assert len(prepare_data(DataSpec("AEON:basicmotions")).test) == 40
+    with pytest.raises(ValueError, match="Expected no --test-data with BasicMotions"):
+        DataSpec("BasicMotions", data_format="aeon", test_path="BasicMotions")
+    from lstmlab.data.series import bundled_names
+
+    assert "JapaneseVowels" in bundled_names() and "Covid3Month" not in bundled_names()  # regression sets left out

@@ -24,9 +24,11 @@ __all__ = [
     "SERIES_FORMATS",
     "LabelledSeries",
     "SeriesScaler",
+    "aeon_name",
     "bundled_names",
     "check_series",
     "guess_series_format",
+    "is_aeon",
     "load_series",
     "pad_series",
 ]
@@ -49,9 +51,18 @@ class LabelledSeries:
         return LabelledSeries([self.values[i] for i in index], [self.labels[i] for i in index], self.source)
 
 
+def is_aeon(path: str, data_format: str | None = None) -> bool:
+    """Whether `path` names a data set bundled with aeon (`aeon:Name`, any case, or `--data-format aeon`)."""
+    return data_format == "aeon" or path.lower().startswith(AEON_PREFIX)
+
+
+def aeon_name(path: str) -> str:
+    return path[len(AEON_PREFIX) :] if path.lower().startswith(AEON_PREFIX) else path
+
+
 def guess_series_format(path: str) -> str | None:
     """'aeon' for `aeon:Name`, 'ts' / 'npz' by suffix, None for anything else (text)."""
-    if path.startswith(AEON_PREFIX):
+    if is_aeon(path):
         return "aeon"
     return {".ts": "ts", ".npz": "npz"}.get(Path(path).suffix.lower())
 
@@ -66,10 +77,33 @@ def _aeon_data() -> Path:
     return Path(aeon.datasets.__file__).parent / "data"
 
 
+def _header(path: Path) -> dict[str, str]:
+    """The `@key value` lines before `@data`, keys lower-cased; {} when there is no `@data` line (not a .ts)."""
+    header: dict[str, str] = {}
+    try:
+        with path.open("rb") as handle:
+            for raw in handle:
+                line = raw.decode("utf-8", errors="replace").strip()
+                if line.lower().startswith("@data"):
+                    return header
+                if line.startswith("@"):
+                    key, _, value = line[1:].partition(" ")
+                    header[key.lower()] = value.strip()
+    except OSError as error:
+        raise ValueError(f"Expected a readable .ts file. Received: {path} ({error.strerror})") from None
+    return {}
+
+
 def bundled_names() -> list[str]:
-    """Classification data sets that aeon ships inside its wheel (loadable offline), by archive name."""
+    """Classification data sets that aeon ships inside its wheel (loadable offline), by archive name; regression
+    sets (`@targetLabel true`) are left out."""
     root = _aeon_data()
-    return sorted(p.name for p in root.iterdir() if (p / f"{p.name}_TRAIN.ts").is_file())
+    names = []
+    for folder in root.iterdir():
+        train = folder / f"{folder.name}_TRAIN.ts"
+        if train.is_file() and _header(train).get("classlabel", "").lower().startswith("true"):
+            names.append(folder.name)
+    return sorted(names)
 
 
 def _aeon_file(name: str, split: str) -> Path:
@@ -88,13 +122,14 @@ def _read_ts(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list[
     _aeon_data()  # aeon installed, or a clear error
     from aeon.datasets import load_from_ts_file
 
-    try:
-        with path.open("rb") as handle:  # a .ts file declares its header, then @data
-            header = any(line.strip().lower().startswith(b"@data") for line in handle)
-    except OSError as error:
-        raise ValueError(f"Expected a readable .ts file. Received: {path} ({error.strerror})") from None
+    header = _header(path)  # a .ts file declares its header, then @data
     if not header:
         raise ValueError(f"Expected a UCR/UEA .ts file with class labels in {path}. Received: no @data line")
+    if header.get("targetlabel", "").lower().startswith("true"):
+        raise ValueError(
+            f"Expected a classification .ts file (@classLabel true) in {path}. Received: a regression file "
+            "(@targetLabel true)"
+        )
     try:
         loaded = load_from_ts_file(str(path))
     except Exception as error:  # aeon raises IOError, ValueError, IndexError... on malformed files
@@ -126,16 +161,21 @@ def _read_npz(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list
             )
         try:
             x = archive["x"]
-            y = archive["y"] if "y" in archive.files else np.full(x.shape[0], "")
+            y = archive["y"] if "y" in archive.files else None
             lengths = archive["lengths"] if "lengths" in archive.files else None
         except ValueError as error:  # object arrays need pickle: refused
-            raise ValueError(f"Expected numeric arrays in {path}. Received: {error}") from None
+            raise ValueError(
+                f"Expected numeric arrays in {path} (pad ragged series and give lengths). Received: {error}"
+            ) from None
     if x.ndim == 2:
         x = x[:, :, None]
-    if x.ndim != 3 or not np.issubdtype(x.dtype, np.number):
+    real = np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)
+    if x.ndim != 3 or not real:
         raise ValueError(
-            f"Expected x of numbers shaped (N, steps, channels) in {path}. Received: {x.dtype} {tuple(x.shape)}"
+            f"Expected x of real numbers shaped (N, steps, channels) in {path}. Received: {x.dtype} {tuple(x.shape)}"
         )
+    if y is None:
+        y = np.full(x.shape[0], "")
     if y.shape != (x.shape[0],):
         raise ValueError(f"Expected y of shape ({x.shape[0]},) in {path}. Received: {tuple(y.shape)}")
     if lengths is None:
@@ -151,8 +191,27 @@ def _read_npz(path: Path, labelled: bool = True) -> tuple[list[np.ndarray], list
             f"Expected lengths in [1, {x.shape[1]}] in {path}. Received: {int(lengths[bad[0]])} for series {bad[0] + 1}"
         )
     values = [np.asarray(x[i, : int(n)], dtype=np.float64) for i, n in enumerate(lengths)]
-    labels = [str(v.item()) if isinstance(v, np.generic) else str(v) for v in y.tolist()]
-    return values, labels
+    return values, _labels(y, path, labelled)
+
+
+def _labels(y: np.ndarray, path: Path, labelled: bool) -> list[str]:
+    """Class names from `y`: strings, bytes (UTF-8), integers, booleans, or floats with integral values (1.0 -> '1');
+    a missing label (NaN, empty) is refused in labelled data."""
+    labels = []
+    for i, value in enumerate(y.tolist()):
+        if isinstance(value, bytes):
+            value = value.decode("utf-8", errors="replace")
+        if isinstance(value, float):
+            if not math.isfinite(value) or value != int(value):
+                raise ValueError(
+                    f"Expected class labels (integers or strings) in {path} y. Received: {value} for series {i + 1}"
+                )
+            value = int(value)
+        label = str(value).strip()
+        if labelled and not label:
+            raise ValueError(f"Expected a class label for every series in {path} y. Received: none for series {i + 1}")
+        labels.append(label)
+    return labels
 
 
 def check_series(values: Sequence[np.ndarray], source: str, channels: int | None = None) -> int:
@@ -184,7 +243,7 @@ def load_series(
     `labelled=False` (new series to predict) files without labels give empty ones."""
     data_format = data_format or guess_series_format(path)
     if data_format == "aeon":
-        file = _aeon_file(path.removeprefix(AEON_PREFIX), split)
+        file = _aeon_file(aeon_name(path), split)
         values, labels = _read_ts(file)
         source = f"{path} ({split.lower()})"
     elif data_format == "ts":

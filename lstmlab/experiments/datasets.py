@@ -15,7 +15,7 @@ from typing import Any
 import torch
 
 from ..data.loaders import Example, load_texts
-from ..data.series import AEON_PREFIX, SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, load_series
+from ..data.series import SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, is_aeon, load_series
 from ..data.text import TextEncoder, TextSettings
 from ..training import SequenceData
 
@@ -51,11 +51,16 @@ class DataSpec:
     def __post_init__(self) -> None:
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"Expected a test fraction in (0, 1). Received: {self.test_fraction}")
-        if self.path.startswith(AEON_PREFIX) and self.test_path is not None:
+        if self.aeon and self.test_path is not None:
             raise ValueError(
                 f"Expected no --test-data with {self.path} (its archive TEST split is the test set). "
                 f"Received: {self.test_path}"
             )
+
+    @property
+    def aeon(self) -> bool:
+        """A data set bundled with aeon: its archive's TRAIN and TEST splits are the training and test sets."""
+        return is_aeon(self.path, self.data_format)
 
     @property
     def kind(self) -> str:
@@ -149,8 +154,8 @@ def _shuffled(items: list[Any], seed: int) -> list[Any]:
 def load_series_split(spec: DataSpec) -> tuple[LabelledSeries, LabelledSeries]:
     """Training and test series: an aeon archive's TRAIN and TEST splits, two files, or a stratified split."""
     fmt = spec.data_format
-    if spec.path.startswith(AEON_PREFIX):
-        train, test = load_series(spec.path, fmt, "TRAIN"), load_series(spec.path, fmt, "TEST")
+    if spec.aeon:
+        train, test = load_series(spec.path, "aeon", "TRAIN"), load_series(spec.path, "aeon", "TEST")
     elif spec.test_path is not None:
         train, test = load_series(spec.path, fmt), load_series(spec.test_path, fmt)
     else:

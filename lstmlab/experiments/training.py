@@ -255,6 +255,8 @@ def train_data_run(
     )
     if config.validation_split == 0 and spec.patience is not None:
         raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
+    if config.validation_split > 0:
+        sets.train.split(config.validation_split)  # refuses a split that leaves nothing to train, before any write
     callbacks = keep_best(spec.patience, config, out, model, description) if config.validation_split > 0 else []
     prepare_directory(out)
     history = fit(model, sets.train, config=config, callbacks=callbacks, progress=progress)

@@ -231,7 +231,7 @@ def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
 
 def _series_bilstm(c: SeriesBiLSTMConfig) -> Sequential:
     layers: list[Layer] = [
-        *([GaussianNoise(c.noise)] if c.noise > 0 else []),
+        *([noise] if (noise := GaussianNoise(c.noise)).stddev > 0 else []),  # built always: its check runs
         *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling),
         Dropout(c.dropout),
         Dense(_logits(c.num_classes)),
