@@ -204,6 +204,7 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
     assert "accuracy 1.0000 over 12" in printed  # a drift up or down over 5-12 steps: easy, if padding stays out
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["config"]["features"] == 3 and config["model"]["config"]["steps"] is None
+    assert config["model"]["config"]["noise"] == 0.3 and config["model"]["config"]["input_dropout"] == 0.4  # series
     assert config["dataset"]["encoder"]["labels"] == ["down", "up"]
     assert config["dataset"]["spec"]["split_seed"] == 0
     assert main(["evaluate", str(out)]) == 0

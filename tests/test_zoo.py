@@ -203,7 +203,7 @@ def keras_model(name: str, c: Any) -> Any:
         layers = [
             keras.Input(shape=(c.steps, c.features)),
             *([L.GaussianNoise(c.noise)] if c.noise > 0 else []),
-            L.Bidirectional(L.LSTM(c.units, return_sequences=True), merge_mode=c.merge_mode),
+            L.Bidirectional(L.LSTM(c.units, return_sequences=True, dropout=c.input_dropout), merge_mode=c.merge_mode),
             pool,
             L.Dropout(c.dropout),
             L.Dense(k, activation=head),

@@ -148,7 +148,8 @@ class TextBiLSTMPoolConfig:
 class SeriesBiLSTMConfig:
     steps: int | None = None  # series length (None: any, variable lengths allowed)
     features: int = 1  # channels (set from the data by `--data`)
-    noise: float = 0.3  # stddev of Gaussian noise added to the standardised inputs in training (0: none)
+    noise: float = 0.0  # stddev of Gaussian noise added to the inputs in training (`--data` series: 0.3)
+    input_dropout: float = 0.0  # each LSTM's input dropout, one mask per series shared by its steps (`--data`: 0.4)
     units: int = 64  # hidden size of each direction
     depth: int = 1  # stacked Bi-LSTM layers, each reading the previous one's sequence
     merge_mode: MergeMode = "concat"
@@ -202,16 +203,20 @@ def _pool(kind: str) -> Layer:
     return GlobalMaxPooling1D() if kind == "max" else GlobalAveragePooling1D()
 
 
-def _bilstm_stack(units: int, depth: int, merge_mode: MergeMode, impl: Impl, pooling: str) -> list[Layer]:
+def _bilstm_stack(
+    units: int, depth: int, merge_mode: MergeMode, impl: Impl, pooling: str, dropout: float = 0.0
+) -> list[Layer]:
     """`depth` Bi-LSTM layers, then pooling over time; 'last': the last layer's final states instead (each row's
-    forward state at its own last step and backward state at its first step)."""
+    forward state at its own last step and backward state at its first step). `dropout`: each LSTM's input dropout
+    (Keras's `LSTM(dropout=...)`: one mask per sequence, shared by its steps)."""
     if not isinstance(depth, int) or depth < 1:
         raise ValueError(f"Expected depth to be a positive integer. Received: depth={depth!r}")
     if pooling not in ("max", "average", "last"):
         raise ValueError(f"Expected pooling 'max', 'average' or 'last'. Received: pooling={pooling!r}")
     layers: list[Layer] = [
         Bidirectional(
-            LSTM(units, return_sequences=i < depth - 1 or pooling != "last", impl=impl), merge_mode=merge_mode
+            LSTM(units, return_sequences=i < depth - 1 or pooling != "last", dropout=dropout, impl=impl),
+            merge_mode=merge_mode,
         )
         for i in range(depth)
     ]
@@ -232,7 +237,7 @@ def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
 def _series_bilstm(c: SeriesBiLSTMConfig) -> Sequential:
     layers: list[Layer] = [
         *([noise] if (noise := GaussianNoise(c.noise)).stddev > 0 else []),  # built always: its check runs
-        *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling),
+        *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling, c.input_dropout),
         Dropout(c.dropout),
         Dense(_logits(c.num_classes)),
     ]
