@@ -214,3 +214,25 @@ def test_training_order_mixes_classes_for_the_validation_tail(tmp_path: Path) ->
     sets = prepare_data(DataSpec(str(folder), test_fraction=0.25))
     tail = sets.train.y[-8:]  # what a 0.25 validation split holds out
     assert 0 < int(tail.sum()) < 8
+
+
+def test_pre_padded_runs_predict_as_they_were_trained_and_scored(tmp_path: Path) -> None:
+    """With padding='pre' (mask_zero off) the model reads whole rows in training and scoring, so prediction on raw
+    text must too: the same texts give the same probabilities through both paths."""
+    from lstmlab.experiments.training import load_data_run, predict_texts
+    from lstmlab.training import predict
+
+    rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
+    data = tmp_path / "train.csv"
+    data.write_text("text,label\n" + "".join(f'"{t}",{y}\n' for t, y in rows * 3))
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--padding", "pre"]
+    assert main([*argv, "--set", "mask_zero=false", "--set", "units=4", "--set", "embed_dim=4", "--max-len", "6"]) == 0
+    model, _, encoder, _ = load_data_run(out)
+    ids, lengths = encoder.encode(POSITIVE)
+    assert lengths is None and bool((ids[:, 0] == 0).any())  # pre-padded, nothing says where the padding ends
+    _, through_predict = predict_texts(out, POSITIVE)
+    from lstmlab.training import SequenceData
+
+    as_scored = predict(model, SequenceData(ids, torch.zeros(len(POSITIVE), dtype=torch.long)))
+    assert torch.equal(through_predict, as_scored)

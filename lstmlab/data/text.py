@@ -128,7 +128,7 @@ class TextEncoder:
     def tokens(self, text: str) -> list[str]:
         return tokenize(text, level=self.settings.level, lower=self.settings.lower)
 
-    def encode(self, texts: Sequence[str]) -> tuple[Tensor, Tensor]:
+    def encode(self, texts: Sequence[str]) -> tuple[Tensor, Tensor | None]:
         """Ids `(N, max_len)` and lengths. A text without any token raises (it would be all padding)."""
         token_lists = [self.tokens(text) for text in texts]
         for number, tokens in enumerate(token_lists):
@@ -138,11 +138,13 @@ class TextEncoder:
                 )
         return self.encode_tokens(token_lists)
 
-    def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> tuple[Tensor, Tensor]:
-        """`encode` for texts already split into tokens."""
+    def encode_tokens(self, token_lists: Sequence[Sequence[str]]) -> tuple[Tensor, Tensor | None]:
+        """`encode` for texts already split into tokens. Lengths only with padding='post': a model reads
+        pre-padded rows whole, padding included (as Keras does), in training and in prediction alike."""
         s = self.settings
         rows = [self.vocabulary.ids(tokens) for tokens in token_lists]
-        return pad_sequences(rows, self.max_len, truncating=s.truncating, padding=s.padding)
+        ids, lengths = pad_sequences(rows, self.max_len, truncating=s.truncating, padding=s.padding)
+        return ids, (lengths if s.padding == "post" else None)
 
     def to_json(self) -> dict[str, Any]:
         return {

@@ -114,7 +114,7 @@ def _encode(encoder: TextEncoder, examples: list[Example]) -> SequenceData:
     ids, lengths = encoder.encode_tokens(token_lists)
     index = {label: i for i, label in enumerate(encoder.labels)}
     y = torch.tensor([index[e.label] for e in examples], dtype=torch.long)
-    return SequenceData(ids, y, lengths if encoder.settings.padding == "post" else None)
+    return SequenceData(ids, y, lengths)
 
 
 def _check_known(test: list[Example], labels: list[str] | tuple[str, ...], known_by: str) -> None:
