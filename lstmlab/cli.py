@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from .data.loaders import TEXT_FORMATS, read_text
+from .data.loaders import TEXT_FORMATS, lines, read_text
 from .data.series import SERIES_FORMATS, is_aeon, load_series
 from .data.text import TextSettings
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
@@ -35,7 +35,7 @@ from .experiments.training import (
 from .layers import Embedding
 from .models import PRESETS, Sequential, build_model, parse_options
 from .progress import progress_bar
-from .training import Scores, SequenceData
+from .training import Scores, SequenceData, classes_from_probabilities
 
 __all__ = ["main"]
 
@@ -227,7 +227,7 @@ def input_data(rows: list[list[float]], model: Sequential, tokens: bool, per_ste
 def read_texts(path: Path) -> list[str]:
     if not path.is_file():
         raise ValueError(f"Expected a file of texts, one a line. Received: {path} does not exist")
-    texts = [line.removesuffix("\r") for line in read_text(path).split("\n") if line.strip()]
+    texts = [line for line in lines(read_text(path)) if line.strip()]
     if not texts:
         raise ValueError(f"Expected at least one text in {path}. Received: an empty file")
     return texts
@@ -273,20 +273,14 @@ def cmd_predict(args: argparse.Namespace) -> None:
     probabilities = predict_run(Path(args.run), data)
     for row, p in enumerate(probabilities):
         n = int(data.lengths[row]) if data.lengths is not None else p.shape[0]
-        classes = _classes(p[:n] if task.targets == "per-step" else p)
+        classes = classes_from_probabilities(p[:n] if task.targets == "per-step" else p)
         print(" ".join(map(str, classes.tolist())) if classes.dim() else f"{int(classes)} (p={float(p.max()):.3f})")
-
-
-def _classes(probabilities: torch.Tensor) -> torch.Tensor:
-    if probabilities.shape[-1] == 1:
-        return (probabilities[..., 0] > 0.5).long()
-    return probabilities.argmax(-1)
 
 
 def show_example(data: SequenceData, probabilities: torch.Tensor, tokens: bool) -> None:
     if data.per_step:
         n = int(data.lengths[0]) if data.lengths is not None else data.x.shape[1]
-        predicted = _classes(probabilities)
+        predicted = classes_from_probabilities(probabilities)
         for t in range(n):
             print(f"x={float(data.x[0, t, 0]):.2f}  Expected: {int(data.y[0, t])}  Predicted: {int(predicted[t])}")
         return
@@ -297,7 +291,8 @@ def show_example(data: SequenceData, probabilities: torch.Tensor, tokens: bool) 
         else " ".join(f"{float(v):.2f}" for v in data.x[0, :n, 0])
     )
     print(shown)
-    print(f"Expected: {int(data.y[0])}  Predicted: {int(_classes(probabilities))} (p={float(probabilities.max()):.3f})")
+    chosen = int(classes_from_probabilities(probabilities))
+    print(f"Expected: {int(data.y[0])}  Predicted: {chosen} (p={float(probabilities.max()):.3f})")
 
 
 def cmd_compare(args: argparse.Namespace) -> None:

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["TEXT_FORMATS", "Example", "guess_text_format", "load_texts", "read_text"]
+__all__ = ["TEXT_FORMATS", "Example", "guess_text_format", "lines", "load_texts", "read_text"]
 
 TEXT_FORMATS = ("csv", "tsv", "jsonl", "folder", "class-files", "tab-lines")
 _SKIPPED_FILES = ("readme", "license", "licence", "copying")  # documentation beside class files
@@ -42,7 +42,7 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
         ) from None
 
 
-def _lines(text: str) -> list[str]:
+def lines(text: str) -> list[str]:
     """Lines split on \\n only (U+0085 and friends stay inside a line), without \\r."""
     return [line.removesuffix("\r") for line in text.split("\n")]
 
@@ -94,7 +94,7 @@ def _table(path: Path, text: str, delimiter: str, text_column: str, label_column
 
 def _jsonl(path: Path, text: str, text_column: str, label_column: str) -> list[Example]:
     out = []
-    for number, line in enumerate(_lines(text), start=1):
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         where = f"{path}:{number}"
@@ -116,7 +116,7 @@ def _jsonl(path: Path, text: str, text_column: str, label_column: str) -> list[E
 
 def _tab_lines(path: Path, text: str) -> list[Example]:
     out = []
-    for number, line in enumerate(_lines(text), start=1):
+    for number, line in enumerate(lines(text), start=1):
         if not line.strip():
             continue
         sentence, tab, label = line.rpartition("\t")
@@ -150,7 +150,7 @@ def _class_files(path: Path, encoding: str) -> list[Example]:
     out = []
     for f in files:
         label = f.suffix.lstrip(".") if by_suffix else f.stem
-        for number, line in enumerate(_lines(read_text(f, encoding)), start=1):
+        for number, line in enumerate(lines(read_text(f, encoding)), start=1):
             if line.strip():
                 out.append(Example(line, label, f"{f}:{number}"))
     return out

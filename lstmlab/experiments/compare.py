@@ -78,7 +78,7 @@ def run_comparison(spec: CompareSpec, out: Path) -> dict[str, Any]:
             models.append(build_model(preset, steps=spec.steps, **options))
             labels.append(label)
             seeds.append(seed)
-    parameters = {label: sum(p.numel() for p in m.parameters()) for label, m in zip(labels, models, strict=True)}
+    parameters = {label: m.count_params() for label, m in zip(labels, models, strict=True)}
     streams = [make_cumsum(task, spec.updates, torch.Generator().manual_seed(seed)) for seed in range(spec.seeds)]
     x = torch.stack([streams[s].x for s in seeds], dim=1)[:, :, None]  # (U, M, 1, T, 1): seed s, same data
     y = torch.stack([streams[s].y for s in seeds], dim=1)[:, :, None]  # (U, M, 1, T)

@@ -97,10 +97,6 @@ class DataSets:
     test: SequenceData
     encoder: Encoder
 
-    @property
-    def labels(self) -> tuple[str, ...]:
-        return self.encoder.labels
-
 
 def encoder_from_json(value: dict[str, Any]) -> Encoder:
     return SeriesScaler.from_json(value) if "mean" in value else TextEncoder.from_json(value)

@@ -149,7 +149,7 @@ def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
         "test_accuracy": scores.accuracy,
         "seconds": seconds,
         "latency_ms": latency_ms(model, test, pieces),
-        "parameters": sum(p.numel() for p in model.parameters()),
+        "parameters": model.count_params(),
         "streams": can_stream(model),
         "training": {"updates": config.updates, "batch_size": config.batch_size, "learning_rate": config.learning_rate},
     }

@@ -24,6 +24,7 @@ from ..training import (
     Scores,
     SequenceData,
     TrainConfig,
+    classes_from_probabilities,
     evaluate,
     fit,
 )
@@ -340,5 +341,4 @@ def predict_series(directory: Path, series: list[np.ndarray], source: str) -> tu
 
 def _named(model: Sequential, labels: tuple[str, ...], data: SequenceData) -> tuple[list[str], torch.Tensor]:
     probabilities = predict_probabilities(model, data)
-    chosen = (probabilities[:, 0] > 0.5).long() if probabilities.shape[1] == 1 else probabilities.argmax(1)
-    return [labels[i] for i in chosen.tolist()], probabilities
+    return [labels[i] for i in classes_from_probabilities(probabilities).tolist()], probabilities

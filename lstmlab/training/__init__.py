@@ -3,7 +3,7 @@
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .data import OnlineSource, SequenceData
 from .engine import History, Scores, TrainConfig, evaluate, fit, predict, predict_classes, set_seed, train_step
-from .metrics import accuracy, classes_from_logits, loss, valid_targets
+from .metrics import accuracy, classes_from_logits, classes_from_probabilities, loss, valid_targets
 
 __all__ = [
     "Callback",
@@ -16,6 +16,7 @@ __all__ = [
     "TrainConfig",
     "accuracy",
     "classes_from_logits",
+    "classes_from_probabilities",
     "evaluate",
     "fit",
     "loss",

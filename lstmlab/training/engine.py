@@ -15,7 +15,7 @@ from torch import Tensor, nn
 
 from .callbacks import Callback
 from .data import OnlineSource, SequenceData
-from .metrics import accuracy, classes_from_logits, loss, valid_targets
+from .metrics import accuracy, classes_from_logits, classes_from_probabilities, loss, valid_targets
 
 __all__ = [
     "History",
@@ -124,13 +124,14 @@ def train_step(
     """One optimiser step on `batch`; returns its loss and accuracy (detached scalars, no device sync)."""
     optimizer.zero_grad(set_to_none=True)
     logits, targets, lengths = forward_batch(model, batch, piece_steps)
-    value = loss(logits, targets, lengths)
+    flat_logits, flat_targets = valid_targets(logits, targets, lengths)  # once, for the loss and the accuracy
+    value = loss(flat_logits, flat_targets)
     value.backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
         nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
     optimizer.step()
     with torch.no_grad():
-        return value.detach(), accuracy(logits.detach(), targets, lengths)
+        return value.detach(), accuracy(flat_logits.detach(), flat_targets)
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -263,8 +264,7 @@ def predict_classes(
     model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None
 ) -> Tensor:
     """Predicted class ids, (N,) or (N, T): probability above 0.5 for one logit, the most likely class otherwise."""
-    probabilities = predict(model, data, batch_size=batch_size, piece_steps=piece_steps)
-    return (probabilities[..., 0] > 0.5).long() if probabilities.shape[-1] == 1 else probabilities.argmax(-1)
+    return classes_from_probabilities(predict(model, data, batch_size=batch_size, piece_steps=piece_steps))
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["accuracy", "classes_from_logits", "loss", "valid_targets"]
+__all__ = ["accuracy", "classes_from_logits", "classes_from_probabilities", "loss", "valid_targets"]
 
 
 def valid_targets(logits: Tensor, targets: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -48,6 +48,13 @@ def classes_from_logits(logits: Tensor) -> Tensor:
     if logits.shape[-1] == 1:
         return (logits[..., 0] > 0).long()
     return logits.argmax(dim=-1)
+
+
+def classes_from_probabilities(probabilities: Tensor) -> Tensor:
+    """Class ids from probabilities (..., C): above 0.5 for one column (sigmoid), the most likely class otherwise."""
+    if probabilities.shape[-1] == 1:
+        return (probabilities[..., 0] > 0.5).long()
+    return probabilities.argmax(dim=-1)
 
 
 def accuracy(logits: Tensor, targets: Tensor, lengths: Tensor | None = None) -> Tensor:
