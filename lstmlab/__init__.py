@@ -2,7 +2,10 @@
 
 from .layers import (
     LSTM,
+    Activation,
+    BatchNormalization,
     Bidirectional,
+    Conv1D,
     Dense,
     Dropout,
     Embedding,
@@ -11,6 +14,7 @@ from .layers import (
     GlobalMaxPooling1D,
     LSTMCell,
     LSTMState,
+    Parallel,
     ReverseTime,
     TimeDistributed,
 )
@@ -21,7 +25,10 @@ __version__ = "0.1.0"
 __all__ = [
     "LSTM",
     "PRESETS",
+    "Activation",
+    "BatchNormalization",
     "Bidirectional",
+    "Conv1D",
     "Dense",
     "Dropout",
     "Embedding",
@@ -30,6 +37,7 @@ __all__ = [
     "GlobalMaxPooling1D",
     "LSTMCell",
     "LSTMState",
+    "Parallel",
     "ReverseTime",
     "Sequential",
     "TimeDistributed",

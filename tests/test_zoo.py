@@ -23,6 +23,7 @@ OVERRIDES: dict[str, dict[str, Any]] = {
     "text-bilstm": {"vocab_size": 40, "embed_dim": 5, "max_len": 9, "units": 7, "merge_mode": "sum"},
     "text-bilstm-pool": {"vocab_size": 40, "embed_dim": 5, "max_len": 9, "units": 7, "pooling": "average"},
     "series-bilstm": {"steps": 8, "features": 3, "units": 6, "merge_mode": "sum", "pooling": "max", "num_classes": 4},
+    "series-lstm-fcn": {"steps": 8, "features": 3, "units": 5, "filters": 4, "num_classes": 4},
     "qa-lstm": {"steps": None, "features": 3, "units": 7},
     "qa-stateful": {"features": 2, "units": 7, "batch_size": 3},
     "qa-timedistributed": {"steps": 6, "features": 2, "dense_units": 4, "units": 7, "num_classes": 4},
@@ -93,6 +94,22 @@ def embedding_params(vocab: int, width: int) -> int:
     return vocab * width
 
 
+def conv_params(inputs: int, filters: int, kernel: int) -> int:
+    """Keras Conv1D: a (kernel, inputs, filters) kernel and a bias per filter."""
+    return kernel * inputs * filters + filters
+
+
+def batch_norm_params(features: int) -> int:
+    """Keras BatchNormalization: gamma and beta (trainable), moving mean and variance (non-trainable)."""
+    return 4 * features
+
+
+def fcn_params(inputs: int, filters: int) -> int:
+    """The three FCN blocks: Conv1D(filters, 8), Conv1D(2 filters, 5), Conv1D(filters, 3), each with BN."""
+    sizes = [(inputs, filters, 8), (filters, 2 * filters, 5), (2 * filters, filters, 3)]
+    return sum(conv_params(i, f, k) + batch_norm_params(f) for i, f, k in sizes)
+
+
 def logits_of(c: Any) -> int:
     return 1 if c.num_classes == 2 else c.num_classes
 
@@ -125,6 +142,12 @@ def keras_formula(name: str, c: Any) -> int:
         )
     if name == "series-bilstm":
         return 2 * lstm_params(c.features, c.units) + dense_params(merged(c), k)
+    if name == "series-lstm-fcn":
+        return (
+            2 * lstm_params(c.features, c.units)
+            + fcn_params(c.features, c.filters)
+            + dense_params(2 * c.units + c.filters, k)
+        )
     if name in ("qa-lstm", "qa-stateful", "tutorial-lstm", "tutorial-lstm-backward"):
         return lstm_params(c.features, c.units) + dense_params(c.units, k)
     if name == "qa-timedistributed":
@@ -208,6 +231,8 @@ def keras_model(name: str, c: Any) -> Any:
             L.Dropout(c.dropout),
             L.Dense(k, activation=head),
         ]
+    elif name == "series-lstm-fcn":
+        return keras_lstm_fcn(keras, c, k, head)
     elif name == "qa-lstm":
         layers = [keras.Input(shape=(c.steps, c.features)), L.LSTM(c.units), L.Dense(k, activation=head)]
     elif name == "qa-stateful":
@@ -257,6 +282,36 @@ def keras_model(name: str, c: Any) -> Any:
         return keras.Sequential(layers)
 
 
+def keras_lstm_fcn(keras: Any, c: Any, k: int, head: str) -> Any:
+    """LSTM-FCN in Keras's functional API: a Bi-LSTM path and a convolutional path, joined by Concatenate."""
+    L = keras.layers
+    inputs = keras.Input(shape=(c.steps, c.features))
+    recurrent = L.GlobalAveragePooling1D()(L.Bidirectional(L.LSTM(c.units, return_sequences=True))(inputs))
+    x = inputs
+    for filters, kernel in [(c.filters, 8), (2 * c.filters, 5), (c.filters, 3)]:
+        x = L.Activation("relu")(L.BatchNormalization()(L.Conv1D(filters, kernel, padding="same")(x)))
+    joined = L.Concatenate()([recurrent, L.GlobalAveragePooling1D()(x)])
+    return keras.Model(inputs, L.Dense(k, activation=head)(L.Dropout(c.dropout)(joined)))
+
+
+def keras_layers(model: Any) -> list[Any]:
+    """The layers of a Keras model whose counterparts are top-level layers of ours: a functional model's
+    branches and their Concatenate stand for our Parallel (compared by their total), the rest one to one."""
+    layers = [layer for layer in model.layers if type(layer).__name__ != "InputLayer"]
+    if not any(type(layer).__name__ == "Concatenate" for layer in layers):
+        return layers
+    join = next(i for i, layer in enumerate(layers) if type(layer).__name__ == "Concatenate")
+    return [layers[: join + 1], *layers[join + 1 :]]
+
+
+def keras_count(layer: Any) -> int:
+    return sum(part.count_params() for part in layer) if isinstance(layer, list) else int(layer.count_params())
+
+
+def keras_shape(layer: Any) -> tuple[int | None, ...]:
+    return tuple((layer[-1] if isinstance(layer, list) else layer).output.shape[1:])
+
+
 # ------------------------------------------------------------------------------------------ shape and count
 @pytest.mark.parametrize(("name", "overrides"), CASES)
 def test_preset_output_shape(name: str, overrides: dict[str, Any]) -> None:
@@ -286,9 +341,11 @@ def test_preset_parameter_count_matches_keras_model(name: str, overrides: dict[s
     assert model.count_params() == reference.count_params()
     # layer by layer too (Keras's Input is not a layer; ReverseTime has no Keras counterpart and no parameters)
     kept = [i for i, layer in enumerate(model.layers) if not isinstance(layer, lstmlab.ReverseTime)]
-    assert len(kept) == len(reference.layers)
+    assert len(kept) == len(keras_layers(reference))
     ours = [sum(p.numel() for p in model.layers[i].parameters()) for i in kept]
-    assert ours == [layer.count_params() for layer in reference.layers]
+    assert ours == [keras_count(layer) for layer in keras_layers(reference)]
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == sum(int(w.numpy().size) for w in reference.trainable_weights)
 
 
 @pytest.mark.parametrize(("name", "overrides"), CASES)
@@ -300,7 +357,7 @@ def test_preset_output_shapes_match_keras_model(name: str, overrides: dict[str, 
         for shape, layer in zip(model.output_shapes, model.layers, strict=True)
         if type(layer).__name__ != "ReverseTime"
     ]
-    assert kept == [tuple(layer.output.shape[1:]) for layer in reference.layers]
+    assert kept == [keras_shape(layer) for layer in keras_layers(reference)]
 
 
 # ------------------------------------------------------------------------------------------ one optimiser step
@@ -329,7 +386,7 @@ def test_one_adam_step_lowers_the_loss(name: str, overrides: dict[str, Any]) -> 
     loss = loss_fn(model(x), targets)
     optimizer.zero_grad()
     loss.backward()
-    assert all(p.grad is not None for p in model.parameters()), "every parameter takes part in the loss"
+    assert all(p.grad is not None for p in model.parameters() if p.requires_grad), "every weight takes part"
     optimizer.step()
 
     after = eval_loss(model, x, targets)

@@ -2,6 +2,7 @@
 
 from .base import Layer, Shape
 from .bidirectional import MERGE_MODES, Bidirectional
+from .conv import Activation, BatchNormalization, Conv1D
 from .core import (
     Dense,
     Dropout,
@@ -14,13 +15,17 @@ from .core import (
     TimeDistributed,
 )
 from .lstm import IMPLS, LSTM, LSTMCell, LSTMState
+from .parallel import Parallel
 from .sequence import lengths_from_padding, reverse_padded, step_mask
 
 __all__ = [
     "IMPLS",
     "LSTM",
     "MERGE_MODES",
+    "Activation",
+    "BatchNormalization",
     "Bidirectional",
+    "Conv1D",
     "Dense",
     "Dropout",
     "Embedding",
@@ -31,6 +36,7 @@ __all__ = [
     "LSTMCell",
     "LSTMState",
     "Layer",
+    "Parallel",
     "ReverseTime",
     "Shape",
     "TimeDistributed",

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
+
 import torch
 from torch import Tensor, nn
 
 __all__ = [
     "Layer",
     "Shape",
+    "apply_layers",
+    "build_layers",
     "check_feature_size",
     "check_floating",
     "check_positive_int",
@@ -38,6 +42,27 @@ class Layer(nn.Module):
     def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
         """Lengths that hold for this layer's output, given its input and the input's lengths."""
         return lengths
+
+
+def build_layers(layers: Sequence[Layer], input_shape: Shape) -> list[Shape]:
+    """Build each layer for the previous one's output shape; returns every layer's output shape."""
+    shapes = []
+    shape = input_shape
+    for layer in layers:
+        if not isinstance(layer, Layer):
+            raise ValueError(f"Expected lstmlab layers. Received: {type(layer).__name__}")
+        shape = layer.build(shape)
+        shapes.append(shape)
+    return shapes
+
+
+def apply_layers(layers: Iterable[Layer], x: Tensor, lengths: Tensor | None) -> Tensor:
+    """Run `layers` one after the other, passing lengths to those that use them until the time axis is gone."""
+    for layer in layers:
+        next_lengths = layer.output_lengths(x, lengths)
+        x = layer(x, lengths=lengths) if layer.uses_lengths else layer(x)
+        lengths = next_lengths
+    return x
 
 
 def check_positive_int(name: str, value: object) -> None:

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from torch import Tensor, nn
 
 from ..layers import Layer, Shape
+from ..layers.base import apply_layers, build_layers
 
 __all__ = ["Sequential"]
 
@@ -63,13 +64,7 @@ class Sequential(nn.Module):
         self.batch_size = batch_size
         self.name = name
         self.layers = nn.ModuleList(layers)
-        self.output_shapes: list[Shape] = []
-        shape = self.input_shape
-        for layer in layers:
-            if not isinstance(layer, Layer):
-                raise ValueError(f"Expected lstmlab layers. Received: {type(layer).__name__}")
-            shape = layer.build(shape)
-            self.output_shapes.append(shape)
+        self.output_shapes: list[Shape] = build_layers(layers, self.input_shape)
         self.layer_names = self._keras_names(layers)
 
     @property
@@ -78,11 +73,7 @@ class Sequential(nn.Module):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         self._check_input(x)
-        for layer in self._layers():
-            next_lengths = layer.output_lengths(x, lengths)
-            x = layer(x, lengths=lengths) if layer.uses_lengths else layer(x)
-            lengths = next_lengths
-        return x
+        return apply_layers(self._layers(), x, lengths)
 
     def reset_states(self) -> None:
         """Forget the state every stateful layer carries."""

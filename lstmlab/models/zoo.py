@@ -15,7 +15,10 @@ from typing import Any, Literal
 
 from ..layers import (
     LSTM,
+    Activation,
+    BatchNormalization,
     Bidirectional,
+    Conv1D,
     Dense,
     Dropout,
     Embedding,
@@ -24,6 +27,7 @@ from ..layers import (
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Layer,
+    Parallel,
     ReverseTime,
     TimeDistributed,
 )
@@ -36,6 +40,7 @@ __all__ = [
     "QAEmbeddingConfig",
     "QATimeDistributedConfig",
     "SeriesBiLSTMConfig",
+    "SeriesLSTMFCNConfig",
     "TextBiLSTMConfig",
     "TextBiLSTMPoolConfig",
     "TextLSTMConfig",
@@ -161,6 +166,20 @@ class SeriesBiLSTMConfig:
     impl: Impl = "auto"
 
 
+@dataclass(frozen=True)
+class SeriesLSTMFCNConfig:
+    steps: int | None = None  # series length (None: any, variable lengths allowed)
+    features: int = 1  # channels (set from the data by `--data`)
+    units: int = 64  # hidden size of each direction of the Bi-LSTM path (mean over each series' steps)
+    filters: int = 128  # the convolutional path: Conv1D blocks of filters, 2*filters, filters (kernels 8, 5, 3)
+    dropout: float = 0.2  # Dropout after joining the two paths
+    num_classes: int = 2
+    impl: Impl = "auto"
+
+
+FCN_BLOCKS = ((1, 8), (2, 5), (1, 3))  # (filters multiple, kernel size) of each block, as in FCN and LSTM-FCN
+
+
 Config = Any  # one of the frozen config dataclasses above
 
 
@@ -242,6 +261,22 @@ def _series_bilstm(c: SeriesBiLSTMConfig) -> Sequential:
         Dense(_logits(c.num_classes)),
     ]
     return Sequential(layers, input_shape=(c.steps, c.features), name="series-bilstm")
+
+
+def _series_lstm_fcn(c: SeriesLSTMFCNConfig) -> Sequential:
+    convolutional: list[Layer] = []
+    for multiple, kernel in FCN_BLOCKS:
+        convolutional += [Conv1D(multiple * c.filters, kernel), BatchNormalization(), Activation("relu")]
+    recurrent: list[Layer] = [
+        Bidirectional(LSTM(c.units, return_sequences=True, impl=c.impl)),
+        GlobalAveragePooling1D(),
+    ]
+    layers: list[Layer] = [
+        Parallel(recurrent, [*convolutional, GlobalAveragePooling1D()]),
+        Dropout(c.dropout),
+        Dense(_logits(c.num_classes)),
+    ]
+    return Sequential(layers, input_shape=(c.steps, c.features), name="series-lstm-fcn")
 
 
 def _qa_lstm(c: QAConfig) -> Sequential:
@@ -332,6 +367,13 @@ PRESETS: dict[str, Preset] = {
             "Multichannel series: Bi-LSTM(64, all steps) -> mean over each series' steps -> Dropout -> Dense",
             SeriesBiLSTMConfig(),
             _series_bilstm,
+        ),
+        Preset(
+            "series-lstm-fcn",
+            "Multichannel series, LSTM-FCN style: [Bi-LSTM(64) -> mean over time] beside [3 x (Conv1D -> "
+            "BatchNormalization -> relu), 128/256/128 filters -> mean over time] -> concatenate -> Dropout -> Dense",
+            SeriesLSTMFCNConfig(),
+            _series_lstm_fcn,
         ),
         Preset("qa-lstm", "Q&A model 1: many-to-one LSTM(10) -> Dense(1)", QAConfig(), _qa_lstm),
         Preset(

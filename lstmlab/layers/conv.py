@@ -1,0 +1,190 @@
+"""The convolutional blocks of LSTM-FCN-style models: Conv1D, BatchNormalization and Activation, all mask-aware.
+
+Keras's Conv1D ignores the mask (padding steps leak into the valid steps near the end of each row) and its
+BatchNormalization only honours a mask when one reaches it, which a Conv1D never passes on. Here each layer takes
+the lengths: a convolution reads zeros beyond each row's last step, exactly as if the row were alone with 'same'
+padding, and batch statistics come from valid steps only. Padded output steps are zeros, as an LSTM's are.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
+from .core import ACTIVATIONS
+from .sequence import check_lengths, step_mask
+
+__all__ = ["Activation", "BatchNormalization", "Conv1D"]
+
+
+def _zero_padding(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """`x` (B, T, D) with the steps beyond each row's length set to 0."""
+    if lengths is None:
+        return x
+    return x.masked_fill(~step_mask(lengths, x.shape[1]).unsqueeze(-1), 0.0)
+
+
+class Conv1D(Layer):
+    """A convolution over time with Keras's 'same' padding, stride 1, Glorot-uniform kernel and zero bias.
+
+    Each output step t sees input steps t - (k-1)//2 .. t + k//2; steps outside the row (before 0, or at and after
+    its length) read as zeros, so a padded row gives what it gives alone.
+
+    Args:
+        filters: output features per step.
+        kernel_size: steps each output reads.
+        input_size: input features; omit it inside a `Sequential`.
+
+    Shapes:
+        x: (B, T, D); lengths: (B,) or None. Output: (B, T, filters), zeros at padded steps.
+
+    Example:
+        >>> Conv1D(4, 3, input_size=2)(torch.rand(5, 7, 2)).shape
+        torch.Size([5, 7, 4])
+    """
+
+    uses_lengths = True
+
+    def __init__(self, filters: int, kernel_size: int, *, input_size: int | None = None) -> None:
+        super().__init__()
+        check_positive_int("filters", filters)
+        check_positive_int("kernel_size", kernel_size)
+        self.filters = filters
+        self.kernel_size = kernel_size
+        self.conv: nn.Conv1d | None = None
+        if input_size is not None:
+            self.build((None, input_size))
+
+    def build(self, input_shape: Shape) -> Shape:
+        if len(input_shape) != 2 or input_shape[1] is None:
+            raise ValueError(f"Conv1D expected an input shape (T, D) with D known. Received: input_shape={input_shape}")
+        size = input_shape[1]
+        check_positive_int("input size", size)
+        if self.conv is None:
+            conv = nn.Conv1d(size, self.filters, self.kernel_size)  # weight (filters, D, k): Keras's (k, D, f)
+            nn.init.xavier_uniform_(conv.weight)  # fans D*k and filters*k, as Keras's glorot_uniform
+            nn.init.zeros_(conv.bias)  # type: ignore[arg-type]  # bias=True: a tensor
+            self.conv = conv
+        elif self.conv.in_channels != size:
+            raise ValueError(f"Conv1D was built for {self.conv.in_channels} inputs. Received: {input_shape}")
+        return (input_shape[0], self.filters)
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        if self.conv is None:
+            raise ValueError("Conv1D has no input size yet. Expected Conv1D(filters, k, input_size=D) or a Sequential")
+        check_rank("Conv1D", x, (3,), "(batch, steps, features)")
+        check_floating("Conv1D", x)
+        check_steps("Conv1D", x)
+        check_feature_size("Conv1D", x, self.conv.in_channels)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        k = self.kernel_size
+        inputs = F.pad(_zero_padding(x, lengths).transpose(1, 2), ((k - 1) // 2, k // 2))  # (B, D, (k-1) + T)
+        out = self.conv(inputs).transpose(1, 2)  # (B, T, filters)
+        return _zero_padding(out, lengths)
+
+    def extra_repr(self) -> str:
+        return f"{self.filters}, kernel_size={self.kernel_size}"
+
+
+class BatchNormalization(Layer):
+    """Keras's BatchNormalization over the last axis, with statistics from valid steps only.
+
+    Training: each feature is standardised with the mean and (biased) variance of the batch's valid values, then
+    scaled by `gamma` and shifted by `beta`; the moving statistics follow
+    `moving = momentum * moving + (1 - momentum) * batch`. Evaluation: the moving statistics are used. As in Keras,
+    the moving mean and variance are non-trainable weights (they count in `count_params`).
+
+    Args:
+        momentum: weight of the old moving statistics (Keras's default 0.99).
+        epsilon: added to the variance (Keras's default 1e-3).
+
+    Shapes:
+        x: (B, D), or (B, T, D) with lengths (B,) or None. Output: the same shape; zeros at padded steps.
+    """
+
+    uses_lengths = True
+
+    def __init__(self, *, momentum: float = 0.99, epsilon: float = 1e-3) -> None:
+        super().__init__()
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"Expected momentum in [0, 1). Received: momentum={momentum!r}")
+        if not (epsilon > 0.0 and math.isfinite(epsilon)):
+            raise ValueError(f"Expected a finite epsilon > 0. Received: epsilon={epsilon!r}")
+        self.momentum = momentum
+        self.epsilon = epsilon
+        self.size: int | None = None
+
+    def build(self, input_shape: Shape) -> Shape:
+        size = input_shape[-1] if len(input_shape) in (1, 2) else None
+        if size is None:
+            raise ValueError(
+                f"BatchNormalization expected an input shape (D,) or (T, D) with D known. Received: {input_shape}"
+            )
+        check_positive_int("input size", size)
+        if self.size is None:
+            self.size = size
+            self.gamma = nn.Parameter(torch.ones(size))
+            self.beta = nn.Parameter(torch.zeros(size))
+            self.moving_mean = nn.Parameter(torch.zeros(size), requires_grad=False)
+            self.moving_variance = nn.Parameter(torch.ones(size), requires_grad=False)
+        elif self.size != size:
+            raise ValueError(f"BatchNormalization was built for {self.size} inputs. Received: {input_shape}")
+        return input_shape
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        if self.size is None:
+            raise ValueError("BatchNormalization has no input size yet. Expected it inside a Sequential")
+        check_rank("BatchNormalization", x, (2, 3), "(batch, features) or (batch, steps, features)")
+        check_floating("BatchNormalization", x)
+        check_feature_size("BatchNormalization", x, self.size)
+        if x.dim() == 3:
+            check_steps("BatchNormalization", x)
+            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        else:
+            lengths = None
+        if self.training:
+            mean, variance = self._batch_moments(x, lengths)
+            self._follow(mean, variance)
+        else:
+            mean, variance = self.moving_mean, self.moving_variance
+        out = (x - mean) * torch.rsqrt(variance + self.epsilon) * self.gamma + self.beta
+        return _zero_padding(out, lengths) if x.dim() == 3 else out
+
+    def _batch_moments(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+        """Mean and biased variance of each feature over the valid values of the batch: (D,), (D,)."""
+        values = x.reshape(-1, x.shape[-1]) if lengths is None else x[step_mask(lengths, x.shape[1])]  # (N, D)
+        mean = values.mean(dim=0)
+        return mean, (values - mean).square().mean(dim=0)
+
+    @torch.no_grad()
+    def _follow(self, mean: Tensor, variance: Tensor) -> None:
+        self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
+        self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
+
+    def extra_repr(self) -> str:
+        return f"momentum={self.momentum}, epsilon={self.epsilon}"
+
+
+class Activation(Layer):
+    """An activation on its own (Keras's Activation): 'relu', 'tanh', 'sigmoid', 'softmax' or 'linear'. It maps 0
+    to 0 for 'relu', 'tanh' and 'linear', so padded steps stay zeros."""
+
+    def __init__(self, activation: str) -> None:
+        super().__init__()
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            names = sorted(str(k) for k in ACTIVATIONS if k is not None)
+            raise ValueError(f"Expected activation in {names}. Received: activation={activation!r}")
+        self.activation = activation
+
+    def build(self, input_shape: Shape) -> Shape:
+        return input_shape
+
+    def forward(self, x: Tensor) -> Tensor:
+        return ACTIVATIONS[self.activation](x)
+
+    def extra_repr(self) -> str:
+        return repr(self.activation)

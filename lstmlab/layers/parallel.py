@@ -1,0 +1,76 @@
+"""Parallel: branches of layers reading the same input, their outputs joined on the last axis."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+
+import torch
+from torch import Tensor, nn
+
+from .base import Layer, Shape, apply_layers, build_layers
+
+__all__ = ["Parallel"]
+
+
+class Parallel(Layer):
+    """Run each branch (a list of layers, applied in order) on the same input and lengths, then concatenate the
+    branches' outputs on the last axis: Keras's functional API with two paths joined by `Concatenate`, as in
+    LSTM-FCN (an LSTM path beside a convolutional path).
+
+    The branches must give outputs that differ only in their last axis: all pooled, (B, D_i) -> (B, sum D_i), or
+    all keeping the time axis, (B, T, D_i) -> (B, T, sum D_i), with the input's lengths.
+
+    Args:
+        branches: two or more non-empty lists of lstmlab layers.
+
+    Example:
+        >>> from lstmlab.layers import LSTM, Conv1D, GlobalAveragePooling1D
+        >>> both = Parallel([LSTM(8)], [Conv1D(4, 3), GlobalAveragePooling1D()])
+        >>> Sequential([both], input_shape=(None, 2))(torch.rand(5, 7, 2)).shape
+        torch.Size([5, 12])
+    """
+
+    uses_lengths = True
+
+    def __init__(self, *branches: Sequence[Layer]) -> None:
+        super().__init__()
+        if len(branches) < 2 or any(isinstance(b, Layer) or not isinstance(b, Sequence) or not b for b in branches):
+            raise ValueError(
+                f"Expected two or more branches, each a non-empty list of layers. Received: {len(branches)} branch(es)"
+                + ("" if len(branches) < 2 else f" of types {[type(b).__name__ for b in branches]}")
+            )
+        for branch in branches:
+            for layer in branch:
+                if not isinstance(layer, Layer):
+                    raise ValueError(f"Expected lstmlab layers in each branch. Received: {type(layer).__name__}")
+        self.branches = nn.ModuleList(nn.ModuleList(branch) for branch in branches)
+        self.keeps_time = False
+
+    def build(self, input_shape: Shape) -> Shape:
+        outputs = [build_layers(list(self._branch(i)), input_shape)[-1] for i in range(len(self.branches))]
+        leading = {shape[:-1] for shape in outputs}
+        if len(leading) != 1 or any(not shape or shape[-1] is None for shape in outputs):
+            raise ValueError(
+                f"Parallel expected branch outputs that differ only in their last axis. Received: {outputs}"
+            )
+        self.keeps_time = len(outputs[0]) > 1
+        total = 0
+        for shape in outputs:
+            size = shape[-1]
+            assert size is not None
+            total += size
+        return (*outputs[0][:-1], total)
+
+    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+        return lengths if self.keeps_time else None
+
+    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        outputs = [apply_layers(self._branch(i), x, lengths) for i in range(len(self.branches))]
+        return torch.cat(outputs, dim=-1)
+
+    def _branch(self, index: int) -> Iterator[Layer]:
+        branch = self.branches[index]
+        assert isinstance(branch, nn.ModuleList)
+        for layer in branch:
+            assert isinstance(layer, Layer)
+            yield layer
