@@ -6,6 +6,8 @@ Usage:
     python benchmarks/accuracy.py                     # every set, 5 seeds, 2 processes (about 5 min on 2 cores)
     python benchmarks/accuracy.py --sets mr --seeds 5 --workers 2
     python benchmarks/accuracy.py --quick             # 1 seed, 2 epochs: checks that everything runs
+    python benchmarks/accuracy.py --sets japanese-vowels --model series-bilstm   # another preset, same splits
+    python benchmarks/accuracy.py --sets amazon,yelp,imdb --set input_dropout=0.3 # a preset option changed
 
 Sets:
     japanese-vowels  aeon:JapaneseVowels, the archive's split (train 270 / test 370); seeds vary weights and order.
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import multiprocessing
 import statistics
 import tempfile
@@ -84,16 +87,20 @@ def data_spec(bench: Bench, seed: int) -> Any:
     return DataSpec(bench.data, test_fraction=bench.test_fraction, split_seed=seed, text=TextSettings(**bench.text))
 
 
-def run_lstmlab(bench: Bench, seed: int, quick: bool) -> dict[str, Any]:
+def preset_of(bench: Bench, model: str | None) -> str:
+    from lstmlab.experiments.training import DEFAULT_PRESETS
+
+    return model or DEFAULT_PRESETS[bench.kind]
+
+
+def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict[str, Any]:
     import torch
 
-    from lstmlab.experiments.training import DEFAULT_PRESETS, RunSpec, train_run
+    from lstmlab.experiments.training import RunSpec, train_run
 
     torch.set_num_threads(1)
     train = {"seed": seed, **bench.train, **({"epochs": 2} if quick else {})}
-    spec = RunSpec(
-        preset=DEFAULT_PRESETS[bench.kind], model_options=bench.model, train=train, data=data_spec(bench, seed)
-    )
+    spec = RunSpec(preset=preset_of(bench, model), model_options=bench.model, train=train, data=data_spec(bench, seed))
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
         _, scores, history = train_run(spec, Path(out))
@@ -147,12 +154,12 @@ def run_baseline(bench: Bench, seed: int) -> dict[str, Any]:
     }
 
 
-def _job(kind: str, bench: Bench, seed: int, quick: bool) -> dict[str, Any]:
-    return run_lstmlab(bench, seed, quick) if kind == "lstmlab" else run_baseline(bench, seed)
+def _job(kind: str, bench: Bench, seed: int, quick: bool, model: str | None) -> dict[str, Any]:
+    return run_lstmlab(bench, seed, quick, model) if kind == "lstmlab" else run_baseline(bench, seed)
 
 
-def settings(bench: Bench) -> str:
-    parts = [f"--set {k}={v}" for k, v in bench.model.items()]
+def settings(bench: Bench, model: str | None) -> str:
+    parts = [f"--model {preset_of(bench, model)}"] + [f"--set {k}={v}" for k, v in bench.model.items()]
     parts += [f"--{k.replace('_', '-')} {v}" for k, v in {**bench.train, **bench.text}.items()]
     return " ".join(parts) or "defaults"
 
@@ -163,8 +170,12 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run, not a result")
+    parser.add_argument("--model", help="a preset for every chosen set (default: lstmlab's default for the data kind)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model option, repeatable")
     parser.add_argument("--csv", default=str(RESULTS / "accuracy.csv"))
     args = parser.parse_args()
+    from lstmlab.models import parse_options
+
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
@@ -176,13 +187,17 @@ def main() -> None:
         if bench.kind == "text" and not Path(bench.data).exists():
             print(f"skip {name}: {bench.data} not found (development data, see ../shared/datasets/README.md)")
             continue
-        benches.append(bench)
+        try:
+            options = parse_options(preset_of(bench, args.model), args.set)
+        except ValueError as error:
+            parser.error(str(error))
+        benches.append(dataclasses.replace(bench, model={**bench.model, **options}))
     jobs = [(kind, b, s) for b in benches for s in seeds for kind in ("lstmlab", "baseline")]
     jobs.sort(key=lambda j: j[0] != "lstmlab")  # the long runs first
     start = time.perf_counter()
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.workers, mp_context=context) as pool:
-        futures = [pool.submit(_job, kind, b, s, args.quick) for kind, b, s in jobs]
+        futures = [pool.submit(_job, kind, b, s, args.quick, args.model) for kind, b, s in jobs]
         rows = [f.result() for f in futures]
     wall = time.perf_counter() - start
 
@@ -208,7 +223,7 @@ def main() -> None:
         print(
             f"| {bench.name} | {statistics.mean(a):.3f} ± {sd(a):.3f} | {' '.join(f'{v:.3f}' for v in a)} "
             f"| {base[0]['candidate']} {statistics.mean(b):.3f} ± {sd(b):.3f} "
-            f"| {statistics.mean(a) - statistics.mean(b):+.3f} | {bench.published} | {target} | {settings(bench)} "
+            f"| {statistics.mean(a) - statistics.mean(b):+.3f} | {bench.published} | {target} | {settings(bench, args.model)} "
             f"| {statistics.median(r['seconds'] for r in ours):.0f} |"
         )
     path = Path(args.csv)

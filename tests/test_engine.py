@@ -183,6 +183,17 @@ def test_weight_decay_is_decoupled_adamw_step_by_hand() -> None:
     assert type(make_optimizer(model, TrainConfig(epochs=1))) is torch.optim.Adam
 
 
+def test_optimiser_holds_only_trainable_weights() -> None:
+    """A BatchNormalization's moving statistics are weights without gradients: AdamW must not decay them."""
+    from lstmlab.training.engine import make_optimizer
+
+    model = build_model("series-lstm-fcn", features=2, units=2, filters=2)
+    optimizer = make_optimizer(model, TrainConfig(epochs=1, weight_decay=0.5))
+    held = {id(p) for group in optimizer.param_groups for p in group["params"]}
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    assert held == trainable and len(trainable) < len(list(model.parameters()))
+
+
 def test_cosine_schedule_follows_the_formula_and_ends_at_zero() -> None:
     """Record the step size used at every update: lr * (1 + cos(pi * k / total)) / 2 for k = 0..total-1."""
     import math

@@ -27,6 +27,7 @@ FITS = {
     "text-bilstm": ("tokens", {"updates": 150}, {"max_len": 30}),
     "text-bilstm-pool": ("tokens", {"updates": 150}, {"max_len": 30}),
     "series-bilstm": ("cumsum-whole", {"updates": 800, "batch_size": 16}, {}),
+    "series-lstm-fcn": ("cumsum-whole", {"updates": 800, "batch_size": 16}, {}),
 }
 
 

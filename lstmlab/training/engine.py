@@ -136,8 +136,8 @@ def train_step(
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
     """Adam (AdamW with `weight_decay`); the fused kernel where PyTorch has one for all parameters (fewer small ops
-    per step)."""
-    params = list(model.parameters())
+    per step). Only trainable weights: a BatchNormalization's moving statistics are weights without gradients."""
+    params = [p for p in model.parameters() if p.requires_grad]
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
     if config.weight_decay > 0:
         return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused or None)
