@@ -21,7 +21,14 @@ FREE_STEPS = 6  # steps used where a preset's time axis is free (steps=None)
 OVERRIDES: dict[str, dict[str, Any]] = {
     "text-lstm": {"vocab_size": 50, "embed_dim": 6, "max_len": 12, "units": 7, "dense_units": 5, "num_classes": 3},
     "text-bilstm": {"vocab_size": 40, "embed_dim": 5, "max_len": 9, "units": 7, "merge_mode": "sum"},
-    "text-bilstm-pool": {"vocab_size": 40, "embed_dim": 5, "max_len": 9, "units": 7, "pooling": "average"},
+    "text-bilstm-pool": {
+        "vocab_size": 40,
+        "embed_dim": 5,
+        "max_len": 9,
+        "units": 7,
+        "pooling": "average",
+        "input_dropout": 0.3,
+    },
     "series-bilstm": {"steps": 8, "features": 3, "units": 6, "merge_mode": "sum", "pooling": "max", "num_classes": 4},
     "series-lstm-fcn": {"steps": 8, "features": 3, "units": 5, "filters": 4, "num_classes": 4},
     "qa-lstm": {"steps": None, "features": 3, "units": 7},
@@ -216,7 +223,7 @@ def keras_model(name: str, c: Any) -> Any:
             keras.Input(shape=(c.max_len,)),
             L.Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero),
             L.Dropout(c.dropout),
-            L.Bidirectional(L.LSTM(c.units, return_sequences=True), merge_mode=c.merge_mode),
+            L.Bidirectional(L.LSTM(c.units, return_sequences=True, dropout=c.input_dropout), merge_mode=c.merge_mode),
             pool,
             L.Dropout(c.dropout),
             L.Dense(k, activation=head),
@@ -516,3 +523,17 @@ def test_summary_of_text_bilstm_matches_keras() -> None:
     keras_total = re.search(r"Total params: ([\d,]+)", "\n".join(printed))
     assert keras_total is not None
     assert f"Total params: {keras_total.group(1)}" in text
+
+
+def test_summary_lists_each_branch_of_lstm_fcn_with_keras_counts() -> None:
+    config = preset_config("series-lstm-fcn", features=12, num_classes=9)
+    text = lstmlab.build_model("series-lstm-fcn", features=12, num_classes=9).summary(print_fn=None)
+    assert re.search(r"^parallel \(Parallel\)\s+\(None, 256\)\s+316,416$", text, flags=re.MULTILINE)
+    assert re.search(r"^  1: bidirectional \(Bidirectional\)\s+\(None, None, 128\)\s+39,424$", text, flags=re.MULTILINE)
+    assert re.search(
+        r"^  2: conv1d \(Conv1D\)\s+\(None, None, 128\)\s+12,416$", text, flags=re.MULTILINE
+    )  # 8*12*128+128
+    assert re.search(r"^  2: batch_normalization_1 \(BatchNormalization\)\s+\(None, None, 256\)\s+1,024$", text, re.M)
+    assert re.search(r"^dense \(Dense\)\s+\(None, 9\)\s+2,313$", text, flags=re.MULTILINE)
+    assert f"Total params: {keras_formula('series-lstm-fcn', config):,}" in text
+    assert "Non-trainable params: 1,024" in text  # the moving mean and variance of 128 + 256 + 128 features

@@ -45,9 +45,11 @@ class Parallel(Layer):
                     raise ValueError(f"Expected lstmlab layers in each branch. Received: {type(layer).__name__}")
         self.branches = nn.ModuleList(nn.ModuleList(branch) for branch in branches)
         self.keeps_time = False
+        self.branch_shapes: list[list[Shape]] = []  # each branch's layers' output shapes, once built
 
     def build(self, input_shape: Shape) -> Shape:
-        outputs = [build_layers(list(self._branch(i)), input_shape)[-1] for i in range(len(self.branches))]
+        self.branch_shapes = [build_layers(list(self._branch(i)), input_shape) for i in range(len(self.branches))]
+        outputs = [shapes[-1] for shapes in self.branch_shapes]
         leading = {shape[:-1] for shape in outputs}
         if len(leading) != 1 or any(not shape or shape[-1] is None for shape in outputs):
             raise ValueError(
@@ -67,6 +69,12 @@ class Parallel(Layer):
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         outputs = [apply_layers(self._branch(i), x, lengths) for i in range(len(self.branches))]
         return torch.cat(outputs, dim=-1)
+
+    def inner_layers(self) -> Iterator[tuple[int, Layer, Shape]]:
+        """(branch number from 1, layer, its output shape) of every layer of every branch, in order."""
+        for index, shapes in enumerate(self.branch_shapes):
+            for layer, shape in zip(self._branch(index), shapes, strict=True):
+                yield index + 1, layer, shape
 
     def _branch(self, index: int) -> Iterator[Layer]:
         branch = self.branches[index]

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator, Sequence
 
 from torch import Tensor, nn
 
-from ..layers import Layer, Shape
+from ..layers import Layer, Parallel, Shape
 from ..layers.base import apply_layers, build_layers
 
 __all__ = ["Sequential"]
@@ -86,14 +86,12 @@ class Sequential(nn.Module):
         return sum(p.numel() for p in self.parameters())
 
     def summary(self, print_fn: Callable[[str], None] | None = print) -> str:
-        """Print (and return) a Keras-like table: layer (type), output shape, parameter count, totals."""
-        batch = "None" if self.batch_size is None else str(self.batch_size)
+        """Print (and return) a Keras-like table: layer (type), output shape, parameter count, totals. The layers of
+        a `Parallel` follow its row, indented and marked with their branch."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
-        for layer, name, shape in zip(self._layers(), self.layer_names, self.output_shapes, strict=True):
-            dims = ", ".join([batch, *("None" if d is None else str(d) for d in shape)])
-            shape_text = f"({dims},)" if not shape else f"({dims})"
+        for name, layer, shape in self._rows():
             count = sum(p.numel() for p in layer.parameters())
-            rows.append((f"{name} ({type(layer).__name__})", shape_text, f"{count:,}"))
+            rows.append((f"{name} ({type(layer).__name__})", self._shape_text(shape), f"{count:,}"))
         widths = [max(len(row[i]) for row in rows) + 4 for i in range(3)]
         line = "=" * sum(widths)
 
@@ -117,6 +115,24 @@ class Sequential(nn.Module):
         if print_fn is not None:
             print_fn(text)
         return text
+
+    def _rows(self) -> Iterator[tuple[str, Layer, Shape]]:
+        """(name, layer, output shape) of each summary row; names count up over every row, as Keras's do."""
+        entries: list[tuple[str, Layer, Shape]] = []
+        for layer, shape in zip(self._layers(), self.output_shapes, strict=True):
+            entries.append(("", layer, shape))
+            if isinstance(layer, Parallel):
+                entries += [
+                    (f"  {branch}: ", inner, inner_shape) for branch, inner, inner_shape in layer.inner_layers()
+                ]
+        names = self._keras_names([layer for _, layer, _ in entries])
+        for (prefix, layer, shape), name in zip(entries, names, strict=True):
+            yield prefix + name, layer, shape
+
+    def _shape_text(self, shape: Shape) -> str:
+        batch = "None" if self.batch_size is None else str(self.batch_size)
+        dims = ", ".join([batch, *("None" if d is None else str(d) for d in shape)])
+        return f"({dims},)" if not shape else f"({dims})"
 
     def _layers(self) -> Iterator[Layer]:
         for layer in self.layers:

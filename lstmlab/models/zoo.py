@@ -144,6 +144,7 @@ class TextBiLSTMPoolConfig:
     merge_mode: MergeMode = "concat"
     pooling: Literal["max", "average", "last"] = "max"  # over each text's own tokens (mask-aware); last: final states
     dropout: float = 0.5  # Dropout after the Embedding and after the pooling
+    input_dropout: float = 0.0  # each LSTM's input dropout, one mask per text shared by its steps
     mask_zero: bool = True  # id 0 is padding
     num_classes: int = 2
     impl: Impl = "auto"
@@ -172,7 +173,7 @@ class SeriesLSTMFCNConfig:
     features: int = 1  # channels (set from the data by `--data`)
     units: int = 64  # hidden size of each direction of the Bi-LSTM path (mean over each series' steps)
     filters: int = 128  # the convolutional path: Conv1D blocks of filters, 2*filters, filters (kernels 8, 5, 3)
-    dropout: float = 0.2  # Dropout after joining the two paths
+    dropout: float = 0.5  # Dropout after joining the two paths
     num_classes: int = 2
     impl: Impl = "auto"
 
@@ -246,7 +247,7 @@ def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
     layers: list[Layer] = [
         Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero, input_length=c.max_len),
         Dropout(c.dropout),
-        *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling),
+        *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling, c.input_dropout),
         Dropout(c.dropout),
         Dense(_logits(c.num_classes)),
     ]
