@@ -266,11 +266,11 @@ def cmd_predict(args: argparse.Namespace) -> None:
     tokens = task.inputs == "tokens"
     if args.input is None:  # the tutorial's check: a fresh sequence, step by step
         data = task.sample(task_conf, 1, torch.Generator().manual_seed(args.seed))
-        probabilities = predict_run(Path(args.run), data)[0]
+        probabilities = predict_run(model, data)[0]
         show_example(data, probabilities, tokens)
         return
     data = input_data(read_sequences(Path(args.input), tokens), model, tokens, task.targets == "per-step")
-    probabilities = predict_run(Path(args.run), data)
+    probabilities = predict_run(model, data)
     for row, p in enumerate(probabilities):
         n = int(data.lengths[row]) if data.lengths is not None else p.shape[0]
         classes = classes_from_probabilities(p[:n] if task.targets == "per-step" else p)

@@ -316,9 +316,8 @@ def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | N
     return evaluate(model, data, **_batching(model, piece_steps(model)))
 
 
-def predict_run(directory: Path, data: SequenceData) -> torch.Tensor:
-    """Class probabilities of a saved run's model for `data`."""
-    model, _ = load_model(directory)
+def predict_run(model: Sequential, data: SequenceData) -> torch.Tensor:
+    """Class probabilities of a task run's model (from `load_run`) for `data`, batched as the model needs."""
     return predict_probabilities(model, data, **_batching(model, piece_steps(model)))
 
 
