@@ -478,7 +478,7 @@ def add_train(sub: Any) -> None:
         "--model",
         default=None,
         help="a preset from `lstmlab models` (default: tutorial-bilstm on a task; with --data text-bilstm-pool "
-        "for text, series-bilstm for series)",
+        "for text, series-lstm-fcn for series)",
     )
     train.add_argument("--out", default="runs/latest", help="run directory to write (default: runs/latest)")
     budget = train.add_mutually_exclusive_group()
@@ -548,8 +548,8 @@ def add_train(sub: Any) -> None:
     data.add_argument(
         "--no-standardise",
         action="store_true",
-        help="series: keep raw values (default: per-channel standardisation; series-bilstm's input noise=0.3 is in "
-        "standard deviations, so rescale it with --set noise=...)",
+        help="series: keep raw values (default: per-channel standardisation; with --model series-bilstm, its input "
+        "noise=0.3 is in standard deviations, so rescale it with --set noise=...)",
     )
     data.add_argument("--text-column", default="text", help="text column of a table (default: text)")
     data.add_argument("--label-column", default="label", help="label column of a table (default: label)")

@@ -197,10 +197,9 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
     write_npz(new, n=6, seed=1)
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "25", "--set", "units=8"]
-    argv += ["--learning-rate", "0.01", "--test-fraction", "0.2"]
+    argv += ["--learning-rate", "0.01", "--test-fraction", "0.2", "--model", "series-bilstm"]
     assert main(argv) == 0
     printed = capsys.readouterr().out
-    assert "model: series-bilstm (the default for numeric series" in printed
     assert "accuracy 1.0000 over 12" in printed  # a drift up or down over 5-12 steps: easy, if padding stays out
     config = json.loads((out / "config.json").read_text())
     assert config["model"]["config"]["features"] == 3 and config["model"]["config"]["steps"] is None
@@ -231,6 +230,26 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
     assert "Expected --series-file FILE" in capsys.readouterr().err
 
 
+def test_default_series_model_is_lstm_fcn_and_predicts_each_series_as_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, new = tmp_path / "train.npz", tmp_path / "new.npz"
+    write_npz(data, n=40, seed=0)
+    write_npz(new, n=6, seed=1)
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "3", "--set", "units=4", "--set", "filters=4"]
+    assert main(argv) == 0
+    assert "model: series-lstm-fcn (the default for numeric series" in capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    assert config["train"]["learning_rate"] == 1e-3 and config["train"]["epochs"] == 3  # the preset's rate, my epochs
+    # batch statistics in training, moving statistics after: one series alone or in a padded batch, the same answer
+    series = load_series(str(new))
+    assert len({len(v) for v in series.values}) > 1
+    _, together = predict_series(out, series.values, "new")
+    alone = torch.cat([predict_series(out, [v], "new")[1] for v in series.values])
+    assert torch.allclose(together, alone, atol=1e-6, rtol=0)
+
+
 def test_series_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     data = tmp_path / "d.npz"
     write_npz(data, n=10)
@@ -241,7 +260,10 @@ def test_series_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFi
         (["--data", str(tmp_path / "missing.npz")], "Expected a .npz file. Received: "),
         (["--data", str(data), "--validation-split", "0", "--patience", "2"], "Expected a validation split"),
         (["--data", str(data), "--validation-split", "0.95"], "Expected more examples than a 0.95 split holds out"),
-        (["--data", str(data), "--set", "noise=-0.3"], "Expected a finite noise stddev >= 0. Received: stddev=-0.3"),
+        (
+            ["--data", str(data), "--model", "series-bilstm", "--set", "noise=-0.3"],
+            "Expected a finite noise stddev >= 0. Received: stddev=-0.3",
+        ),
     ]
     for extra, message in cases:
         out = tmp_path / "out"
