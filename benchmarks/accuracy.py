@@ -172,8 +172,17 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run, not a result")
     parser.add_argument("--model", help="a preset for every chosen set (default: lstmlab's default for the data kind)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a model option, repeatable")
+    parser.add_argument("--epochs", type=int, help="training settings beyond the defaults, as lstmlab train's")
+    parser.add_argument("--learning-rate", type=float)
+    parser.add_argument("--validation-split", type=float)
+    parser.add_argument("--schedule", choices=["constant", "cosine"])
     parser.add_argument("--csv", default=str(RESULTS / "accuracy.csv"))
     args = parser.parse_args()
+    training = {
+        key: getattr(args, key)
+        for key in ("epochs", "learning_rate", "validation_split", "schedule")
+        if getattr(args, key) is not None
+    }
     from lstmlab.models import parse_options
 
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
@@ -191,7 +200,7 @@ def main() -> None:
             options = parse_options(preset_of(bench, args.model), args.set)
         except ValueError as error:
             parser.error(str(error))
-        benches.append(dataclasses.replace(bench, model={**bench.model, **options}))
+        benches.append(dataclasses.replace(bench, model={**bench.model, **options}, train={**bench.train, **training}))
     jobs = [(kind, b, s) for b in benches for s in seeds for kind in ("lstmlab", "baseline")]
     jobs.sort(key=lambda j: j[0] != "lstmlab")  # the long runs first
     start = time.perf_counter()

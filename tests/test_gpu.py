@@ -46,3 +46,25 @@ def test_bidirectional_matches_packed_cudnn() -> None:
     assert_close(got, want)
     assert_close(torch.stack([fwd.h, bwd.h]), h_n)
     assert_close(torch.stack([fwd.c, bwd.c]), c_n)
+
+
+def test_lstm_fcn_on_cuda_equals_cpu_on_a_padded_batch() -> None:
+    """Conv1D and BatchNormalization (cuDNN convolutions, statistics from valid steps) give the CPU's numbers."""
+    from lstmlab import build_model
+
+    torch.manual_seed(2)
+    cpu = build_model("series-lstm-fcn", features=3, units=8, filters=16, num_classes=4).double()
+    gpu = build_model("series-lstm-fcn", features=3, units=8, filters=16, num_classes=4).double()
+    gpu.load_state_dict(cpu.state_dict())
+    gpu = gpu.to("cuda")
+    x = torch.randn(5, 11, 3, dtype=torch.float64)
+    lengths = torch.tensor([11, 2, 7, 9, 4])
+    for mode in ("train", "eval"):  # dropout off in both: compare the deterministic parts
+        cpu.train(mode == "train")
+        gpu.train(mode == "train")
+        cpu.layers[1].rate = gpu.layers[1].rate = 0.0
+        want = cpu(x, lengths)
+        got = gpu(x.cuda(), lengths.cuda())
+        assert_close(got.cpu(), want)
+    for name, value in gpu.state_dict().items():  # the moving statistics followed the same batch
+        assert_close(value.cpu(), cpu.state_dict()[name])
