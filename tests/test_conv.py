@@ -122,7 +122,10 @@ def test_conv1d_keras_initialisation() -> None:
         (lambda: Conv1D(0, 3), r"Expected filters to be a positive integer\. Received: filters=0"),
         (lambda: Conv1D(4, 2.5), r"Expected kernel_size to be a positive integer\. Received: kernel_size=2.5"),
         (lambda: Conv1D(4, 3).build((5,)), r"Conv1D expected an input shape \(T, D\) with D known"),
-        (lambda: Conv1D(4, 3)(torch.rand(2, 5, 3)), r"Conv1D has no input size yet"),
+        (
+            lambda: Conv1D(4, 3)(torch.rand(2, 5, 3)),
+            r"Expected Conv1D\(filters, kernel_size, input_size=D\) or a Sequential\. Received: no input size",
+        ),
         (lambda: Conv1D(4, 3, input_size=3)(torch.rand(2, 3)), r"Conv1D expected an input of rank 3"),
         (lambda: Conv1D(4, 3, input_size=3)(torch.rand(2, 5, 2)), r"Conv1D expected 3 features on the last axis"),
         (lambda: Conv1D(4, 3, input_size=3)(torch.ones(2, 5, 3, dtype=torch.long)), r"floating-point input"),
@@ -218,6 +221,13 @@ def test_batch_norm_evaluation_of_a_padded_batch_equals_each_row_alone() -> None
     out = norm(x, lengths=LENGTHS)
     for row, length in enumerate(LENGTHS.tolist()):
         torch.testing.assert_close(out[row, :length], norm(x[row : row + 1, :length])[0])
+        assert torch.equal(out[row, length:], torch.zeros_like(out[row, length:])), "padded steps are zeros"
+
+
+def test_batch_norm_follows_in_its_own_dtype() -> None:
+    norm = built_norm()
+    norm.train()(torch.randn(4, 5, 3, dtype=torch.float64))  # e.g. a float64 (or autocast half) input
+    assert norm.moving_mean.dtype == torch.float32 and float(norm.moving_mean.abs().sum()) > 0
 
 
 def test_batch_norm_gradients_match_finite_differences_on_a_padded_batch() -> None:
@@ -246,7 +256,10 @@ def test_batch_norm_weights_count_like_keras() -> None:
         (lambda: BatchNormalization().build((4, None)), r"BatchNormalization expected an input shape"),
         (lambda: built_norm()(torch.rand(2, 4)), r"BatchNormalization expected 3 features on the last axis"),
         (lambda: built_norm()(torch.rand(2, 4, 3, 1)), r"BatchNormalization expected an input of rank 2 or 3"),
-        (lambda: BatchNormalization()(torch.rand(2, 3)), r"BatchNormalization has no input size yet"),
+        (
+            lambda: BatchNormalization()(torch.rand(2, 3)),
+            r"Expected BatchNormalization inside a Sequential .*Received: no input size",
+        ),
     ],
 )
 def test_batch_norm_bad_arguments_raise(make, message) -> None:  # type: ignore[no-untyped-def]

@@ -184,7 +184,8 @@ def test_weight_decay_is_decoupled_adamw_step_by_hand() -> None:
 
 
 def test_optimiser_holds_only_trainable_weights() -> None:
-    """A BatchNormalization's moving statistics are weights without gradients: AdamW must not decay them."""
+    """A BatchNormalization's moving statistics are weights without gradients: the optimiser holds only the trainable
+    ones (torch's Adam would skip the others anyway; this keeps its state and fused kernel to what trains)."""
     from lstmlab.training.engine import make_optimizer
 
     model = build_model("series-lstm-fcn", features=2, units=2, filters=2)

@@ -12,6 +12,7 @@ from lstmlab import (
     Bidirectional,
     Conv1D,
     Dense,
+    Embedding,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Parallel,
@@ -77,6 +78,10 @@ def test_parameters_are_the_branches_parameters() -> None:
         (lambda: Parallel([LSTM(3)], LSTM(2)), r"Expected two or more branches.*of types \['list', 'LSTM'\]"),
         (lambda: Parallel([LSTM(3)], []), r"Expected two or more branches, each a non-empty list"),
         (lambda: Parallel([LSTM(3)], [torch.nn.ReLU()]), r"Expected lstmlab layers in each branch\. Received: ReLU"),
+        (
+            lambda: Parallel([LSTM(3)], [Embedding(9, 2, mask_zero=True), LSTM(2)]),
+            r"Expected no Embedding inside a Parallel branch .*Received: an Embedding in branch 2",
+        ),
         (
             lambda: Sequential([Parallel([LSTM(3)], [Conv1D(2, 3)])], input_shape=(None, 2)),
             r"Parallel expected branch outputs that differ only in their last axis\. Received: \[\(3,\), \(None, 2\)\]",

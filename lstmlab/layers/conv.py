@@ -75,7 +75,9 @@ class Conv1D(Layer):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.conv is None:
-            raise ValueError("Conv1D has no input size yet. Expected Conv1D(filters, k, input_size=D) or a Sequential")
+            raise ValueError(
+                "Expected Conv1D(filters, kernel_size, input_size=D) or a Sequential. Received: no input size"
+            )
         check_rank("Conv1D", x, (3,), "(batch, steps, features)")
         check_floating("Conv1D", x)
         check_steps("Conv1D", x)
@@ -137,7 +139,9 @@ class BatchNormalization(Layer):
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
         if self.size is None:
-            raise ValueError("BatchNormalization has no input size yet. Expected it inside a Sequential")
+            raise ValueError(
+                "Expected BatchNormalization inside a Sequential (or .build((T, D)) first). Received: no input size"
+            )
         check_rank("BatchNormalization", x, (2, 3), "(batch, features) or (batch, steps, features)")
         check_floating("BatchNormalization", x)
         check_feature_size("BatchNormalization", x, self.size)
@@ -162,8 +166,9 @@ class BatchNormalization(Layer):
 
     @torch.no_grad()
     def _follow(self, mean: Tensor, variance: Tensor) -> None:
-        self.moving_mean.lerp_(mean.detach(), 1.0 - self.momentum)
-        self.moving_variance.lerp_(variance.detach(), 1.0 - self.momentum)
+        # in the weights' dtype: under autocast the batch statistics may come in half precision
+        self.moving_mean.lerp_(mean.detach().to(self.moving_mean.dtype), 1.0 - self.momentum)
+        self.moving_variance.lerp_(variance.detach().to(self.moving_variance.dtype), 1.0 - self.momentum)
 
     def extra_repr(self) -> str:
         return f"momentum={self.momentum}, epsilon={self.epsilon}"

@@ -8,6 +8,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, apply_layers, build_layers
+from .core import Embedding
 
 __all__ = ["Parallel"]
 
@@ -24,7 +25,7 @@ class Parallel(Layer):
         branches: two or more non-empty lists of lstmlab layers.
 
     Example:
-        >>> from lstmlab.layers import LSTM, Conv1D, GlobalAveragePooling1D
+        >>> from lstmlab import LSTM, Conv1D, GlobalAveragePooling1D, Sequential
         >>> both = Parallel([LSTM(8)], [Conv1D(4, 3), GlobalAveragePooling1D()])
         >>> Sequential([both], input_shape=(None, 2))(torch.rand(5, 7, 2)).shape
         torch.Size([5, 12])
@@ -39,10 +40,15 @@ class Parallel(Layer):
                 f"Expected two or more branches, each a non-empty list of layers. Received: {len(branches)} branch(es)"
                 + ("" if len(branches) < 2 else f" of types {[type(b).__name__ for b in branches]}")
             )
-        for branch in branches:
+        for number, branch in enumerate(branches, start=1):
             for layer in branch:
                 if not isinstance(layer, Layer):
                     raise ValueError(f"Expected lstmlab layers in each branch. Received: {type(layer).__name__}")
+                if isinstance(layer, Embedding):  # its lengths (from padding ids) would stay inside the branch
+                    raise ValueError(
+                        "Expected no Embedding inside a Parallel branch (put it before the Parallel, so every branch "
+                        f"and the layers after it get the lengths). Received: an Embedding in branch {number}"
+                    )
         self.branches = nn.ModuleList(nn.ModuleList(branch) for branch in branches)
         self.keeps_time = False
         self.branch_shapes: list[list[Shape]] = []  # each branch's layers' output shapes, once built

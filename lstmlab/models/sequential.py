@@ -65,7 +65,11 @@ class Sequential(nn.Module):
         self.name = name
         self.layers = nn.ModuleList(layers)
         self.output_shapes: list[Shape] = build_layers(layers, self.input_shape)
-        self.layer_names = self._keras_names(layers)
+
+    @property
+    def layer_names(self) -> list[str]:
+        """Keras's names of the layers, counted over every summary row (a Parallel's layers included)."""
+        return [name for name, _, _ in self._rows() if not name.startswith(" ")]
 
     @property
     def output_shape(self) -> Shape:
