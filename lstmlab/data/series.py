@@ -8,6 +8,7 @@ deviation of the training split's valid steps (never the padding), and is saved 
 
 from __future__ import annotations
 
+import functools
 import math
 import zipfile
 from collections.abc import Sequence
@@ -97,13 +98,18 @@ def _header(path: Path) -> dict[str, str]:
 def bundled_names() -> list[str]:
     """Classification data sets that aeon ships inside its wheel (loadable offline), by archive name; regression
     sets (`@targetLabel true`) are left out."""
-    root = _aeon_data()
+    return list(_classification_sets(_aeon_data()))
+
+
+@functools.cache
+def _classification_sets(root: Path) -> tuple[str, ...]:
+    """The classification sets under aeon's data folder `root` (read once per folder: a header per set)."""
     names = []
     for folder in root.iterdir():
         train = folder / f"{folder.name}_TRAIN.ts"
         if train.is_file() and _header(train).get("classlabel", "").lower().startswith("true"):
             names.append(folder.name)
-    return sorted(names)
+    return tuple(sorted(names))
 
 
 def _aeon_file(name: str, split: str) -> Path:
