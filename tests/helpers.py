@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
+import pytest
 import torch
 from torch import Tensor, nn
 
@@ -48,3 +52,13 @@ def right_pad(rows: list[Tensor], steps: int) -> Tensor:
     for b, row in enumerate(rows):
         out[b, : row.shape[0]] = row
     return out
+
+
+def import_keras() -> Any:
+    """Keras on its torch backend, or a skip that says why (the Keras oracles need the `dev` extra)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except ImportError as error:  # pragma: no cover - depends on the environment
+        pytest.skip(f"keras is not importable ({error}); the Keras oracle cannot run")
+    return keras

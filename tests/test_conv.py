@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import math
-import os
-from typing import Any
 
 import numpy as np
 import pytest
 import torch
+from helpers import import_keras
 from torch import Tensor, nn
 
 from lstmlab import Activation, BatchNormalization, Conv1D, Sequential
@@ -25,15 +24,6 @@ def fixed_conv(weights: list[float], bias: float) -> Conv1D:
         conv.conv.weight.copy_(torch.tensor(weights).view(1, 1, -1))
         conv.conv.bias.fill_(bias)
     return conv
-
-
-def import_keras() -> Any:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    try:
-        import keras
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        pytest.skip(f"keras is not importable ({error}); the Keras oracle cannot run")
-    return keras
 
 
 def padded_batch(gen: torch.Generator, features: int = 3) -> Tensor:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import re
 import warnings
 from typing import Any
 
 import pytest
 import torch
+from helpers import import_keras
 from torch import Tensor, nn
 
 import lstmlab
@@ -182,15 +182,6 @@ def test_keras_formulas_on_the_articles_numbers() -> None:
 
 
 # ------------------------------------------------------------------------------------------ Keras oracle
-def import_keras() -> Any:
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    try:
-        import keras
-    except ImportError as error:  # pragma: no cover - depends on the environment
-        pytest.skip(f"keras is not importable ({error}); the Keras oracle cannot run")
-    return keras
-
-
 def keras_model(name: str, c: Any) -> Any:
     """The Keras model that preset `name` reproduces, built with config `c` (sigmoid/softmax heads as Keras)."""
     keras = import_keras()
