@@ -123,8 +123,16 @@ def cmd_train(args: argparse.Namespace) -> None:
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
     train: dict[str, Any] = {"seed": args.seed}
-    names = ["updates", "epochs", "batch_size", "learning_rate", "clip_norm", "weight_decay", "schedule"]
-    names.append("validation_split")
+    names = (
+        "updates",
+        "epochs",
+        "batch_size",
+        "learning_rate",
+        "clip_norm",
+        "weight_decay",
+        "schedule",
+        "validation_split",
+    )
     for name in names:
         if getattr(args, name) is not None:
             train[name] = getattr(args, name)

@@ -246,8 +246,8 @@ def data_model(preset: str, sets: DataSets, overrides: dict[str, Any]) -> tuple[
 def train_data_run(
     spec: RunSpec, data: DataSpec, out: Path, *, progress: Progress | None = None
 ) -> tuple[Sequential, Scores, History]:
-    """Train on the user's texts or series: a fixed training set, 10 % held out for validation, the best epoch
-    kept."""
+    """Train on the user's texts or series with the data kind's settings (`DATA_TRAINING`), the preset's own where it
+    has them (`PRESET_TRAINING`), then the user's: texts keep the best epoch on a held-out 10 %, series the last."""
     sets = prepare_data(data)
     config = TrainConfig(**{**DATA_TRAINING[data.kind], **PRESET_TRAINING.get(spec.preset, {}), **spec.train})
     set_seed(config.seed)
