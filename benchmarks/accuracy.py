@@ -158,6 +158,14 @@ def _job(kind: str, bench: Bench, seed: int, quick: bool, model: str | None) -> 
     return run_lstmlab(bench, seed, quick, model) if kind == "lstmlab" else run_baseline(bench, seed)
 
 
+def _tally(ours: list[dict[str, Any]], base: list[dict[str, Any]]) -> str:
+    """Seed by seed (same split): how often lstmlab was ahead of, level with and behind the baseline."""
+    baseline = {r["seed"]: r["accuracy"] for r in base}
+    diffs = [r["accuracy"] - baseline[r["seed"]] for r in ours if r["seed"] in baseline]
+    ahead, behind = sum(d > 1e-9 for d in diffs), sum(d < -1e-9 for d in diffs)
+    return f"ahead {ahead}, level {len(diffs) - ahead - behind}, behind {behind}"
+
+
 def settings(bench: Bench, model: str | None) -> str:
     parts = [f"--model {preset_of(bench, model)}"] + [f"--set {k}={v}" for k, v in bench.model.items()]
     parts += [f"--{k.replace('_', '-')} {v}" for k, v in {**bench.train, **bench.text}.items()]
@@ -168,6 +176,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(BENCHES), help="comma-separated names")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first..first+seeds-1 (other splits: for trying settings)"
+    )
     parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run, not a result")
     parser.add_argument("--model", help="a preset for every chosen set (default: lstmlab's default for the data kind)")
@@ -176,6 +187,8 @@ def main() -> None:
     parser.add_argument("--learning-rate", type=float)
     parser.add_argument("--validation-split", type=float)
     parser.add_argument("--schedule", choices=["constant", "cosine"])
+    parser.add_argument("--max-len", type=int, help="text settings beyond the defaults, as lstmlab train's")
+    parser.add_argument("--min-count", type=int)
     parser.add_argument("--csv", default=str(RESULTS / "accuracy.csv"))
     args = parser.parse_args()
     training = {
@@ -183,13 +196,14 @@ def main() -> None:
         for key in ("epochs", "learning_rate", "validation_split", "schedule")
         if getattr(args, key) is not None
     }
+    text_settings = {key: getattr(args, key) for key in ("max_len", "min_count") if getattr(args, key) is not None}
     from lstmlab.models import parse_options
 
     names = [n.strip() for n in args.sets.split(",") if n.strip()]
     unknown = [n for n in names if n not in BENCHES]
     if unknown:
         parser.error(f"unknown sets {unknown}; choose from {list(BENCHES)}")
-    seeds = range(1 if args.quick else args.seeds)
+    seeds = range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds))
     benches = []
     for name in names:
         bench = BENCHES[name]
@@ -200,7 +214,10 @@ def main() -> None:
             options = parse_options(preset_of(bench, args.model), args.set)
         except ValueError as error:
             parser.error(str(error))
-        benches.append(dataclasses.replace(bench, model={**bench.model, **options}, train={**bench.train, **training}))
+        text = {**bench.text, **(text_settings if bench.kind == "text" else {})}
+        benches.append(
+            dataclasses.replace(bench, model={**bench.model, **options}, train={**bench.train, **training}, text=text)
+        )
     jobs = [(kind, b, s) for b in benches for s in seeds for kind in ("lstmlab", "baseline")]
     jobs.sort(key=lambda j: j[0] != "lstmlab")  # the long runs first
     start = time.perf_counter()
@@ -232,7 +249,7 @@ def main() -> None:
         print(
             f"| {bench.name} | {statistics.mean(a):.3f} ± {sd(a):.3f} | {' '.join(f'{v:.3f}' for v in a)} "
             f"| {base[0]['candidate']} {statistics.mean(b):.3f} ± {sd(b):.3f} "
-            f"| {statistics.mean(a) - statistics.mean(b):+.3f} | {bench.published} | {target} | {settings(bench, args.model)} "
+            f"| {statistics.mean(a) - statistics.mean(b):+.3f} ({_tally(ours, base)}) | {bench.published} | {target} | {settings(bench, args.model)} "
             f"| {statistics.median(r['seconds'] for r in ours):.0f} |"
         )
     path = Path(args.csv)

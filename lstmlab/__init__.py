@@ -16,6 +16,7 @@ from .layers import (
     LSTMState,
     Parallel,
     ReverseTime,
+    SpatialDropout1D,
     TimeDistributed,
 )
 from .models import PRESETS, Sequential, build_model
@@ -40,6 +41,7 @@ __all__ = [
     "Parallel",
     "ReverseTime",
     "Sequential",
+    "SpatialDropout1D",
     "TimeDistributed",
     "__version__",
     "build_model",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 import torch
 from helpers import flatten_outputs, grads, right_pad, twin
@@ -179,3 +181,28 @@ def test_dropout_in_training_takes_two_calls_with_a_mask_each() -> None:
     bi.eval()
     bi(torch.randn(2, 4, 3, dtype=torch.float64))
     assert bi.last_one_call is True
+
+
+def test_a_bidirectional_call_checks_its_lengths_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each check reads the lengths' range (a device sync on a GPU): the directions reuse the layer's check."""
+    import lstmlab.layers.bidirectional as bidirectional_module
+    import lstmlab.layers.lstm as lstm_module
+
+    calls: list[int] = []
+    original = bidirectional_module.check_lengths
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return original(*args, **kwargs)
+
+    monkeypatch.setattr(bidirectional_module, "check_lengths", counting)
+    monkeypatch.setattr(lstm_module, "check_lengths", counting)
+    torch.manual_seed(0)
+    bi = Bidirectional(LSTM(4, return_sequences=True, input_size=2))
+    x, lengths = torch.randn(3, 5, 2), torch.tensor([5, 2, 4])
+    out = bi(x, lengths=lengths)
+    assert len(calls) == 1
+    for i, n in enumerate(lengths.tolist()):  # still each row's own answer
+        torch.testing.assert_close(out[i, :n], bi(x[i : i + 1, :n])[0])
+    with pytest.raises(ValueError, match=r"Expected lengths in 1\.\.5"):
+        bi(x, lengths=torch.tensor([5, 0, 4]))

@@ -17,6 +17,7 @@ from lstmlab import (
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     ReverseTime,
+    SpatialDropout1D,
     TimeDistributed,
 )
 
@@ -261,6 +262,67 @@ def test_dropout_rate_zero_keeps_everything_in_training() -> None:
 def test_dropout_rejects_rates_outside_0_1(rate: float) -> None:
     with pytest.raises(ValueError, match=rf"Expected a dropout rate in \[0, 1\)\. Received: rate={rate}"):
         Dropout(rate)
+
+
+@pytest.mark.parametrize(
+    ("layer", "shared_axis"),
+    [(Dropout(0.4, noise_shape=(None, None, 1)), 2), (SpatialDropout1D(0.4), 1), (Dropout(0.4, (None, 1, 1)), (1, 2))],
+    ids=["word-dropout", "spatial", "whole-row"],
+)
+def test_dropout_with_noise_shape_shares_one_draw_along_the_axes_of_size_1(
+    layer: Dropout, shared_axis: int | tuple[int, ...]
+) -> None:
+    torch.manual_seed(SEED)
+    x = torch.rand(64, 30, 8) + 0.5  # no zeros of its own
+    out = layer.train()(x)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], x[kept] / 0.6)  # survivors scaled by 1 / (1 - rate)
+    # every value along a shared axis has the same fate: all kept or all dropped
+    assert torch.equal(kept.all(dim=shared_axis), kept.any(dim=shared_axis))
+    assert 0.3 < float((~kept).float().mean()) < 0.5
+    # and the draws differ along the other axes (not one fate for everything)
+    assert kept.any() and not kept.all()
+    assert torch.equal(layer.eval()(x), x)
+
+
+def test_dropout_noise_shape_with_sizes_equal_to_the_inputs_is_plain_dropout_structure() -> None:
+    torch.manual_seed(SEED)
+    x = torch.rand(4, 5, 3) + 0.5
+    out = Dropout(0.5, noise_shape=(4, 5, 3)).train()(x)
+    kept = out != 0
+    torch.testing.assert_close(out[kept], x[kept] * 2)
+    assert not torch.equal(kept.all(dim=2), kept.any(dim=2))  # no axis shared: steps split within themselves
+
+
+def test_dropout_noise_shape_gradient_is_the_mask() -> None:
+    torch.manual_seed(SEED)
+    x = (torch.rand(3, 6, 4) + 0.5).requires_grad_()
+    out = Dropout(0.5, noise_shape=(None, None, 1)).train()(x)
+    out.sum().backward()
+    assert x.grad is not None
+    torch.testing.assert_close(x.grad, (out != 0).float() * 2)
+
+
+@pytest.mark.parametrize(
+    ("noise_shape", "shape"),
+    [((None, 1), (2, 5, 3)), ((None, 4, 1), (2, 5, 3)), ((None, None, 2), (2, 5, 3))],
+)
+def test_dropout_rejects_a_noise_shape_that_does_not_broadcast(
+    noise_shape: tuple[int | None, ...], shape: tuple[int, ...]
+) -> None:
+    layer = Dropout(0.5, noise_shape=noise_shape).train()
+    with pytest.raises(
+        ValueError, match=r"Expected inputs that noise_shape=.* broadcasts over .* Received: inputs of shape"
+    ):
+        layer(torch.rand(shape))
+    with pytest.raises(ValueError, match=r"Expected inputs that noise_shape="):
+        layer.build(shape[1:])
+
+
+@pytest.mark.parametrize("noise_shape", [[None, 1], (None, 0), (None, -1), (None, 1.5), (None, True)])
+def test_dropout_rejects_bad_noise_shapes(noise_shape: object) -> None:
+    with pytest.raises(ValueError, match=r"Expected noise_shape to be a tuple of positive ints or None\. Received"):
+        Dropout(0.5, noise_shape=noise_shape)  # type: ignore[arg-type]
 
 
 # ------------------------------------------------------------------------------------------ lengths and ranks

@@ -28,6 +28,8 @@ OVERRIDES: dict[str, dict[str, Any]] = {
         "units": 7,
         "pooling": "average",
         "input_dropout": 0.3,
+        "word_dropout": 0.2,
+        "spatial_dropout": 0.1,
     },
     "series-bilstm": {"steps": 8, "features": 3, "units": 6, "merge_mode": "sum", "pooling": "max", "num_classes": 4},
     "series-lstm-fcn": {"steps": 8, "features": 3, "units": 5, "filters": 4, "num_classes": 4},
@@ -213,6 +215,8 @@ def keras_model(name: str, c: Any) -> Any:
         layers = [
             keras.Input(shape=(c.max_len,)),
             L.Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero),
+            *([L.Dropout(c.word_dropout, noise_shape=(None, None, 1))] if c.word_dropout else []),
+            *([L.SpatialDropout1D(c.spatial_dropout)] if c.spatial_dropout else []),
             L.Dropout(c.dropout),
             L.Bidirectional(L.LSTM(c.units, return_sequences=True, dropout=c.input_dropout), merge_mode=c.merge_mode),
             pool,

@@ -12,6 +12,7 @@ from .core import (
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     ReverseTime,
+    SpatialDropout1D,
     TimeDistributed,
 )
 from .lstm import IMPLS, LSTM, LSTMCell, LSTMState
@@ -39,6 +40,7 @@ __all__ = [
     "Parallel",
     "ReverseTime",
     "Shape",
+    "SpatialDropout1D",
     "TimeDistributed",
     "lengths_from_padding",
     "reverse_padded",

@@ -110,8 +110,8 @@ class Bidirectional(Layer):
             forward_state, backward_state = initial_state
         check_rank("Bidirectional", x, (3,), "(batch, steps, features)")
         lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-        lengths, start_f = self.forward_layer.prepare(x, lengths, forward_state)
-        _, start_b = self.backward_layer.prepare(x, lengths, backward_state)
+        _, start_f = self.forward_layer.prepare(x, lengths, forward_state, lengths_checked=True)
+        _, start_b = self.backward_layer.prepare(x, lengths, backward_state, lengths_checked=True)
         self._trace.one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
         if self._trace.one_call:
             joint, state_f, state_b = self._run_one_call(x, lengths, start_f, start_b)
@@ -129,7 +129,8 @@ class Bidirectional(Layer):
         return merged
 
     def one_call_unsupported_reason(self, x: Tensor, lengths: Tensor | None, backward_start: LSTMState) -> str | None:
-        """Why both directions cannot share one fused kernel call on `x`, or None when they can.
+        """Why both directions cannot share one fused kernel call on `x`, or None when they can (`lengths` as
+        `check_lengths` returns them: None when no row is padded).
 
         One call (`torch.lstm(bidirectional=True)`, as `nn.LSTM` runs) costs less than two for short sequences.
         """
@@ -139,7 +140,7 @@ class Bidirectional(Layer):
             return "a direction runs the reference implementation"
         if self.training and (self.forward_layer.dropout > 0 or self.backward_layer.dropout > 0):
             return "input dropout draws a separate mask for each direction"
-        padded = lengths is not None and int(lengths.min()) < x.shape[1]
+        padded = lengths is not None  # checked lengths are None when no row is padded
         if padded and bool(backward_start.h.any() or backward_start.c.any()):
             return "the backward direction would read the padding first from a non-zero state"
         return None

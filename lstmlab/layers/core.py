@@ -20,6 +20,7 @@ __all__ = [
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",
     "ReverseTime",
+    "SpatialDropout1D",
     "TimeDistributed",
 ]
 
@@ -93,23 +94,61 @@ class Embedding(Layer):
 
 
 class Dropout(Layer):
-    """Zero a fraction `rate` of the values in training (scaling the rest by 1/(1-rate)); identity in eval."""
+    """Zero a fraction `rate` of the values in training (scaling the rest by 1/(1-rate)); identity in eval.
 
-    def __init__(self, rate: float) -> None:
+    `noise_shape` is Keras's: the shape of the mask, broadcast over the input; `None` entries take the input's size,
+    `1` shares one draw along that axis. `(None, None, 1)` on `(N, T, D)` drops whole steps (word dropout on an
+    Embedding's output); `(None, 1, None)` drops whole channels for every step (`SpatialDropout1D`).
+    """
+
+    def __init__(self, rate: float, noise_shape: tuple[int | None, ...] | None = None) -> None:
         super().__init__()
         if not 0.0 <= rate < 1.0:
             raise ValueError(f"Expected a dropout rate in [0, 1). Received: rate={rate!r}")
+        if noise_shape is not None and not (
+            isinstance(noise_shape, tuple)
+            and all(d is None or (isinstance(d, int) and not isinstance(d, bool) and d >= 1) for d in noise_shape)
+        ):
+            raise ValueError(
+                f"Expected noise_shape to be a tuple of positive ints or None. Received: noise_shape={noise_shape!r}"
+            )
         self.rate = rate
+        self.noise_shape = noise_shape
         self.dropout = nn.Dropout(rate)
 
     def build(self, input_shape: Shape) -> Shape:
+        self._check_noise_shape((None, *input_shape))
         return input_shape
+
+    def _check_noise_shape(self, shape: tuple[int | None, ...]) -> None:
+        noise = self.noise_shape
+        if noise is None:
+            return
+        if len(noise) != len(shape) or any(
+            d not in (None, 1, size) and size is not None for d, size in zip(noise, shape, strict=True)
+        ):
+            raise ValueError(
+                f"Expected inputs that noise_shape={noise} broadcasts over (rank {len(noise)}, each size the entry's "
+                f"where it is not None or 1). Received: inputs of shape {tuple(shape)}"
+            )
 
     def forward(self, x: Tensor) -> Tensor:
         if self.rate == 0.0 or not self.training:  # identity: no mask drawn, nothing kept for backward
             return x
-        out: Tensor = self.dropout(x)
-        return out
+        if self.noise_shape is None:
+            out: Tensor = self.dropout(x)
+            return out
+        self._check_noise_shape(tuple(x.shape))
+        shape = [size if d is None else d for d, size in zip(self.noise_shape, x.shape, strict=True)]
+        keep = torch.empty(shape, device=x.device, dtype=x.dtype).bernoulli_(1 - self.rate)
+        return x * (keep / (1 - self.rate))
+
+
+class SpatialDropout1D(Dropout):
+    """Keras's SpatialDropout1D: on `(N, T, D)`, drop whole channels (the same `D` entries at every step)."""
+
+    def __init__(self, rate: float) -> None:
+        super().__init__(rate, noise_shape=(None, 1, None))
 
 
 class GaussianNoise(Layer):

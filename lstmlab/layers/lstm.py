@@ -243,9 +243,15 @@ class LSTM(Layer):
         return outputs, state
 
     def prepare(
-        self, x: Tensor, lengths: Tensor | None, initial_state: tuple[Tensor, Tensor] | None
+        self,
+        x: Tensor,
+        lengths: Tensor | None,
+        initial_state: tuple[Tensor, Tensor] | None,
+        *,
+        lengths_checked: bool = False,
     ) -> tuple[Tensor | None, LSTMState]:
-        """Validate a call's input and lengths, and return the lengths (int64) and the initial state."""
+        """Validate a call's input and lengths, and return the lengths (int64; None when no row is padded) and the
+        initial state. `lengths_checked`: the caller already ran `check_lengths` on them (no second device sync)."""
         cell = self._built_cell()
         check_rank("LSTM", x, (3,), "(batch, steps, features)")
         check_feature_size("LSTM", x, cell.input_size)
@@ -255,7 +261,8 @@ class LSTM(Layer):
             raise ValueError(
                 f"LSTM expected inputs of its weights' dtype {cell.weight_ih.dtype}. Received: dtype={x.dtype}"
             )
-        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        if not lengths_checked:
+            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
         return lengths, self._initial_state(x, initial_state)
 
     def drop_inputs(self, x: Tensor) -> Tensor:

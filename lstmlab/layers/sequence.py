@@ -30,7 +30,7 @@ def check_lengths(lengths: Tensor | None, batch: int, steps: int, device: torch.
         )
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise ValueError(f"Expected integer lengths. Received: dtype={lengths.dtype}")
-    low, high = int(lengths.min()), int(lengths.max())
+    low, high = torch.stack(torch.aminmax(lengths)).tolist()  # one device sync for both
     if low < 1 or high > steps:
         raise ValueError(f"Expected lengths in 1..{steps} (the time axis). Received: min={low}, max={high}")
     if low == steps:

@@ -29,6 +29,7 @@ from ..layers import (
     Layer,
     Parallel,
     ReverseTime,
+    SpatialDropout1D,
     TimeDistributed,
 )
 from .sequential import Sequential
@@ -145,6 +146,8 @@ class TextBiLSTMPoolConfig:
     pooling: Literal["max", "average", "last"] = "max"  # over each text's own tokens (mask-aware); last: final states
     dropout: float = 0.5  # Dropout after the Embedding and after the pooling
     input_dropout: float = 0.3  # each LSTM's input dropout, one mask per text shared by its steps (MR: +0.007)
+    word_dropout: float = 0.0  # drop whole tokens' vectors after the Embedding (Dropout, noise_shape (N, T, 1))
+    spatial_dropout: float = 0.0  # drop whole embedding channels for every token of a text (SpatialDropout1D)
     mask_zero: bool = True  # id 0 is padding
     num_classes: int = 2
     impl: Impl = "auto"
@@ -246,6 +249,8 @@ def _bilstm_stack(
 def _text_bilstm_pool(c: TextBiLSTMPoolConfig) -> Sequential:
     layers: list[Layer] = [
         Embedding(c.vocab_size, c.embed_dim, mask_zero=c.mask_zero, input_length=c.max_len),
+        *([Dropout(c.word_dropout, noise_shape=(None, None, 1))] if c.word_dropout else []),
+        *([SpatialDropout1D(c.spatial_dropout)] if c.spatial_dropout else []),
         Dropout(c.dropout),
         *_bilstm_stack(c.units, c.depth, c.merge_mode, c.impl, c.pooling, c.input_dropout),
         Dropout(c.dropout),
