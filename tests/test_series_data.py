@@ -354,3 +354,18 @@ def test_aeon_by_format_or_any_case_uses_the_archive_split(tmp_path: Path) -> No
     from lstmlab.data.series import bundled_names
 
     assert "JapaneseVowels" in bundled_names() and "Covid3Month" not in bundled_names()  # regression sets left out
+
+
+def test_evaluate_reads_only_the_test_file_where_the_run_had_one(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    data, test = tmp_path / "train.npz", tmp_path / "test.npz"
+    write_npz(data, n=20, seed=0)
+    write_npz(test, n=6, seed=1)
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(data), "--test-data", str(test), "--out", str(out), "--epochs", "2"]
+    assert main([*argv, "--set", "units=4", "--model", "series-bilstm"]) == 0
+    trained = [line for line in capsys.readouterr().out.splitlines() if "accuracy" in line][-1].split(": ", 1)[1]
+    data.unlink()
+    assert main(["evaluate", str(out)]) == 0
+    assert trained in capsys.readouterr().out  # the same scores, from the test file alone

@@ -179,6 +179,9 @@ def test_train_on_raw_text_then_predict_and_evaluate_from_the_saved_run(
     assert [line.split("\t")[0] for line in lines] == ["pos", "neg"]
     assert main(["evaluate", str(out)]) == 0
     assert "accuracy 1.0000 over 2" in capsys.readouterr().out
+    data.unlink()  # the test set has its own file: evaluating does not need (or read) the training file
+    assert main(["evaluate", str(out)]) == 0
+    assert "accuracy 1.0000 over 2" in capsys.readouterr().out
     assert main(["predict", str(out)]) == 2
     assert "Expected --text TEXT or --text-file FILE" in capsys.readouterr().err
 

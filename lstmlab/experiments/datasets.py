@@ -121,8 +121,9 @@ def _check_known(test: list[Example], labels: list[str] | tuple[str, ...], known
         )
 
 
-def load_split(spec: DataSpec) -> tuple[list[Example], list[Example]]:
-    """The training and test examples: two files, or a stratified split of one by the spec's seed."""
+def load_split(spec: DataSpec, *, test_only: bool = False) -> tuple[list[Example], list[Example]]:
+    """The training and test examples: two files, or a stratified split of one by the spec's seed. `test_only`:
+    the training file is not read where the test set has its own (training examples come back empty)."""
 
     def load(path: str) -> list[Example]:
         return load_texts(
@@ -133,6 +134,8 @@ def load_split(spec: DataSpec) -> tuple[list[Example], list[Example]]:
             encoding=spec.encoding,
         )
 
+    if spec.test_path is not None and test_only:
+        return [], load(spec.test_path)
     examples = load(spec.path)
     if spec.test_path is not None:
         return _shuffled(examples, spec.split_seed), load(spec.test_path)
@@ -147,9 +150,13 @@ def _shuffled(items: list[Any], seed: int) -> list[Any]:
     return [items[i] for i in order]
 
 
-def load_series_split(spec: DataSpec) -> tuple[LabelledSeries, LabelledSeries]:
-    """Training and test series: an aeon archive's TRAIN and TEST splits, two files, or a stratified split."""
+def load_series_split(spec: DataSpec, *, test_only: bool = False) -> tuple[LabelledSeries, LabelledSeries]:
+    """Training and test series: an aeon archive's TRAIN and TEST splits, two files, or a stratified split.
+    `test_only`: the training series are not read where the test set has its own (they come back empty)."""
     fmt = spec.data_format
+    if test_only and (spec.aeon or spec.test_path is not None):
+        test = load_series(spec.path, "aeon", "TEST") if spec.aeon else load_series(spec.test_path, fmt)
+        return test.take([]), test
     if spec.aeon:
         train, test = load_series(spec.path, "aeon", "TRAIN"), load_series(spec.path, "aeon", "TEST")
     elif spec.test_path is not None:
@@ -186,10 +193,10 @@ def _check_classes(labels: list[str], spec: DataSpec) -> None:
 def saved_test_set(spec: DataSpec, encoder: Encoder) -> SequenceData:
     """A saved run's test set, rebuilt from its data spec and encoded with its own encoder."""
     if isinstance(encoder, SeriesScaler):
-        _, series = load_series_split(spec)
+        _, series = load_series_split(spec, test_only=True)
         _check_known_series(series, encoder.labels, "the model knows")
         return _encode_series(encoder, series)
-    _, test = load_split(spec)
+    _, test = load_split(spec, test_only=True)
     _check_known(test, encoder.labels, "the model knows")
     return _encode(encoder, test)
 
