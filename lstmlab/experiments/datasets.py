@@ -154,8 +154,11 @@ def load_series_split(spec: DataSpec, *, test_only: bool = False) -> tuple[Label
     """Training and test series: an aeon archive's TRAIN and TEST splits, two files, or a stratified split.
     `test_only`: the training series are not read where the test set has its own (they come back empty)."""
     fmt = spec.data_format
-    if test_only and (spec.aeon or spec.test_path is not None):
-        test = load_series(spec.path, "aeon", "TEST") if spec.aeon else load_series(spec.test_path, fmt)
+    if test_only and spec.aeon:
+        test = load_series(spec.path, "aeon", "TEST")
+        return test.take([]), test
+    if test_only and spec.test_path is not None:
+        test = load_series(spec.test_path, fmt)
         return test.take([]), test
     if spec.aeon:
         train, test = load_series(spec.path, "aeon", "TRAIN"), load_series(spec.path, "aeon", "TEST")
