@@ -18,6 +18,7 @@ from .data.text import TextSettings
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
 from .experiments.datasets import DataSpec
 from .experiments.report import write_report
+from .experiments.runs import read_config
 from .experiments.sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 from .experiments.tasks import TASKS, parse_task_option
 from .experiments.training import (
@@ -149,7 +150,14 @@ def cmd_train(args: argparse.Namespace) -> None:
     )
     _, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
     if data is not None:
-        source = f"{data.path} ({len(history.epochs)} epochs)"
+        saved = read_config(Path(args.out))
+        trained, size = saved["train"], saved["data"]["train_size"]
+        kept = (
+            f"the best epoch by val_loss on the last {trained['validation_split']:.0%} of {size} kept"
+            if trained["validation_split"] > 0
+            else f"all {size} training examples, the last epoch kept"
+        )
+        source = f"{data.path} ({len(history.epochs)} epochs, {trained['schedule']} learning rate, {kept})"
         print(f"trained {args.model} on {source}; saved to {args.out}")
         where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
         if data.aeon:
@@ -497,8 +505,8 @@ def add_train(sub: Any) -> None:
         "--epochs",
         type=positive_int,
         default=None,
-        help="epochs over a fixed training set (default: 10 with --train-size; with --data 20 for texts, 100 for "
-        "series-lstm-fcn, 150 for series-bilstm)",
+        help="epochs over a fixed training set (default: 10 with --train-size; with --data 10 for texts, 20 for "
+        "fewer than 2000, 100 for series-lstm-fcn, 150 for series-bilstm)",
     )
     train.add_argument(
         "--train-size",
@@ -520,14 +528,14 @@ def add_train(sub: Any) -> None:
         type=float,
         default=None,
         help="hold out this last share of a fixed training set to pick the best epoch; 0: train on all, keep the "
-        "last epoch (default: 0.1 for tasks, 0 for texts and series)",
+        "last epoch (default: 0.1 for tasks and texts, 0 for series and for fewer than 2000 training texts)",
     )
     train.add_argument(
         "--schedule",
         default=None,
         choices=["constant", "cosine"],
-        help="learning rate over training: constant, or cosine decay to 0 at the last update (default: constant for "
-        "tasks, cosine for --data)",
+        help="learning rate over training: constant, or cosine decay to 0 at the last update (default: cosine for "
+        "series and for fewer than 2000 training texts, else constant)",
     )
     train.add_argument(
         "--patience",

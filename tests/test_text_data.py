@@ -172,6 +172,8 @@ def test_train_on_raw_text_then_predict_and_evaluate_from_the_saved_run(
     printed = capsys.readouterr().out
     assert "model: text-bilstm-pool" in printed and "accuracy 1.0000 over 2" in printed
     config = json.loads((out / "config.json").read_text())
+    assert "(15 epochs, cosine learning rate, all 60 training examples, the last epoch kept)" in printed
+    assert config["train"]["validation_split"] == 0.0 and config["train"]["schedule"] == "cosine"  # few texts
     assert config["dataset"]["encoder"]["labels"] == ["neg", "pos"]
     assert "great" in config["dataset"]["encoder"]["vocabulary"]
     assert main(["predict", str(out), "--text", "a great story, loved it", "--text", "dull, boring, hated it"]) == 0
@@ -239,3 +241,23 @@ def test_pre_padded_runs_predict_as_they_were_trained_and_scored(tmp_path: Path)
 
     as_scored = predict(model, SequenceData(ids, torch.zeros(len(POSITIVE), dtype=torch.long)))
     assert torch.equal(through_predict, as_scored)
+
+
+def test_larger_text_sets_hold_out_a_tenth_and_keep_the_best_epoch(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import lstmlab.experiments.training as training
+
+    data = tmp_path / "d.txt"
+    data.write_text(("".join(f"{t}\t1\n" for t in POSITIVE) + "".join(f"{t}\t0\n" for t in NEGATIVE)) * 4)
+    assert training.data_training("text", training.SMALL_TEXT - 1)["validation_split"] == 0.0
+    assert training.data_training("text", training.SMALL_TEXT)["validation_split"] == 0.1
+    assert training.data_training("series", 10) == training.DATA_TRAINING["series"]  # series: any size
+    monkeypatch.setattr(training, "SMALL_TEXT", 10)  # these few texts count as many
+    out = tmp_path / "run"
+    assert main(["train", "--data", str(data), "--out", str(out), "--set", "units=4", "--set", "embed_dim=4"]) == 0
+    printed = capsys.readouterr().out
+    config = json.loads((out / "config.json").read_text())
+    size = config["data"]["train_size"]
+    assert f"(10 epochs, constant learning rate, the best epoch by val_loss on the last 10% of {size} kept)" in printed
+    assert config["train"]["validation_split"] == 0.1 and config["train"]["schedule"] == "constant"
