@@ -2,12 +2,13 @@
 baseline trained in the same run on the same splits and the published figure.
 
 Usage:
-    pip install -c constraints.txt -e ".[bench]"     # scikit-learn (the baseline) and aeon (the series)
+    pip install -c constraints.txt -e ".[bench]"     # scikit-learn (the baselines) and aeon (the series)
     python benchmarks/accuracy.py                     # every set, 5 seeds, 2 processes (about 15 min on 2 cores)
     python benchmarks/accuracy.py --sets mr --seeds 5 --workers 2
     python benchmarks/accuracy.py --quick             # 1 seed, 2 epochs: checks that everything runs
     python benchmarks/accuracy.py --sets japanese-vowels --model series-bilstm   # another preset, same splits
     python benchmarks/accuracy.py --sets amazon,yelp,imdb --set input_dropout=0.3 # a preset option changed
+    python benchmarks/accuracy.py --sets amazon,yelp,imdb --seeds 10 --first-seed 10   # other splits, for trying
 
 Sets:
     japanese-vowels  aeon:JapaneseVowels, the archive's split (train 270 / test 370); seeds vary weights and order.

@@ -53,7 +53,7 @@ DEFAULT_PRESETS = {"text": "text-bilstm-pool", "series": "series-lstm-fcn"}
 # Gaussian input noise in standard deviations and each LSTM's input dropout (JapaneseVowels: 0.981 -> 0.986)
 SERIES_REGULARISATION = {"noise": 0.3, "input_dropout": 0.4}
 # Training defaults for the user's data, a fixed training set. Texts: 10 epochs, the last 10 % held out and the
-# epoch with the best val_loss kept (sentence polarity, 9,594 training texts: 0.780 +- 0.007; 20 epochs on all of it
+# epoch with the best val_loss kept (sentence polarity, 9,596 training texts: 0.780 +- 0.007; 20 epochs on all of it
 # with a cosine decay overfit: 0.753 +- 0.011, benchmarks/results/accuracy-mr-all-e20.csv).
 DATA_TRAINING: dict[str, dict[str, Any]] = {
     "text": {"epochs": 10, "batch_size": 32, "learning_rate": 1e-3, "validation_split": 0.1},
