@@ -142,14 +142,15 @@ def run_baseline(bench: Bench, seed: int) -> list[dict[str, Any]]:
         scored.append(("summary-features LR", accuracy, time.perf_counter() - start))
     else:
         train_examples, test_examples = load_split(spec)
+        texts, labels = [e.text for e in train_examples], [e.label for e in train_examples]
+        test_texts, truth = [e.text for e in test_examples], np.array([e.label for e in test_examples])
         for name, ngrams in (("bag-of-words LR", (1, 2)), ("words-only LR", (1, 1))):
             start = time.perf_counter()
             model = make_pipeline(
                 CountVectorizer(ngram_range=ngrams, binary=True), LogisticRegression(max_iter=5000, C=1.0)
             )
-            model.fit([e.text for e in train_examples], [e.label for e in train_examples])
-            predicted = model.predict([e.text for e in test_examples])
-            accuracy = float(np.mean(predicted == np.array([e.label for e in test_examples])))
+            model.fit(texts, labels)
+            accuracy = float(np.mean(model.predict(test_texts) == truth))
             scored.append((name, accuracy, time.perf_counter() - start))
     return [
         {"set": bench.name, "seed": seed, "candidate": name, "accuracy": accuracy, "seconds": seconds, "epochs": ""}

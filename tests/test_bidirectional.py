@@ -183,7 +183,8 @@ def test_dropout_in_training_takes_two_calls_with_a_mask_each() -> None:
     assert bi.last_one_call is True
 
 
-def test_a_bidirectional_call_checks_its_lengths_once(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize("training", [False, True], ids=["one-kernel-call", "two-calls-input-dropout"])
+def test_a_bidirectional_call_checks_its_lengths_once(monkeypatch: pytest.MonkeyPatch, training: bool) -> None:
     """Each check reads the lengths' range (a device sync on a GPU): the directions reuse the layer's check."""
     import lstmlab.layers.bidirectional as bidirectional_module
     import lstmlab.layers.lstm as lstm_module
@@ -198,10 +199,11 @@ def test_a_bidirectional_call_checks_its_lengths_once(monkeypatch: pytest.Monkey
     monkeypatch.setattr(bidirectional_module, "check_lengths", counting)
     monkeypatch.setattr(lstm_module, "check_lengths", counting)
     torch.manual_seed(0)
-    bi = Bidirectional(LSTM(4, return_sequences=True, input_size=2))
+    bi = Bidirectional(LSTM(4, return_sequences=True, input_size=2, dropout=0.5 if training else 0.0))
     x, lengths = torch.randn(3, 5, 2), torch.tensor([5, 2, 4])
-    out = bi(x, lengths=lengths)
+    bi.train(training)(x, lengths=lengths)
     assert len(calls) == 1
+    out = bi.eval()(x, lengths=lengths)  # compared without dropout masks
     for i, n in enumerate(lengths.tolist()):  # still each row's own answer
         torch.testing.assert_close(out[i, :n], bi(x[i : i + 1, :n])[0])
     with pytest.raises(ValueError, match=r"Expected lengths in 1\.\.5"):

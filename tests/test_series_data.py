@@ -42,6 +42,14 @@ def write_npz(path: Path, n: int = 40, seed: int = 0, channels: int = 3, **extra
     np.savez(path, **{"x": x, "y": y, "lengths": lengths, **extra})
 
 
+def write_train_and_other(tmp_path: Path, other: str, n: int) -> tuple[Path, Path]:
+    """`train.npz` with `n` series (seed 0) and `other` with 6 more from another seed (new or test series)."""
+    train, second = tmp_path / "train.npz", tmp_path / other
+    write_npz(train, n=n, seed=0)
+    write_npz(second, n=6, seed=1)
+    return train, second
+
+
 def test_npz_keeps_lengths_and_ignores_values_past_them(tmp_path: Path) -> None:
     path = tmp_path / "d.npz"
     write_npz(path, n=6)
@@ -192,9 +200,7 @@ def test_training_order_mixes_classes_for_the_validation_tail(tmp_path: Path) ->
 
 
 def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    data, new = tmp_path / "train.npz", tmp_path / "new.npz"
-    write_npz(data, n=60, seed=0)
-    write_npz(new, n=6, seed=1)
+    data, new = write_train_and_other(tmp_path, "new.npz", n=60)
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "25", "--set", "units=8"]
     argv += ["--learning-rate", "0.01", "--test-fraction", "0.2", "--model", "series-bilstm"]
@@ -233,9 +239,7 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
 def test_default_series_model_is_lstm_fcn_and_predicts_each_series_as_alone(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, new = tmp_path / "train.npz", tmp_path / "new.npz"
-    write_npz(data, n=40, seed=0)
-    write_npz(new, n=6, seed=1)
+    data, new = write_train_and_other(tmp_path, "new.npz", n=40)
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "3", "--set", "units=4", "--set", "filters=4"]
     assert main(argv) == 0
@@ -359,9 +363,7 @@ def test_aeon_by_format_or_any_case_uses_the_archive_split(tmp_path: Path) -> No
 def test_evaluate_reads_only_the_test_file_where_the_run_had_one(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    data, test = tmp_path / "train.npz", tmp_path / "test.npz"
-    write_npz(data, n=20, seed=0)
-    write_npz(test, n=6, seed=1)
+    data, test = write_train_and_other(tmp_path, "test.npz", n=20)
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--test-data", str(test), "--out", str(out), "--epochs", "2"]
     assert main([*argv, "--set", "units=4", "--model", "series-bilstm"]) == 0

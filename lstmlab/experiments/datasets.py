@@ -154,20 +154,19 @@ def load_series_split(spec: DataSpec, *, test_only: bool = False) -> tuple[Label
     """Training and test series: an aeon archive's TRAIN and TEST splits, two files, or a stratified split.
     `test_only`: the training series are not read where the test set has its own (they come back empty)."""
     fmt = spec.data_format
-    if test_only and spec.aeon:
-        test = load_series(spec.path, "aeon", "TEST")
-        return test.take([]), test
-    if test_only and spec.test_path is not None:
-        test = load_series(spec.test_path, fmt)
-        return test.take([]), test
+    train: LabelledSeries | None = None
     if spec.aeon:
-        train, test = load_series(spec.path, "aeon", "TRAIN"), load_series(spec.path, "aeon", "TEST")
+        train = None if test_only else load_series(spec.path, "aeon", "TRAIN")
+        test = load_series(spec.path, "aeon", "TEST")
     elif spec.test_path is not None:
-        train, test = load_series(spec.path, fmt), load_series(spec.test_path, fmt)
+        train = None if test_only else load_series(spec.path, fmt)
+        test = load_series(spec.test_path, fmt)
     else:
         every = load_series(spec.path, fmt)
         train_index, test_index = stratified_split(every.labels, spec.test_fraction, spec.split_seed)
         train, test = every.take(train_index), every.take(test_index)
+    if train is None:  # test_only
+        return test.take([]), test
     order = _shuffled(list(range(len(train.labels))), spec.split_seed)
     return train.take(order), test
 

@@ -109,9 +109,9 @@ class Bidirectional(Layer):
         if initial_state is not None:
             forward_state, backward_state = initial_state
         check_rank("Bidirectional", x, (3,), "(batch, steps, features)")
-        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-        _, start_f = self.forward_layer.prepare(x, lengths, forward_state, lengths_checked=True)
-        _, start_b = self.backward_layer.prepare(x, lengths, backward_state, lengths_checked=True)
+        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)  # once for both directions
+        start_f = self.forward_layer.prepare(x, forward_state)
+        start_b = self.backward_layer.prepare(x, backward_state)
         self._trace.one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
         if self._trace.one_call:
             joint, state_f, state_b = self._run_one_call(x, lengths, start_f, start_b)
@@ -163,8 +163,8 @@ class Bidirectional(Layer):
         self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
     ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
         """Each direction on its own; outputs put back in input time order (within each row's length)."""
-        out_f, state_f = self.forward_layer.run(x, lengths, start_f)
-        out_b, state_b = self.backward_layer.run(x, lengths, start_b)
+        out_f, state_f = self.forward_layer.run_prepared(x, lengths, start_f)
+        out_b, state_b = self.backward_layer.run_prepared(x, lengths, start_b)
         if self.return_sequences and self.forward_layer.go_backwards:
             out_f = reverse_padded(out_f, lengths)
         if self.return_sequences and self.backward_layer.go_backwards:

@@ -229,7 +229,12 @@ class LSTM(Layer):
 
         This is `forward` without the choice of what to return; `Bidirectional` builds on it.
         """
-        lengths, state = self.prepare(x, lengths, initial_state)
+        state = self.prepare(x, initial_state)
+        return self.run_prepared(x, check_lengths(lengths, x.shape[0], x.shape[1], x.device), state)
+
+    def run_prepared(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """`run` on an input `prepare` validated, with lengths as `check_lengths` returns them (`Bidirectional`
+        checks both once for its two directions)."""
         impl = self.resolve_impl(x)
         x = self.drop_inputs(x)
         if self.go_backwards:
@@ -242,16 +247,8 @@ class LSTM(Layer):
         self.finish(impl, state)
         return outputs, state
 
-    def prepare(
-        self,
-        x: Tensor,
-        lengths: Tensor | None,
-        initial_state: tuple[Tensor, Tensor] | None,
-        *,
-        lengths_checked: bool = False,
-    ) -> tuple[Tensor | None, LSTMState]:
-        """Validate a call's input and lengths, and return the lengths (int64; None when no row is padded) and the
-        initial state. `lengths_checked`: the caller already ran `check_lengths` on them (no second device sync)."""
+    def prepare(self, x: Tensor, initial_state: tuple[Tensor, Tensor] | None) -> LSTMState:
+        """Validate a call's input and return its initial state (the caller checks the lengths, once per call)."""
         cell = self._built_cell()
         check_rank("LSTM", x, (3,), "(batch, steps, features)")
         check_feature_size("LSTM", x, cell.input_size)
@@ -261,9 +258,7 @@ class LSTM(Layer):
             raise ValueError(
                 f"LSTM expected inputs of its weights' dtype {cell.weight_ih.dtype}. Received: dtype={x.dtype}"
             )
-        if not lengths_checked:
-            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-        return lengths, self._initial_state(x, initial_state)
+        return self._initial_state(x, initial_state)
 
     def drop_inputs(self, x: Tensor) -> Tensor:
         """Input dropout in training: one mask per sequence, shared by all steps (Keras)."""
