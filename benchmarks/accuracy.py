@@ -9,6 +9,7 @@ Usage:
     python benchmarks/accuracy.py --sets japanese-vowels --model series-bilstm   # another preset, same splits
     python benchmarks/accuracy.py --sets amazon,yelp,imdb --set input_dropout=0.3 # a preset option changed
     python benchmarks/accuracy.py --sets amazon,yelp,imdb --seeds 10 --first-seed 10   # other splits, for trying
+    python benchmarks/accuracy.py --sets amazon,yelp,imdb --ensemble 1  # one model, not the default ensemble of 5
 
 Sets:
     japanese-vowels  aeon:JapaneseVowels, the archive's split (train 270 / test 370); seeds vary weights and order.
@@ -58,6 +59,7 @@ class Bench:
     model: dict[str, Any] = field(default_factory=dict)  # --set
     train: dict[str, Any] = field(default_factory=dict)  # training settings beyond the defaults
     text: dict[str, Any] = field(default_factory=dict)  # text settings beyond the defaults
+    ensemble: int | None = None  # --ensemble (None: lstmlab train's default for the data)
 
 
 UCI = SHARED / "uci_sentiment"
@@ -99,13 +101,20 @@ def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict
     import torch
 
     from lstmlab.experiments.training import RunSpec, train_run
+    from lstmlab.models import Ensemble
 
     torch.set_num_threads(1)
     train = {"seed": seed, **bench.train, **({"epochs": 2} if quick else {})}
-    spec = RunSpec(preset=preset_of(bench, model), model_options=bench.model, train=train, data=data_spec(bench, seed))
+    spec = RunSpec(
+        preset=preset_of(bench, model),
+        model_options=bench.model,
+        train=train,
+        data=data_spec(bench, seed),
+        ensemble=bench.ensemble,
+    )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        _, scores, history = train_run(spec, Path(out))
+        trained, scores, history = train_run(spec, Path(out))
     return {
         "set": bench.name,
         "seed": seed,
@@ -113,6 +122,7 @@ def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict
         "accuracy": scores.accuracy,
         "seconds": time.perf_counter() - start,
         "epochs": len(history.epochs),
+        "members": trained.size if isinstance(trained, Ensemble) else 1,
     }
 
 
@@ -153,7 +163,15 @@ def run_baseline(bench: Bench, seed: int) -> list[dict[str, Any]]:
             accuracy = float(np.mean(model.predict(test_texts) == truth))
             scored.append((name, accuracy, time.perf_counter() - start))
     return [
-        {"set": bench.name, "seed": seed, "candidate": name, "accuracy": accuracy, "seconds": seconds, "epochs": ""}
+        {
+            "set": bench.name,
+            "seed": seed,
+            "candidate": name,
+            "accuracy": accuracy,
+            "seconds": seconds,
+            "epochs": "",
+            "members": "",
+        }
         for name, accuracy, seconds in scored
     ]
 
@@ -170,10 +188,14 @@ def _tally(ours: list[dict[str, Any]], base: list[dict[str, Any]]) -> str:
     return f"ahead {ahead}, level {len(diffs) - ahead - behind}, behind {behind}"
 
 
-def settings(bench: Bench, model: str | None) -> str:
+def settings(bench: Bench, model: str | None, members: set[int]) -> str:
     parts = [f"--model {preset_of(bench, model)}"] + [f"--set {k}={v}" for k, v in bench.model.items()]
     parts += [f"--{k.replace('_', '-')} {v}" for k, v in {**bench.train, **bench.text}.items()]
-    return " ".join(parts) or "defaults"
+    if bench.ensemble is not None:
+        parts.append(f"--ensemble {bench.ensemble}")
+    elif members != {1}:
+        parts.append(f"(default ensemble of {', '.join(map(str, sorted(members)))})")
+    return " ".join(parts)
 
 
 def main() -> None:
@@ -193,6 +215,7 @@ def main() -> None:
     parser.add_argument("--schedule", choices=["constant", "cosine"])
     parser.add_argument("--max-len", type=int, help="text settings beyond the defaults, as lstmlab train's")
     parser.add_argument("--min-count", type=int)
+    parser.add_argument("--ensemble", type=int, help="members per run, as lstmlab train's (default: its default)")
     parser.add_argument("--csv", default=str(RESULTS / "accuracy.csv"))
     args = parser.parse_args()
     training = {
@@ -220,7 +243,13 @@ def main() -> None:
             parser.error(str(error))
         text = {**bench.text, **(text_settings if bench.kind == "text" else {})}
         benches.append(
-            dataclasses.replace(bench, model={**bench.model, **options}, train={**bench.train, **training}, text=text)
+            dataclasses.replace(
+                bench,
+                model={**bench.model, **options},
+                train={**bench.train, **training},
+                text=text,
+                ensemble=args.ensemble,
+            )
         )
     jobs = [(kind, b, s) for b in benches for s in seeds for kind in ("lstmlab", "baseline")]
     jobs.sort(key=lambda j: j[0] != "lstmlab")  # the long runs first
@@ -263,7 +292,8 @@ def main() -> None:
         print(
             f"| {bench.name} | {statistics.mean(a):.3f} ± {sd(a):.3f} | {' '.join(f'{v:.3f}' for v in a)} "
             f"| {'; '.join(baselines)} | {'; '.join(differences)} | {bench.published} | {target} "
-            f"| {settings(bench, args.model)} | {statistics.median(r['seconds'] for r in ours):.0f} |"
+            f"| {settings(bench, args.model, {r['members'] for r in ours})} "
+            f"| {statistics.median(r['seconds'] for r in ours):.0f} |"
         )
     path = Path(args.csv)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -19,7 +19,7 @@ from .layers import (
     SpatialDropout1D,
     TimeDistributed,
 )
-from .models import PRESETS, Sequential, build_model
+from .models import PRESETS, Ensemble, Sequential, build_model
 
 __version__ = "0.1.0"
 
@@ -33,6 +33,7 @@ __all__ = [
     "Dense",
     "Dropout",
     "Embedding",
+    "Ensemble",
     "Flatten",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",

@@ -147,6 +147,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         test_size=args.test_size,
         patience=args.patience,
         data=data,
+        ensemble=args.ensemble,
     )
     _, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
     if data is not None:
@@ -158,14 +159,17 @@ def cmd_train(args: argparse.Namespace) -> None:
             else f"all {size} training examples, the last epoch kept"
         )
         source = f"{data.path} ({len(history.epochs)} epochs, {trained['schedule']} learning rate, {kept})"
-        print(f"trained {args.model} on {source}; saved to {args.out}")
+        members = saved["model"]["ensemble"]
+        what = args.model if members == 1 else f"an ensemble of {members} {args.model} (--ensemble to change)"
+        print(f"trained {what} on {source}; saved to {args.out}")
         where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
         if data.aeon:
             where = "the archive's TEST split"
         print_scores(scores, f"test ({where})")
         return
     stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
-    print(f"trained {args.model} on {args.task}{stopped}; saved to {args.out}")
+    what = args.model if spec.ensemble in (None, 1) else f"an ensemble of {spec.ensemble} {args.model}"
+    print(f"trained {what} on {args.task}{stopped}; saved to {args.out}")
     print_scores(scores, f"test ({spec.test_size} fresh examples)")
 
 
@@ -548,6 +552,13 @@ def add_train(sub: Any) -> None:
         default=None,
         choices=["concat", "sum", "mul", "ave"],
         help="Bi-LSTM merge mode (default: the preset's)",
+    )
+    train.add_argument(
+        "--ensemble",
+        type=positive_int,
+        default=None,
+        help="train K copies of the model side by side from different initial weights; the run answers with the "
+        "mean of their probabilities (default: 5 for fewer than 2000 training texts, else 1)",
     )
     train.add_argument("--seed", type=int, default=0, help="one seed for weights, data and dropout (default: 0)")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")

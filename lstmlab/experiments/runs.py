@@ -1,7 +1,8 @@
 """Run directories: a trained model and everything needed to rebuild and use it, written atomically.
 
-Layout: `config.json` (model preset and config, task, training settings), `model.safetensors` (weights, with a copy
-of the config in its metadata, so that weights and config can never disagree), `history.csv`, `metrics.json`.
+Layout: `config.json` (model preset, config and ensemble size, task, training settings), `model.safetensors`
+(weights, with a copy of the config in its metadata, so that weights and config can never disagree),
+`history.csv`, `metrics.json`.
 Nothing is ever unpickled: loading parses JSON and reads tensors.
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from ..models import Sequential, build_model
+from ..models import Sequential, build_model, ensemble_of
 from ..models.zoo import Config
 
 __all__ = [
@@ -67,9 +68,10 @@ def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write(path, text.getvalue().encode())
 
 
-def run_config(preset: str, config: Config, extra: dict[str, Any]) -> dict[str, Any]:
-    """The JSON description of a run: format, model preset and config, plus task and training settings."""
-    return {"format": FORMAT, "model": {"preset": preset, "config": asdict(config)}, **extra}
+def run_config(preset: str, config: Config, extra: dict[str, Any], *, ensemble: int = 1) -> dict[str, Any]:
+    """The JSON description of a run: format, model preset, config and ensemble size (members of that preset), plus
+    task and training settings."""
+    return {"format": FORMAT, "model": {"preset": preset, "config": asdict(config), "ensemble": ensemble}, **extra}
 
 
 def save_model(directory: Path, model: Sequential, description: dict[str, Any]) -> None:
@@ -108,7 +110,9 @@ def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
     """Rebuild a saved model and load its weights; returns it (in eval mode) and its description."""
     description = read_config(directory)
     model_spec = description["model"]
-    model = build_model(model_spec["preset"], **model_spec["config"])
+    model = ensemble_of(
+        lambda: build_model(model_spec["preset"], **model_spec["config"]), model_spec.get("ensemble", 1)
+    )
     state = load_file(str(Path(directory) / MODEL_FILE))
     missing = set(model.state_dict()) ^ set(state)
     if missing:

@@ -15,7 +15,7 @@ import torch
 from ..data.series import SeriesScaler
 from ..data.text import TextEncoder
 from ..layers import Embedding
-from ..models import Sequential, get_preset, preset_config
+from ..models import Sequential, ensemble_of, get_preset, preset_config
 from ..training import (
     Callback,
     EarlyStopping,
@@ -75,6 +75,18 @@ def data_training(kind: str, train_size: int) -> dict[str, Any]:
     return {**DATA_TRAINING[kind], **(SMALL_TEXT_TRAINING if small else {})}
 
 
+# Members of the default ensemble for fewer training texts than SMALL_TEXT: on a few hundred texts one model's
+# answers vary with its initial weights by about as much as lstmlab leads a bag-of-words model; the mean of several
+# members' probabilities varies less (UCI sentences, tuning seeds 10-19: see benchmarks/README.md)
+SMALL_TEXT_ENSEMBLE = 5
+
+
+def data_ensemble(kind: str, train_size: int) -> int:
+    """The default ensemble size for `train_size` examples of the kind of data: 1 (one model) but for small text
+    sets (`SMALL_TEXT_ENSEMBLE`)."""
+    return SMALL_TEXT_ENSEMBLE if kind == "text" and train_size < SMALL_TEXT else 1
+
+
 # Where a preset trains better with other settings than its data kind's: the convolutional path of series-lstm-fcn
 # (BatchNormalization, 300k weights) overshoots at 3e-3 and needs fewer epochs
 PRESET_TRAINING: dict[str, dict[str, Any]] = {"series-lstm-fcn": {"epochs": 100, "learning_rate": 1e-3}}
@@ -96,6 +108,7 @@ class RunSpec:
     test_size: int = 200  # fresh test examples (the tutorial's 200 sequences)
     patience: int | None = None  # early stopping on val_loss, restoring the best weights (fixed sets only)
     data: DataSpec | None = None  # the user's labelled texts instead of a generated task
+    ensemble: int | None = None  # members trained side by side (mean of their probabilities); None: the default
 
 
 def train_config(task: Task, spec: RunSpec) -> TrainConfig:
@@ -160,7 +173,9 @@ def set_up(spec: RunSpec) -> TaskSetup:
     config = train_config(task, spec)
     set_seed(config.seed)
     model_conf = model_config(task, task_conf, spec.preset, spec.model_options)
-    model = get_preset(spec.preset).build(model_conf)
+    model = ensemble_of(
+        lambda: get_preset(spec.preset).build(model_conf), 1 if spec.ensemble is None else spec.ensemble
+    )
     check_fits(task, model)
     if model.batch_size is not None and config.batch_size != model.batch_size:
         raise ValueError(f"Expected batch size {model.batch_size} for {spec.preset}. Received: {config.batch_size}")
@@ -205,6 +220,7 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
             "train": dataclasses.asdict(config),
             "data": {"train_size": spec.train_size, "test_size": spec.test_size, "patience": spec.patience},
         },
+        ensemble=1 if spec.ensemble is None else spec.ensemble,
     )
     train: SequenceData | Callable[[int, torch.Generator], SequenceData]
     if spec.train_size is None:
@@ -224,9 +240,10 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
     return model, scores, history
 
 
-def data_model(preset: str, sets: DataSets, overrides: dict[str, Any]) -> tuple[Any, Sequential]:
-    """The preset sized for the data (vocabulary and length, or channels; classes), then the user's changes; it
-    must read what the data holds (token ids or series of any length) and give one answer per example."""
+def data_model(preset: str, sets: DataSets, overrides: dict[str, Any], ensemble: int = 1) -> tuple[Any, Sequential]:
+    """The preset sized for the data (vocabulary and length, or channels; classes), then the user's changes, as
+    one model or an ensemble of `ensemble` members; it must read what the data holds (token ids or series of any
+    length) and give one answer per example."""
     fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
     encoder = sets.encoder
     classes = len(encoder.labels)
@@ -236,7 +253,7 @@ def data_model(preset: str, sets: DataSets, overrides: dict[str, Any]) -> tuple[
     else:
         implied |= {"features": encoder.channels, "steps": None, **SERIES_REGULARISATION}
     config = preset_config(preset, **{**{k: v for k, v in implied.items() if k in fields}, **overrides})
-    model = get_preset(preset).build(config)
+    model = ensemble_of(lambda: get_preset(preset).build(config), ensemble)
     first = model.layers[0]
     answers = model.output_shape == ((1,) if classes == 2 else (classes,))
     if isinstance(encoder, SeriesScaler):
@@ -269,7 +286,8 @@ def train_data_run(
     defaults = data_training(data.kind, len(sets.train))
     config = TrainConfig(**{**defaults, **PRESET_TRAINING.get(spec.preset, {}), **spec.train})
     set_seed(config.seed)
-    model_conf, model = data_model(spec.preset, sets, spec.model_options)
+    size = data_ensemble(data.kind, len(sets.train)) if spec.ensemble is None else spec.ensemble
+    model_conf, model = data_model(spec.preset, sets, spec.model_options, size)
     description = run_config(
         spec.preset,
         model_conf,
@@ -278,6 +296,7 @@ def train_data_run(
             "train": dataclasses.asdict(config),
             "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.patience},
         },
+        ensemble=size,
     )
     if config.validation_split == 0 and spec.patience is not None:
         raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")

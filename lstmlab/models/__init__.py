@@ -1,14 +1,18 @@
-"""Models: the Sequential container and the model zoo of named presets."""
+"""Models: the Sequential container, ensembles of it, and the model zoo of named presets."""
 
+from .ensemble import Ensemble, combine_logits, ensemble_of
 from .sequential import Sequential
 from .streaming import streaming
 from .zoo import PRESETS, Preset, build_model, get_preset, parse_option, parse_options, preset_config
 
 __all__ = [
     "PRESETS",
+    "Ensemble",
     "Preset",
     "Sequential",
     "build_model",
+    "combine_logits",
+    "ensemble_of",
     "get_preset",
     "parse_option",
     "parse_options",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 
 from ..layers import LSTM, Dense, Dropout, Embedding, TimeDistributed
+from .ensemble import Ensemble
 from .sequential import Sequential
 
 __all__ = ["streaming"]
@@ -20,9 +21,11 @@ def streaming(model: Sequential) -> Sequential:
     as values arrive. Call `reset_states()` between sequences.
 
     Raises:
-        ValueError: naming the first layer that needs later steps (Bidirectional, go_backwards, Flatten, pooling
-            over time, ReverseTime).
+        ValueError: for an ensemble; naming the first layer that needs later steps (Bidirectional, go_backwards,
+            Flatten, pooling over time, ReverseTime).
     """
+    if isinstance(model, Ensemble):
+        raise ValueError(f"Expected one model to stream. Received: an ensemble of {model.size} ({model.name})")
     for layer in model.layers:
         reads_backwards = isinstance(layer, LSTM) and layer.go_backwards
         if reads_backwards or not isinstance(layer, (LSTM, *_PER_STEP)):

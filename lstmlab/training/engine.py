@@ -13,6 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from ..models.ensemble import Ensemble
 from .callbacks import Callback
 from .data import OnlineSource, SequenceData
 from .metrics import accuracy, classes_from_logits, classes_from_probabilities, loss, valid_targets
@@ -123,15 +124,40 @@ def train_step(
 ) -> tuple[Tensor, Tensor]:
     """One optimiser step on `batch`; returns its loss and accuracy (detached scalars, no device sync)."""
     optimizer.zero_grad(set_to_none=True)
-    logits, targets, lengths = forward_batch(model, batch, piece_steps)
+    if isinstance(model, Ensemble):
+        logits, targets, lengths = _member_batch(model, batch, piece_steps)
+        weight = model.size  # the loss is the members' mean: times K, each member's gradient is its own loss's
+    else:
+        logits, targets, lengths = forward_batch(model, batch, piece_steps)
+        weight = 1
     flat_logits, flat_targets = valid_targets(logits, targets, lengths)  # once, for the loss and the accuracy
     value = loss(flat_logits, flat_targets)
-    value.backward()  # type: ignore[no-untyped-call]
+    (value * weight if weight > 1 else value).backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
-        nn.utils.clip_grad_norm_(model.parameters(), clip_norm)
+        groups = model.member_parameters() if isinstance(model, Ensemble) else [list(model.parameters())]
+        for parameters in groups:
+            nn.utils.clip_grad_norm_(parameters, clip_norm)
     optimizer.step()
     with torch.no_grad():
         return value.detach(), accuracy(flat_logits.detach(), flat_targets)
+
+
+def _member_batch(
+    model: Ensemble, batch: SequenceData, piece_steps: int | None
+) -> tuple[Tensor, Tensor, Tensor | None]:
+    """Every member's logits on `batch`, members laid end to end along the batch axis, with the targets (and the
+    lengths that mask them) repeated to match: the loss over them is the mean of the members' own losses."""
+    if piece_steps is not None:
+        raise ValueError("Expected a model that reads whole sequences for an ensemble. Received: pieces of steps")
+    logits = model.member_logits(batch.x, batch.lengths)  # (K, B, [T,] C)
+    lengths = _score_lengths(batch)
+    repeat = model.size
+    targets = batch.y.repeat(repeat, *([1] * (batch.y.dim() - 1)))  # (K * B, [T])
+    return (
+        logits.reshape(-1, *logits.shape[2:]),
+        targets,
+        None if lengths is None else lengths.repeat(repeat),
+    )
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
