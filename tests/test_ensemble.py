@@ -119,6 +119,14 @@ def test_summary_shows_one_member_and_the_ensemble_totals() -> None:
     assert model.count_params() == 3 * one
 
 
+def test_only_small_text_sets_default_to_an_ensemble() -> None:
+    from lstmlab.experiments.training import SMALL_TEXT, SMALL_TEXT_ENSEMBLE, data_ensemble
+
+    assert data_ensemble("text", SMALL_TEXT - 1) == SMALL_TEXT_ENSEMBLE > 1
+    assert data_ensemble("text", SMALL_TEXT) == 1
+    assert data_ensemble("series", 10) == 1
+
+
 def test_the_command_line_trains_small_text_sets_as_an_ensemble(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -36,9 +36,11 @@ class Ensemble(Sequential):
     class probabilities (`combine_logits`), and `fit` trains each member on its own loss, as if alone (one
     optimiser holds them all, Adam's update being per weight; gradient clipping is per member).
 
-    Members differ by their initial weights and dropout masks; they see the same batches. An ensemble is a
-    `Sequential` to the rest of lstmlab: its input and output shapes, batch size and `layers` are the first
-    member's (every member has the same), so checks on the architecture read it as they read one model.
+    Members differ by their initial weights and dropout masks; they see the same batches. A training history's
+    loss and accuracy are the members' mean; validation, `evaluate` and `predict` score the ensemble's answer.
+
+    An ensemble is a `Sequential` to the rest of lstmlab: its input and output shapes, batch size and `layers` are
+    the first member's (every member has the same), so checks on the architecture read it as they read one model.
 
     Args:
         members: two or more `Sequential` models with the same layers and shapes.
