@@ -59,14 +59,27 @@ def test_answers_are_the_mean_of_the_members_probabilities_each_text_as_if_alone
     torch.testing.assert_close(pair(data.x, data.lengths), one_by_one)
 
 
-@pytest.mark.parametrize("clip_norm", [None, 0.05])
-def test_each_member_trains_as_if_alone(clip_norm: float | None) -> None:
+def step_batch(count: int = 24, seed: int = 0) -> SequenceData:
+    """Right-padded numeric sequences (padding that must never matter) with a label per step."""
+    gen = torch.Generator().manual_seed(seed)
+    lengths = torch.randint(3, 9, (count,), generator=gen)
+    x = torch.rand(count, 8, 1, generator=gen)
+    x[torch.arange(8) >= lengths[:, None]] = 123.0
+    return SequenceData(x, torch.randint(0, 2, (count, 8), generator=gen), lengths)
+
+
+@pytest.mark.parametrize(("kind", "clip_norm"), [("per text", None), ("per text", 0.05), ("per step, padded", None)])
+def test_each_member_trains_as_if_alone(kind: str, clip_norm: float | None) -> None:
     """One optimiser over every member, each member's loss its own: the weights after training equal those of
-    each member trained by itself on the same batches (clipping, where it binds, per member)."""
-    built = members(2)
+    each member trained by itself on the same batches (clipping, where it binds, per member; padded steps
+    scored in no member's loss)."""
+    if kind == "per text":
+        built, data = members(2), token_batch()
+    else:
+        torch.manual_seed(0)
+        built, data = [build_model("tutorial-bilstm", units=4, steps=8) for _ in range(2)], step_batch()
     lone = [copy.deepcopy(m) for m in built]
     config = TrainConfig(epochs=3, batch_size=8, learning_rate=3e-3, clip_norm=clip_norm, seed=4)
-    data = token_batch()
     history = fit(Ensemble(built), data, config=config)
     for member in lone:
         fit(member, data, config=config)
