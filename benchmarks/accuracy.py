@@ -3,7 +3,7 @@ baseline trained in the same run on the same splits and the published figure.
 
 Usage:
     pip install -c constraints.txt -e ".[bench]"     # scikit-learn (the baselines) and aeon (the series)
-    python benchmarks/accuracy.py                     # every set, 5 seeds, 2 processes (about 15 min on 2 cores)
+    python benchmarks/accuracy.py                     # every set, 5 seeds, 2 processes (about 20 min on 2 cores; not measured whole since the UCI ensembles)
     python benchmarks/accuracy.py --sets mr --seeds 5 --workers 2
     python benchmarks/accuracy.py --quick             # 1 seed, 2 epochs: checks that everything runs
     python benchmarks/accuracy.py --sets japanese-vowels --model series-bilstm   # another preset, same splits
