@@ -101,7 +101,7 @@ def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict
     import torch
 
     from lstmlab.experiments.training import RunSpec, train_run
-    from lstmlab.models import Ensemble
+    from lstmlab.models import ensemble_size
 
     torch.set_num_threads(1)
     train = {"seed": seed, **bench.train, **({"epochs": 2} if quick else {})}
@@ -122,7 +122,7 @@ def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict
         "accuracy": scores.accuracy,
         "seconds": time.perf_counter() - start,
         "epochs": len(history.epochs),
-        "members": trained.size if isinstance(trained, Ensemble) else 1,
+        "members": ensemble_size(trained),
     }
 
 

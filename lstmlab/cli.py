@@ -34,7 +34,7 @@ from .experiments.training import (
     train_run,
 )
 from .layers import Embedding
-from .models import PRESETS, Sequential, build_model, parse_options
+from .models import PRESETS, Sequential, build_model, ensemble_size, parse_options
 from .progress import progress_bar
 from .training import Scores, SequenceData, classes_from_probabilities
 
@@ -149,7 +149,9 @@ def cmd_train(args: argparse.Namespace) -> None:
         data=data,
         ensemble=args.ensemble,
     )
-    _, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
+    model, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
+    members = ensemble_size(model)
+    what = args.model if members == 1 else f"an ensemble of {members} {args.model}"
     if data is not None:
         saved = read_config(Path(args.out))
         trained, size = saved["train"], saved["data"]["train_size"]
@@ -159,8 +161,8 @@ def cmd_train(args: argparse.Namespace) -> None:
             else f"all {size} training examples, the last epoch kept"
         )
         source = f"{data.path} ({len(history.epochs)} epochs, {trained['schedule']} learning rate, {kept})"
-        members = saved["model"]["ensemble"]
-        what = args.model if members == 1 else f"an ensemble of {members} {args.model} (--ensemble to change)"
+        if members > 1:
+            what += " (--ensemble to change)"
         print(f"trained {what} on {source}; saved to {args.out}")
         where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
         if data.aeon:
@@ -168,7 +170,6 @@ def cmd_train(args: argparse.Namespace) -> None:
         print_scores(scores, f"test ({where})")
         return
     stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
-    what = args.model if spec.ensemble in (None, 1) else f"an ensemble of {spec.ensemble} {args.model}"
     print(f"trained {what} on {args.task}{stopped}; saved to {args.out}")
     print_scores(scores, f"test ({spec.test_size} fresh examples)")
 

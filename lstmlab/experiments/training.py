@@ -15,7 +15,7 @@ import torch
 from ..data.series import SeriesScaler
 from ..data.text import TextEncoder
 from ..layers import Embedding
-from ..models import Sequential, ensemble_of, get_preset, preset_config
+from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_config
 from ..training import (
     Callback,
     EarlyStopping,
@@ -71,8 +71,11 @@ SMALL_TEXT_TRAINING: dict[str, Any] = {"epochs": 20, "validation_split": 0.0, "s
 
 def data_training(kind: str, train_size: int) -> dict[str, Any]:
     """The training defaults for `train_size` examples of the kind of data (`DATA_TRAINING`, `SMALL_TEXT_TRAINING`)."""
-    small = kind == "text" and train_size < SMALL_TEXT
-    return {**DATA_TRAINING[kind], **(SMALL_TEXT_TRAINING if small else {})}
+    return {**DATA_TRAINING[kind], **(SMALL_TEXT_TRAINING if _small_text(kind, train_size) else {})}
+
+
+def _small_text(kind: str, train_size: int) -> bool:
+    return kind == "text" and train_size < SMALL_TEXT
 
 
 # Members of the default ensemble for fewer training texts than SMALL_TEXT: on a few hundred texts one model's
@@ -84,7 +87,7 @@ SMALL_TEXT_ENSEMBLE = 5
 def data_ensemble(kind: str, train_size: int) -> int:
     """The default ensemble size for `train_size` examples of the kind of data: 1 (one model) but for small text
     sets (`SMALL_TEXT_ENSEMBLE`)."""
-    return SMALL_TEXT_ENSEMBLE if kind == "text" and train_size < SMALL_TEXT else 1
+    return SMALL_TEXT_ENSEMBLE if _small_text(kind, train_size) else 1
 
 
 # Where a preset trains better with other settings than its data kind's: the convolutional path of series-lstm-fcn
@@ -220,7 +223,7 @@ def train_run(spec: RunSpec, out: Path, *, progress: Progress | None = None) -> 
             "train": dataclasses.asdict(config),
             "data": {"train_size": spec.train_size, "test_size": spec.test_size, "patience": spec.patience},
         },
-        ensemble=1 if spec.ensemble is None else spec.ensemble,
+        ensemble=ensemble_size(model),
     )
     train: SequenceData | Callable[[int, torch.Generator], SequenceData]
     if spec.train_size is None:
@@ -296,7 +299,7 @@ def train_data_run(
             "train": dataclasses.asdict(config),
             "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.patience},
         },
-        ensemble=size,
+        ensemble=ensemble_size(model),
     )
     if config.validation_split == 0 and spec.patience is not None:
         raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")

@@ -11,7 +11,7 @@ from torch import Tensor, nn
 
 from .sequential import Sequential
 
-__all__ = ["Ensemble", "combine_logits", "ensemble_of"]
+__all__ = ["Ensemble", "combine_logits", "ensemble_of", "ensemble_size"]
 
 
 def combine_logits(member_logits: Tensor) -> Tensor:
@@ -102,18 +102,8 @@ class Ensemble(Sequential):
     def summary(self, print_fn: Callable[[str], None] | None = print) -> str:
         """One member's Keras-like table, then the ensemble's totals."""
         member = next(self._members()).summary(print_fn=None)
-        total = self.count_params()
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
-        text = "\n".join(
-            [
-                f'Ensemble "{self.name}": {self.size} members, the mean of their probabilities; each member:',
-                member,
-                "",
-                f"Ensemble total params: {total:,}",
-                f"Ensemble trainable params: {trainable:,}",
-                f"Ensemble non-trainable params: {total - trainable:,}",
-            ]
-        )
+        heading = f'Ensemble "{self.name}": {self.size} members, the mean of their probabilities; each member:'
+        text = "\n".join([heading, member, "", *self._totals("Ensemble ")])
         if print_fn is not None:
             print_fn(text)
         return text
@@ -122,6 +112,11 @@ class Ensemble(Sequential):
         for member in self.members:
             assert isinstance(member, Sequential)
             yield member
+
+
+def ensemble_size(model: Sequential) -> int:
+    """Members of an `Ensemble`; 1 for one model."""
+    return model.size if isinstance(model, Ensemble) else 1
 
 
 def _layout(model: Sequential) -> tuple[object, ...]:

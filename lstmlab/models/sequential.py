@@ -102,23 +102,20 @@ class Sequential(nn.Module):
         def fmt(row: tuple[str, str, str]) -> str:
             return row[0].ljust(widths[0]) + row[1].ljust(widths[1]) + row[2].rjust(widths[2])
 
-        total = self.count_params()
-        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
         text = "\n".join(
-            [
-                f'Model: "{self.name}"',
-                fmt(rows[0]),
-                line,
-                *(fmt(row) for row in rows[1:]),
-                line,
-                f"Total params: {total:,}",
-                f"Trainable params: {trainable:,}",
-                f"Non-trainable params: {total - trainable:,}",
-            ]
+            [f'Model: "{self.name}"', fmt(rows[0]), line, *(fmt(row) for row in rows[1:]), line, *self._totals()]
         )
         if print_fn is not None:
             print_fn(text)
         return text
+
+    def _totals(self, prefix: str = "") -> list[str]:
+        """The summary's closing lines: total, trainable and non-trainable parameter counts."""
+        total = self.count_params()
+        trainable = sum(p.numel() for p in self.parameters() if p.requires_grad)
+        names = ("Total", "Trainable", "Non-trainable") if not prefix else ("total", "trainable", "non-trainable")
+        counts = (total, trainable, total - trainable)
+        return [f"{prefix}{name} params: {count:,}" for name, count in zip(names, counts, strict=True)]
 
     def _rows(self) -> Iterator[tuple[str, Layer, Shape]]:
         """(name, layer, output shape) of each summary row; names count up over every row, as Keras's do."""

@@ -124,18 +124,17 @@ def train_step(
 ) -> tuple[Tensor, Tensor]:
     """One optimiser step on `batch`; returns its loss and accuracy (detached scalars, no device sync)."""
     optimizer.zero_grad(set_to_none=True)
-    if isinstance(model, Ensemble):
-        logits, targets, lengths = _member_batch(model, batch, piece_steps)
-        weight = model.size  # the loss is the members' mean: times K, each member's gradient is its own loss's
-    else:
+    members = model if isinstance(model, Ensemble) else None
+    if members is None:
         logits, targets, lengths = forward_batch(model, batch, piece_steps)
-        weight = 1
+    else:
+        logits, targets, lengths = _member_batch(members, batch, piece_steps)
     flat_logits, flat_targets = valid_targets(logits, targets, lengths)  # once, for the loss and the accuracy
     value = loss(flat_logits, flat_targets)
-    (value * weight if weight > 1 else value).backward()  # type: ignore[no-untyped-call]
+    # an ensemble's loss is the members' mean: times K, each member's gradient is its own loss's
+    (value if members is None else value * members.size).backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
-        groups = model.member_parameters() if isinstance(model, Ensemble) else [list(model.parameters())]
-        for parameters in groups:
+        for parameters in [list(model.parameters())] if members is None else members.member_parameters():
             nn.utils.clip_grad_norm_(parameters, clip_norm)
     optimizer.step()
     with torch.no_grad():
