@@ -23,12 +23,11 @@ def combine_logits(member_logits: Tensor) -> Tensor:
     Shapes:
         member_logits: (K, B, [T,] C). Returns (B, [T,] C).
     """
-    log_k = math.log(member_logits.shape[0])
-    if member_logits.shape[-1] == 1:
+    if member_logits.shape[-1] == 1:  # log K cancels between the two sums
         positive = torch.logsumexp(nn.functional.logsigmoid(member_logits), dim=0)  # log sum p
         negative = torch.logsumexp(nn.functional.logsigmoid(-member_logits), dim=0)  # log sum (1 - p)
         return positive - negative
-    return torch.logsumexp(torch.log_softmax(member_logits, dim=-1), dim=0) - log_k
+    return torch.logsumexp(torch.log_softmax(member_logits, dim=-1), dim=0) - math.log(member_logits.shape[0])
 
 
 class Ensemble(Sequential):
