@@ -402,7 +402,7 @@ def test_unknown_preset_raises_naming_expected_and_received() -> None:
 
 
 def test_unknown_override_raises_naming_expected_and_received() -> None:
-    with pytest.raises(ValueError, match=r"Expected options of qa-lstm in \[.*'units'.*\]\. Received: hidden"):
+    with pytest.raises(ValueError, match=r"Expected options of qa-lstm in \[.*'units'.*\]\. Received: hidden$"):
         lstmlab.build_model("qa-lstm", hidden=3)
 
 
@@ -447,7 +447,9 @@ def test_parse_option_converts(name: str, key: str, text: str, expected: object)
         ("text-bilstm", "merge_mode", "avg", r"Expected merge_mode as one of 'concat', .*'ave'\. Received: .*'avg'"),
         ("qa-lstm", "steps", "ten", r"Expected steps as int or none\. Received: steps='ten'"),
         ("qa-lstm", "hidden", "3", r"Expected options of qa-lstm in \[.*'units'.*\]\. Received: hidden"),
-        ("nope", "units", "3", r"Expected a preset in .*Received: 'nope'"),
+        ("qa-lstm", "unit", "3", r"Expected options of qa-lstm in \[.*\]\. Received: unit \(did you mean 'units'\?\)$"),
+        ("nope", "units", "3", r"Expected a preset in .*Received: 'nope'$"),
+        ("qa-lstn", "units", "3", r"Expected a preset in .*Received: 'qa-lstn' \(did you mean 'qa-lstm'\?\)$"),
     ],
 )
 def test_parse_option_rejects(name: str, key: str, text: str, message: str) -> None:

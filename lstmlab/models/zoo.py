@@ -32,6 +32,7 @@ from ..layers import (
     SpatialDropout1D,
     TimeDistributed,
 )
+from ..names import unknown_name
 from .sequential import Sequential
 
 __all__ = [
@@ -430,9 +431,9 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called `name`; raises a ValueError naming the known presets otherwise."""
+    """The preset called `name`; raises a ValueError naming the known presets (the closest first) otherwise."""
     if name not in PRESETS:
-        raise ValueError(f"Expected a preset in {sorted(PRESETS)}. Received: {name!r}")
+        raise ValueError(unknown_name("a preset", name, PRESETS))
     return PRESETS[name]
 
 
@@ -446,7 +447,7 @@ def replace_fields(config: Any, overrides: dict[str, Any], owner: str) -> Any:
     fields = {f.name for f in dataclasses.fields(config)}
     unknown = sorted(set(overrides) - fields)
     if unknown:
-        raise ValueError(f"Expected options of {owner} in {sorted(fields)}. Received: {', '.join(unknown)}")
+        raise ValueError(unknown_name(f"options of {owner}", unknown, fields, quote=False))
     return dataclasses.replace(config, **overrides)
 
 
@@ -486,7 +487,7 @@ def parse_field(config: Any, key: str, text: str, owner: str) -> Any:
     """Convert `text` to the type of field `key` of the config dataclass `config` (named `owner` in errors)."""
     hints = typing.get_type_hints(type(config))
     if key not in hints:
-        raise ValueError(f"Expected options of {owner} in {sorted(hints)}. Received: {key}")
+        raise ValueError(unknown_name(f"options of {owner}", key, hints, quote=False))
     kind = hints[key]
     choices = typing.get_args(kind) if isinstance(kind, types.UnionType) else (kind,)
     if text.lower() == "none" and type(None) in choices:
