@@ -1,5 +1,6 @@
 """Labelled texts from files: CSV / TSV / JSON Lines tables, a folder of class sub-folders, one file per class, or
-`sentence<TAB>label` lines. Every error names the file, the row and what was expected."""
+`sentence<TAB>label` lines, and the sets bundled with the package (`uci:yelp`). Every error names the file, the row
+and what was expected."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+from .bundled import bundled_path, is_bundled
 
 __all__ = ["TEXT_FORMATS", "Example", "guess_text_format", "lines", "load_texts", "read_text"]
 
@@ -164,7 +167,10 @@ def load_texts(
     label_column: str = "label",
     encoding: str = "utf-8",
 ) -> list[Example]:
-    """Labelled texts from `path` in `data_format` (guessed from the path when None)."""
+    """Labelled texts from `path` in `data_format` (guessed from the path when None); `path` may name a bundled set
+    (`uci:amazon`, `uci:imdb`, `uci:yelp`: see `lstmlab.data.bundled`)."""
+    if is_bundled(str(path)):
+        path = bundled_path(str(path))
     if not path.exists():
         raise ValueError(f"Expected a data file or folder. Received: {path} does not exist")
     chosen = data_format or guess_text_format(path)
