@@ -13,9 +13,10 @@ from typing import Any
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
+from .plots import plot_curves
 from .runs import atomic_write, write_history
 
-__all__ = ["Summary", "load_results", "summarise", "write_report"]
+__all__ = ["Summary", "load_results", "plot_curves", "summarise", "summary_rows", "write_report"]
 
 TARGET_ACCURACY = 0.9  # "updates to reach": first update where the accuracy over the last 20 updates reaches this
 WINDOW = 20
@@ -127,7 +128,8 @@ def conclusions(summaries: list[Summary]) -> list[str]:
     return lines
 
 
-def write_summary_csv(directory: Path, summaries: list[Summary], runs: dict[str, Any]) -> None:
+def summary_rows(summaries: list[Summary]) -> list[dict[str, Any]]:
+    """One row per model for summary.csv: counts as integers, figures as floats (nan where undefined)."""
     rows: list[dict[str, Any]] = []
     for s in summaries:
         loss, loss_ci = mean_ci(s.final_loss)
@@ -137,7 +139,7 @@ def write_summary_csv(directory: Path, summaries: list[Summary], runs: dict[str,
         rows.append(
             {
                 "model": s.model,
-                "seeds": float(len(s.final_loss)),
+                "seeds": len(s.final_loss),
                 "final_loss": loss,
                 "final_loss_ci95": loss_ci,
                 "final_accuracy": acc,
@@ -145,11 +147,15 @@ def write_summary_csv(directory: Path, summaries: list[Summary], runs: dict[str,
                 "test_accuracy": test,
                 "test_accuracy_ci95": test_ci,
                 "updates_to_target": reach,
-                "reached_target": float(np.sum(~np.isnan(s.updates_to_target))),
-                "parameters": float(s.parameters),
+                "reached_target": int(np.sum(~np.isnan(s.updates_to_target))),
+                "parameters": int(s.parameters),
             }
         )
-    write_history(directory / "summary.csv", rows)
+    return rows
+
+
+def write_summary_csv(directory: Path, summaries: list[Summary]) -> None:
+    write_history(directory / "summary.csv", summary_rows(summaries))
 
 
 def _stacked_description(runs: dict[str, Any], seeds: int) -> str:
@@ -286,8 +292,10 @@ def write_report(directory: Path, *, smooth: int = 10) -> Path:
     """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json."""
     losses, accuracies, runs = load_results(directory)
     summaries = summarise(losses, accuracies, runs)
-    write_summary_csv(directory, summaries, runs)
-    plot_curves(directory / "curves.png", losses, accuracies, runs, smooth)
+    write_summary_csv(directory, summaries)
+    plot_curves(
+        directory / "curves.png", losses, accuracies, groups=groups(runs), title=runs["comparison"], smooth=smooth
+    )
     seeds = len(summaries[0].final_loss)
     by_name = {s.model: s for s in summaries}
     by_group = [(g, [by_name[m] for m in g["models"]]) for g in groups(runs)]
@@ -332,52 +340,3 @@ def write_report(directory: Path, *, smooth: int = 10) -> Path:
     path = directory / "report.md"
     atomic_write(path, "\n".join(lines).encode())
     return path
-
-
-def plot_curves(
-    path: Path, losses: dict[str, np.ndarray], accuracies: dict[str, np.ndarray], runs: dict[str, Any], smooth: int
-) -> None:
-    """Per update, over seeds, with a 95 % confidence band: the loss's geometric mean (band of log loss, so it stays
-    positive on the log axis) and the accuracy's mean; one row of panels per group."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = groups(runs)
-    figure, grid = plt.subplots(len(rows), 2, figsize=(12, 4.5 * len(rows)), squeeze=False)
-    for group, axes in zip(rows, grid, strict=True):
-        for model in group["models"]:
-            for axis, curves in ((axes[0], losses[model]), (axes[1], accuracies[model])):
-                window = min(smooth, curves.shape[1])
-                if window > 1:
-                    kernel = np.ones(window) / window
-                    curves = np.array([np.convolve(c, kernel, mode="valid") for c in curves])
-                x = np.arange(curves.shape[1]) + window
-                logged = axis is axes[0]  # loss: mean and band of log(loss), drawn back on a log axis
-                values = np.log(np.maximum(curves, 1e-12)) if logged else curves
-                mean = values.mean(axis=0)
-                spread = values.std(axis=0, ddof=1) / math.sqrt(values.shape[0])
-                half = stats.t.ppf(0.975, values.shape[0] - 1) * spread
-                low, middle, high = mean - half, mean, mean + half
-                if logged:
-                    low, middle, high = np.exp(low), np.exp(middle), np.exp(high)
-                (line,) = axis.plot(x, middle, label=model, linewidth=1.8)
-                axis.fill_between(x, low, high, color=line.get_color(), alpha=0.2)
-        axes[0].set_yscale("log")
-        axes[0].set_ylabel("loss (cross-entropy; geometric mean, log scale)")
-        axes[1].set_ylabel("training accuracy")
-        for axis in axes:
-            axis.set_xlabel("update")
-            axis.grid(alpha=0.3)
-            if group["title"]:
-                axis.set_title(f"{group['title']} (task {group['task']})", fontsize=10)
-        axes[1].legend(loc="lower right")
-    seeds = next(iter(losses.values())).shape[0]
-    smoothing = f", moving average of {smooth} updates" if smooth > 1 else ""
-    figure.suptitle(f"{runs['comparison']}: mean of {seeds} seeds with 95 % confidence band{smoothing}")
-    figure.tight_layout()
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=120)
-    plt.close(figure)
-    temporary.replace(path)
