@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import torch
-from online_training import PlainModel, run_keras
+from online_training import PlainModel, run_keras, skip_keras
+from timing import timed
 
 from lstmlab import build_model
 from lstmlab.data import CumsumConfig, make_cumsum
@@ -44,26 +44,26 @@ def time_lstmlab(name: str, data: list[tuple[torch.Tensor, torch.Tensor]]) -> fl
     x = torch.stack([data[m % SEEDS][0] for m in range(len(models))], dim=1)[:, :, None]
     y = torch.stack([data[m % SEEDS][1] for m in range(len(models))], dim=1)[:, :, None]
     stack = StackedTutorial(models)
-    start = time.perf_counter()
-    fit_stacked(stack, zip(x, y, strict=True), learning_rate=LEARNING_RATE)
-    return time.perf_counter() - start
+    return timed(lambda: fit_stacked(stack, zip(x, y, strict=True), learning_rate=LEARNING_RATE))
 
 
 def time_plain(name: str, data: list[tuple[torch.Tensor, torch.Tensor]]) -> float:
     criterion = torch.nn.BCEWithLogitsLoss()
-    start = time.perf_counter()
-    for _, preset, _options in COMPARISONS[name]:
-        for seed in range(SEEDS):
-            torch.manual_seed(seed)
-            model = PlainModel(bidirectional=preset == "tutorial-bilstm")  # merge modes cost as concat here
-            optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
-            x, y = data[seed]
-            for u in range(UPDATES):
-                optimizer.zero_grad()
-                loss = criterion(model(x[u : u + 1])[..., 0], y[u : u + 1].float())
-                loss.backward()
-                optimizer.step()
-    return time.perf_counter() - start
+
+    def train() -> None:
+        for _, preset, _options in COMPARISONS[name]:
+            for seed in range(SEEDS):
+                torch.manual_seed(seed)
+                model = PlainModel(bidirectional=preset == "tutorial-bilstm")  # merge modes cost as concat here
+                optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
+                x, y = data[seed]
+                for u in range(UPDATES):
+                    optimizer.zero_grad()
+                    loss = criterion(model(x[u : u + 1])[..., 0], y[u : u + 1].float())
+                    loss.backward()
+                    optimizer.step()
+
+    return timed(train)
 
 
 def main() -> None:
@@ -74,6 +74,7 @@ def main() -> None:
     args = parser.parse_args()
     data = streams()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {SEEDS} seeds x {UPDATES} updates per model")
+    with_keras = args.keras_updates > 0 and not skip_keras(args.keras_backend)
     print(
         f"{'comparison':<13}{'runs':>5}{'lstmlab s':>11}{'plain s':>9}{'plain/lstmlab':>15}{'Keras s':>9}{'Keras/lstmlab':>15}"
     )
@@ -84,15 +85,12 @@ def main() -> None:
             plain.append(time_plain(name, data))
         runs = len(COMPARISONS[name]) * SEEDS
         keras = float("nan")
-        if args.keras_updates > 0:
-            try:
-                per_model = [
-                    run_keras(preset == "tutorial-bilstm", args.keras_updates, args.keras_backend)[0]
-                    for _, preset, _ in COMPARISONS[name]
-                ]
-                keras = sum(per_model) * SEEDS * UPDATES / args.keras_updates
-            except ImportError:
-                print("Keras is not installed: skipped")
+        if with_keras:
+            per_model = [
+                run_keras(preset == "tutorial-bilstm", args.keras_updates, args.keras_backend)[0]
+                for _, preset, _ in COMPARISONS[name]
+            ]
+            keras = sum(per_model) * SEEDS * UPDATES / args.keras_updates
         o, p = statistics.median(ours), statistics.median(plain)
         print(f"{name:<13}{runs:>5}{o:>11.2f}{p:>9.2f}{p / o:>15.1f}{keras:>9.0f}{keras / o:>15.0f}")
 

@@ -17,25 +17,32 @@ Results are printed as a table and written to benchmarks/results/layer_speed_<ti
 from __future__ import annotations
 
 import argparse
-import csv
-import gc
-import os
-import platform
 import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
 import torch
+from timing import (
+    RESULTS_DIR,
+    Blocks,
+    aligned,
+    cuda_missing,
+    device_sync,
+    machine_columns,
+    machine_line,
+    quartiles,
+    round_robin,
+    write_csv,
+)
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmlab import LSTM, Bidirectional
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 # (B, T, H, D): a tutorial-sized single sequence and a training-sized batch.
 SHAPES = ((1, 10, 20, 1), (64, 380, 32, 32))
 LARGE = SHAPES[1]
@@ -44,31 +51,35 @@ SEED = 0
 
 @dataclass
 class Candidate:
-    """One thing to time: `step()` runs `forward`, sums its output and takes gradients for `inputs`."""
+    """One thing to time: `blocks.step()` runs `forward`, sums its output and takes gradients for the input and all
+    parameters (`torch.autograd.grad`, so nothing accumulates in `.grad`)."""
 
     group: str  # "uni", "bi" or "bi varlen"
     name: str
     forward: Callable[[], Tensor]
-    inputs: list[Tensor]  # the input and all parameters
+    blocks: Blocks
     anchor: bool = False  # the nn.LSTM the group's ratios are taken against
-    max_iters: int | None = None  # cap on iterations per repeat (the slow reference loop on the large shape)
-    min_warmup: int = 3
-    iters: int = 1  # iterations in the next timed block
-    times: list[float] = field(default_factory=list)  # seconds per iteration, one per repeat
-    calls: int = 0  # iterations timed over all repeats
-
-    def size_block(self, per_call: float, target_s: float) -> None:
-        """Iterations per block so that one block lasts about `target_s`, given the fastest call seen so far."""
-        iters = max(1, round(target_s / per_call))
-        self.iters = min(iters, self.max_iters) if self.max_iters else iters
-
-    def step(self) -> None:
-        loss = self.forward().sum()
-        torch.autograd.grad(loss, self.inputs)  # no .grad accumulation to clear between iterations
 
 
-def grad_inputs(x: Tensor, module: nn.Module) -> list[Tensor]:
-    return [x, *module.parameters()]
+def candidate(
+    group: str,
+    name: str,
+    forward: Callable[[], Tensor],
+    x: Tensor,
+    module: nn.Module,
+    *,
+    anchor: bool = False,
+    max_iters: int | None = None,
+    min_warmup: int = 3,
+) -> Candidate:
+    """A candidate whose step takes the gradients of `forward().sum()` for `x` and all of `module`'s parameters."""
+    inputs = [x, *module.parameters()]
+
+    def step() -> None:
+        loss = forward().sum()
+        torch.autograd.grad(loss, inputs)  # no .grad accumulation to clear between iterations
+
+    return Candidate(group, name, forward, Blocks(step, max_iters=max_iters, min_warmup=min_warmup), anchor)
 
 
 def build_candidates(batch: int, steps: int, hidden: int, size: int, device: torch.device) -> list[Candidate]:
@@ -88,23 +99,25 @@ def build_candidates(batch: int, steps: int, hidden: int, size: int, device: tor
     bi_ref = Bidirectional.from_torch(bi_torch, return_sequences=True, impl="reference").to(device)
 
     candidates = [
-        Candidate("uni", "nn.LSTM", lambda: uni_torch(x)[0], grad_inputs(x, uni_torch), anchor=True),
-        Candidate("uni", "fused", lambda: uni_fused(x), grad_inputs(x, uni_fused)),
-        Candidate(
+        candidate("uni", "nn.LSTM", lambda: uni_torch(x)[0], x, uni_torch, anchor=True),
+        candidate("uni", "fused", lambda: uni_fused(x), x, uni_fused),
+        candidate(
             "uni",
             "reference",
             lambda: uni_ref(x),
-            grad_inputs(x, uni_ref),
+            x,
+            uni_ref,
             max_iters=ref_cap,
             min_warmup=ref_warmup,
         ),
-        Candidate("bi", "nn.LSTM", lambda: bi_torch(x)[0], grad_inputs(x, bi_torch), anchor=True),
-        Candidate("bi", "fused", lambda: bi_fused(x), grad_inputs(x, bi_fused)),
-        Candidate(
+        candidate("bi", "nn.LSTM", lambda: bi_torch(x)[0], x, bi_torch, anchor=True),
+        candidate("bi", "fused", lambda: bi_fused(x), x, bi_fused),
+        candidate(
             "bi",
             "reference",
             lambda: bi_ref(x),
-            grad_inputs(x, bi_ref),
+            x,
+            bi_ref,
             max_iters=ref_cap,
             min_warmup=ref_warmup,
         ),
@@ -133,8 +146,8 @@ def varlen_candidates(x_full: Tensor, bi_torch: nn.LSTM, bi_fused: Bidirectional
         return pad_packed_sequence(out, batch_first=True, total_length=steps)[0]
 
     return [
-        Candidate("bi varlen", "nn.LSTM packed", packed_forward, grad_inputs(x, bi_torch), anchor=True, min_warmup=2),
-        Candidate("bi varlen", "fused + lengths", lambda: bi_fused(x, lengths), grad_inputs(x, bi_fused)),
+        candidate("bi varlen", "nn.LSTM packed", packed_forward, x, bi_torch, anchor=True, min_warmup=2),
+        candidate("bi varlen", "fused + lengths", lambda: bi_fused(x, lengths), x, bi_fused),
     ]
 
 
@@ -149,78 +162,6 @@ def check_outputs(candidates: list[Candidate]) -> None:
             diff = (out - outputs[anchor]).abs().max().item()
             if diff > 1e-4:
                 print(f"WARNING: {group} {name} differs from {anchor} by {diff:.2e}", file=sys.stderr)
-
-
-def timed(step: Callable[[], None], iters: int, sync: Callable[[], None]) -> float:
-    """Seconds per iteration of a block of `iters` calls."""
-    sync()
-    start = time.perf_counter()
-    for _ in range(iters):
-        step()
-    sync()
-    return (time.perf_counter() - start) / iters
-
-
-def calibrate(candidate: Candidate, target_s: float, warmup_s: float, sync: Callable[[], None]) -> None:
-    """Warm up, then size the block of iterations per repeat to last about `target_s`.
-
-    The size comes from the fastest warm-up call after the first (noise only ever slows a call down). A candidate
-    whose calls already last `target_s`, or that is capped at one iteration, is not called more than
-    `min_warmup` times here, so that slow paths stay cheap to measure.
-    """
-    calls: list[float] = []
-    start = time.perf_counter()
-    while len(calls) < candidate.min_warmup or (time.perf_counter() - start < warmup_s and calls[-1] < target_s):
-        calls.append(timed(candidate.step, 1, sync))
-    candidate.size_block(min(calls[1:]) if len(calls) > 1 else calls[0], target_s)
-
-
-def measure(candidates: list[Candidate], repeats: int, target_s: float, sync: Callable[[], None]) -> None:
-    """Round-robin: every repeat runs one block of each candidate, starting one candidate later each time.
-
-    After each block the block size is re-derived from the fastest block so far, so that a calibration spoiled
-    by a burst of load from another process corrects itself after one repeat.
-    """
-    gc.collect()
-    gc.disable()
-    try:
-        for repeat in range(repeats):
-            shift = repeat % len(candidates)
-            for candidate in candidates[shift:] + candidates[:shift]:
-                candidate.times.append(timed(candidate.step, candidate.iters, sync))
-                candidate.calls += candidate.iters
-                candidate.size_block(min(candidate.times), target_s)
-    finally:
-        gc.enable()
-
-
-def quartiles(values: list[float]) -> tuple[float, float]:
-    if len(values) < 2:
-        return values[0], values[0]
-    q = statistics.quantiles(values, n=4, method="inclusive")
-    return q[0], q[2]
-
-
-def machine_line(device: torch.device) -> str:
-    if device.type == "cuda":
-        cudnn = torch.backends.cudnn.version()
-        where = f"cuda ({torch.cuda.get_device_name(device)}, CUDA {torch.version.cuda}, cuDNN {cudnn})"
-    else:
-        where = f"cpu ({cpu_model()}, {os.cpu_count()} logical cores, mkldnn {torch.backends.mkldnn.is_available()})"
-    return (
-        f"torch {torch.__version__}, python {platform.python_version()}, threads {torch.get_num_threads()} "
-        f"(interop {torch.get_num_interop_threads()}), device {where}"
-    )
-
-
-def cpu_model() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -244,11 +185,10 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("CUDA is not available on this machine: skipping the benchmark (use --device cpu).")
+    if cuda_missing(args.device):
         return 0
     device = torch.device(args.device)
-    sync: Callable[[], None] = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync = device_sync(device)
     target_s = args.target_ms / 1000
     warmup_s = target_s / 2
 
@@ -260,13 +200,13 @@ def main(argv: list[str] | None = None) -> int:
     for batch, steps, hidden, size in SHAPES:
         candidates = build_candidates(batch, steps, hidden, size, device)
         check_outputs(candidates)
-        for candidate in candidates:
-            calibrate(candidate, target_s, warmup_s, sync)
-        measure(candidates, args.repeats, target_s, sync)
-        anchors = {c.group: statistics.median(c.times) for c in candidates if c.anchor}
         for c in candidates:
-            median = statistics.median(c.times)
-            low, high = quartiles(c.times)
+            c.blocks.warm_up(target_s, warmup_s, sync)
+        round_robin(candidates, args.repeats, lambda c, _repeat: c.blocks.sample(target_s, sync))
+        anchors = {c.group: statistics.median(c.blocks.times) for c in candidates if c.anchor}
+        for c in candidates:
+            median = statistics.median(c.blocks.times)
+            low, high = quartiles(c.blocks.times)
             rows.append(
                 {
                     "B": batch,
@@ -280,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
                     "q3_ms": high * 1e3,
                     "ratio": median / anchors[c.group],
                     "anchor": c.anchor,
-                    "timed_calls": c.calls,
-                    "repeats": len(c.times),
+                    "timed_calls": c.blocks.calls,
+                    "repeats": len(c.blocks.times),
                 }
             )
     elapsed = time.perf_counter() - began
@@ -289,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print(f"ratio = median(ours) / median(nn.LSTM anchor of the same direction); lower is better. ({elapsed:.0f} s)")
     path = args.csv or RESULTS_DIR / f"layer_speed_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
-    write_csv(path, rows, machine)
+    write_csv(path, rows, **machine_columns(machine))
     print(f"wrote {path}")
     return 0
 
@@ -309,38 +249,15 @@ def print_table(rows: list[dict[str, object]]) -> None:
                 str(row["timed_calls"]),
             )
         )
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-    right = {3, 4, 5, 6}
-
-    def fmt(cells: tuple[str, ...]) -> str:
-        padded = (c.rjust(w) if i in right else c.ljust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True)))
-        return "  ".join(padded)
-
+    table = aligned(header, lines, left=3)
     print()
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for i, line in enumerate(lines):
-        if i > 0 and line[0] != lines[i - 1][0]:
+    print(table[0])
+    print(table[1])
+    for i, text in enumerate(table[2:]):
+        if i > 0 and lines[i][0] != lines[i - 1][0]:
             print()  # a blank line between shapes
-        print(fmt(line))
+        print(text)
     print()
-
-
-def write_csv(path: Path, rows: list[dict[str, object]], machine: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fields = [*rows[0].keys(), "torch", "threads", "machine"]
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=fields)
-        writer.writeheader()
-        for row in rows:
-            writer.writerow(
-                {
-                    **{k: f"{v:.6g}" if isinstance(v, float) else v for k, v in row.items()},
-                    "torch": torch.__version__,
-                    "threads": torch.get_num_threads(),
-                    "machine": machine,
-                }
-            )
 
 
 if __name__ == "__main__":

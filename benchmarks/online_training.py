@@ -21,9 +21,9 @@ import cProfile
 import os
 import pstats
 import statistics
-import time
 
 import torch
+from timing import keras_missing, timed
 from torch import nn
 
 from lstmlab import build_model
@@ -46,9 +46,8 @@ def make_test_set(seed: int) -> SequenceData:
 def run_lstmlab(preset: str, seed: int, updates: int) -> tuple[float, float]:
     torch.manual_seed(seed)
     model = build_model(preset)
-    start = time.perf_counter()
-    fit(model, source, config=TrainConfig(updates=updates, batch_size=1, learning_rate=LEARNING_RATE, seed=seed))
-    seconds = time.perf_counter() - start
+    config = TrainConfig(updates=updates, batch_size=1, learning_rate=LEARNING_RATE, seed=seed)
+    seconds = timed(lambda: fit(model, source, config=config))
     return seconds, evaluate(model, make_test_set(seed)).accuracy
 
 
@@ -70,14 +69,16 @@ def run_plain(bidirectional: bool, seed: int, updates: int) -> tuple[float, floa
     optimizer = torch.optim.Adam(model.parameters(), lr=LEARNING_RATE)
     criterion = nn.BCEWithLogitsLoss()
     generator = torch.Generator().manual_seed(seed)
-    start = time.perf_counter()
-    for _ in range(updates):
-        batch = source(1, generator)
-        optimizer.zero_grad()
-        loss = criterion(model(batch.x)[..., 0], batch.y.float())
-        loss.backward()
-        optimizer.step()
-    seconds = time.perf_counter() - start
+
+    def train() -> None:
+        for _ in range(updates):
+            batch = source(1, generator)
+            optimizer.zero_grad()
+            loss = criterion(model(batch.x)[..., 0], batch.y.float())
+            loss.backward()
+            optimizer.step()
+
+    seconds = timed(train)
     test = make_test_set(seed)
     with torch.no_grad():
         accuracy = ((model(test.x)[..., 0] > 0).long() == test.y).double().mean().item()
@@ -99,10 +100,20 @@ def run_keras(bidirectional: bool, updates: int, backend: str) -> tuple[float, s
     model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.Adam(LEARNING_RATE), metrics=["accuracy"])
     generator = torch.Generator().manual_seed(0)
     batches = [source(1, generator) for _ in range(updates)]
-    start = time.perf_counter()
-    for batch in batches:  # the tutorial's loop: fit(X, y, epochs=1, batch_size=1) on each fresh sequence
-        model.fit(batch.x.numpy(), batch.y[..., None].float().numpy(), epochs=1, batch_size=1, verbose=0)
-    return time.perf_counter() - start, f"Keras {keras.__version__} ({keras.backend.backend()} backend)"
+
+    def train() -> None:
+        for batch in batches:  # the tutorial's loop: fit(X, y, epochs=1, batch_size=1) on each fresh sequence
+            model.fit(batch.x.numpy(), batch.y[..., None].float().numpy(), epochs=1, batch_size=1, verbose=0)
+
+    return timed(train), f"Keras {keras.__version__} ({keras.backend.backend()} backend)"
+
+
+def skip_keras(backend: str) -> bool:
+    """True, after saying why, where Keras or its backend is not installed."""
+    reason = keras_missing(backend)
+    if reason is not None:
+        print(f"Keras column skipped: {reason}")
+    return reason is not None
 
 
 def profile_lstmlab(updates: int) -> None:
@@ -125,6 +136,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one lstmlab run")
     args = parser.parse_args()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {args.updates} updates, lr {LEARNING_RATE}")
+    keras = args.keras_updates > 0 and not skip_keras(args.keras_backend)
     header = f"{'model':<16}{'candidate':<34}{'median s':>9}{'ratio':>8}{'median acc':>12}  accuracies"
     print(header)
     print("-" * len(header))
@@ -135,12 +147,9 @@ def main() -> None:
             plain.append(run_plain(bidirectional, seed, args.updates))
         anchor = statistics.median(t for t, _ in plain)
         rows = [("plain PyTorch loop (anchor)", plain), ("lstmlab", ours)]
-        if args.keras_updates > 0:
-            try:
-                seconds, name = run_keras(bidirectional, args.keras_updates, args.keras_backend)
-                rows.append((f"{name}, scaled", [(seconds * args.updates / args.keras_updates, float("nan"))]))
-            except ImportError:
-                print("Keras is not installed: skipped (pip install keras)")
+        if keras:
+            seconds, name = run_keras(bidirectional, args.keras_updates, args.keras_backend)
+            rows.append((f"{name}, scaled", [(seconds * args.updates / args.keras_updates, float("nan"))]))
         for name, runs in rows:
             median_time = statistics.median(t for t, _ in runs)
             accuracies = [a for _, a in runs]

@@ -35,8 +35,6 @@ from __future__ import annotations
 
 import argparse
 import cProfile
-import gc
-import importlib.util
 import json
 import os
 import pstats
@@ -54,14 +52,26 @@ from typing import IO, Any
 
 import numpy as np
 import torch
-from layer_speed import machine_line, quartiles, write_csv
+from timing import (
+    RESULTS_DIR,
+    aligned,
+    cuda_missing,
+    device_sync,
+    keras_missing,
+    machine_columns,
+    machine_line,
+    quartiles,
+    round_robin,
+    set_threads,
+    timed,
+    write_csv,
+)
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmlab import Bidirectional, Dense, Embedding, Sequential, build_model
 from lstmlab.training import SequenceData, TrainConfig, fit, loss
 
-RESULTS_DIR = Path(__file__).resolve().parent / "results"
 VOCAB, STEPS, EMBED, UNITS = 3800, 380, 32, 32  # the first article's model
 BATCH = 64
 LEARNING_RATE = 1e-3  # Adam's default in Keras and lstmlab
@@ -110,14 +120,6 @@ class Candidate:
         return len(range(repeat, self.epochs, repeats))
 
 
-def timed(run: Callable[[], object], sync: Callable[[], None]) -> float:
-    sync()
-    start = time.perf_counter()
-    run()
-    sync()
-    return time.perf_counter() - start
-
-
 def lstmlab_model(device: torch.device) -> Sequential:
     """The `text-bilstm` preset, dropout off (the model of the plain loop and of Keras has none)."""
     torch.manual_seed(SEED)
@@ -134,7 +136,7 @@ def lstmlab_candidate(model: Sequential, train: SequenceData, repeats: int, sync
         config = TrainConfig(epochs=1, batch_size=BATCH, learning_rate=LEARNING_RATE, seed=seed)
         fit(model, train, config=config)
 
-    return Candidate("lstmlab", lambda: run(SEED), lambda seed: timed(lambda: run(seed), sync), repeats)
+    return Candidate("lstmlab", lambda: run(SEED), lambda seed: timed(lambda: run(seed), sync=sync), repeats)
 
 
 class PlainTextBiLSTM(nn.Module):
@@ -187,7 +189,9 @@ def plain_candidate(plain: PlainTextBiLSTM, train: SequenceData, repeats: int, s
             criterion(logits[:, 0], targets[index]).backward()
             optimizer.step()
 
-    return Candidate("plain PyTorch", lambda: run(SEED), lambda seed: timed(lambda: run(seed), sync), repeats, True)
+    return Candidate(
+        "plain PyTorch", lambda: run(SEED), lambda seed: timed(lambda: run(seed), sync=sync), repeats, True
+    )
 
 
 @torch.no_grad()
@@ -303,8 +307,9 @@ def start_keras(args: argparse.Namespace, log: IO[str]) -> KerasWorker | None:
     """The Keras worker, or None (with the reason printed) where it cannot or should not run."""
     if args.keras_epochs == 0:
         return None
-    if importlib.util.find_spec("keras") is None:
-        print('Keras is not installed: Keras column skipped (pip install -c constraints.txt -e ".[bench]")')
+    reason = keras_missing("tensorflow")
+    if reason is not None:
+        print(f"Keras column skipped: {reason}")
         return None
     try:
         worker = KerasWorker(args.examples, args.threads, log)
@@ -321,16 +326,12 @@ def start_keras(args: argparse.Namespace, log: IO[str]) -> KerasWorker | None:
 # ----------------------------------------------------------------------------------------- measuring
 def measure(candidates: list[Candidate], repeats: int) -> None:
     """Round-robin: every repeat times each candidate's epochs, starting one candidate later each time."""
-    gc.collect()
-    gc.disable()
-    try:
-        for repeat in range(repeats):
-            shift = repeat % len(candidates)
-            for candidate in candidates[shift:] + candidates[:shift]:
-                for _ in range(candidate.epochs_in_repeat(repeat, repeats)):
-                    candidate.times.append(candidate.epoch(SEED + 1 + repeat))
-    finally:
-        gc.enable()
+
+    def run(candidate: Candidate, repeat: int) -> None:
+        for _ in range(candidate.epochs_in_repeat(repeat, repeats)):
+            candidate.times.append(candidate.epoch(SEED + 1 + repeat))
+
+    round_robin(candidates, repeats, run)
 
 
 def run_scenario(
@@ -411,18 +412,8 @@ def print_table(rows: list[dict[str, object]]) -> None:
             if row["candidate"] != "lstmlab":
                 cells.append(f"{row['lstmlab_over_this']:.2f}")
         lines.append(tuple(cells))
-    widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
-
-    def fmt(cells: tuple[str, ...]) -> str:
-        return "  ".join(
-            c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
-        )
-
     print()
-    print(fmt(header))
-    print("  ".join("-" * w for w in widths))
-    for line in lines:
-        print(fmt(line))
+    print("\n".join(aligned(header, lines)))
     print()
 
 
@@ -458,13 +449,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.keras_worker:
         keras_worker(args.examples, args.threads)
         return 0
-    if args.device == "cuda" and not torch.cuda.is_available():
-        print("CUDA is not available on this machine: skipping the benchmark (use --device cpu).")
+    if cuda_missing(args.device):
         return 0
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
+    set_threads(args.threads)
     device = torch.device(args.device)
-    sync: Callable[[], None] = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
+    sync = device_sync(device)
     machine = machine_line(device)
     print(f"machine: {machine}, load average {os.getloadavg()[0]:.1f}")
     print(
@@ -494,7 +483,7 @@ def main(argv: list[str] | None = None) -> int:
         + f". ({elapsed:.0f} s)"
     )
     path = args.csv or RESULTS_DIR / f"text_speed_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
-    write_csv(path, rows, machine)
+    write_csv(path, rows, **machine_columns(machine))
     print(f"wrote {path}")
     return 0
 
