@@ -62,3 +62,82 @@ def import_keras() -> Any:
     except ImportError as error:  # pragma: no cover - depends on the environment
         pytest.skip(f"keras is not importable ({error}); the Keras oracle cannot run")
     return keras
+
+
+# Operations that make the host wait for the device on a GPU (and so stall it): reading a value
+# (`_local_scalar_dense`: item(), int(), bool(), if tensor:), comparing whole tensors on the host (`equal`), and
+# outputs whose size depends on the values (`nonzero`, `masked_select`, `unique`, boolean-mask indexing).
+SYNC_OPS = {"_local_scalar_dense", "item", "is_nonzero", "equal", "nonzero", "masked_select"}
+# Tensor methods that copy values to the host without an aten operation on CPU (on a GPU: a device-to-host copy).
+SYNC_METHODS = {"tolist", "numpy"}
+
+
+class HostSyncs:
+    """Counts the host synchronisations of the code run inside it: aten operations (a `TorchDispatchMode`) and
+    Tensor methods that read values to the host (a `TorchFunctionMode`, as `tolist` dispatches nothing on CPU).
+
+    Example:
+        >>> with HostSyncs() as syncs:
+        ...     int(torch.ones(2).sum())
+        >>> syncs.names
+        ['_local_scalar_dense']
+    """
+
+    def __init__(self) -> None:
+        from torch.overrides import TorchFunctionMode
+        from torch.utils._python_dispatch import TorchDispatchMode
+
+        self.names: list[str] = []
+        names = self.names
+
+        class Ops(TorchDispatchMode):
+            def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+                name = func._schema.name.split("::")[-1]
+                bool_index = name.startswith("index") and any(
+                    isinstance(i, Tensor) and i.dtype in (torch.bool, torch.uint8)
+                    for i in (args[1] if len(args) > 1 and isinstance(args[1], list | tuple) else [])
+                )
+                if name in SYNC_OPS or name.lstrip("_").startswith("unique") or bool_index:
+                    names.append(name + ("[bool mask]" if bool_index else ""))
+                return func(*args, **(kwargs or {}))
+
+        class Methods(TorchFunctionMode):
+            def __torch_function__(self, func, types, args=(), kwargs=None):  # type: ignore[no-untyped-def]
+                if getattr(func, "__name__", "") in SYNC_METHODS:
+                    names.append(func.__name__)
+                return func(*args, **(kwargs or {}))
+
+        self._modes = [Methods(), Ops()]
+
+    @property
+    def count(self) -> int:
+        return len(self.names)
+
+    def __enter__(self) -> HostSyncs:
+        for mode in self._modes:
+            mode.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for mode in reversed(self._modes):
+            mode.__exit__(*exc)
+
+
+PRESET_FREE_STEPS = 7  # steps where a preset's time axis is free
+
+
+def preset_batch(model: Any) -> tuple[Tensor, Tensor]:
+    """A batch for `model` and its lengths (rows of several lengths where there is more than one step); token ids
+    are right-padded with 0 after each row's length."""
+    gen = torch.Generator().manual_seed(0)
+    batch = model.batch_size or 4
+    shape = tuple(PRESET_FREE_STEPS if d is None else d for d in model.input_shape)
+    steps = shape[0]
+    assert steps is not None
+    lengths = torch.tensor([steps, max(1, steps // 2), 1, max(1, steps - 1)][:batch])
+    first: Any = model.layers[0]
+    if len(shape) == 2:
+        return torch.rand(batch, *shape, generator=gen), lengths
+    ids = torch.randint(1, first.input_dim, (batch, steps), generator=gen)
+    ids[torch.arange(steps) >= lengths[:, None]] = 0
+    return ids, lengths

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pytest
 import torch
-from helpers import flatten_outputs, grads, right_pad, twin
+from helpers import HostSyncs, flatten_outputs, grads, right_pad, twin
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.testing import assert_close
 
 from lstmlab import LSTM, Bidirectional
+from lstmlab.layers import check_lengths
 
 MODES = ["concat", "sum", "mul", "ave", None]
 
@@ -175,7 +174,7 @@ def test_dropout_in_training_takes_two_calls_with_a_mask_each() -> None:
     bi = make_bi(return_sequences=True, dropout=0.5).train()
     bi(torch.randn(2, 4, 3, dtype=torch.float64))
     assert bi.last_one_call is False
-    assert bi.one_call_unsupported_reason(torch.zeros(2, 4, 3), None, None) == (  # type: ignore[arg-type]
+    assert bi.one_call_unsupported_reason(torch.zeros(2, 4, 3), None) == (
         "input dropout draws a separate mask for each direction"
     )
     bi.eval()
@@ -184,27 +183,42 @@ def test_dropout_in_training_takes_two_calls_with_a_mask_each() -> None:
 
 
 @pytest.mark.parametrize("training", [False, True], ids=["one-kernel-call", "two-calls-input-dropout"])
-def test_a_bidirectional_call_checks_its_lengths_once(monkeypatch: pytest.MonkeyPatch, training: bool) -> None:
-    """Each check reads the lengths' range (a device sync on a GPU): the directions reuse the layer's check."""
-    import lstmlab.layers.bidirectional as bidirectional_module
-    import lstmlab.layers.lstm as lstm_module
-
-    calls: list[int] = []
-    original = bidirectional_module.check_lengths
-
-    def counting(*args: Any, **kwargs: Any) -> Any:
-        calls.append(1)
-        return original(*args, **kwargs)
-
-    monkeypatch.setattr(bidirectional_module, "check_lengths", counting)
-    monkeypatch.setattr(lstm_module, "check_lengths", counting)
+def test_a_bidirectional_call_reads_its_lengths_once(training: bool) -> None:
+    """Checking lengths reads their range from the device (a host sync on a GPU): the two directions share one
+    check, and checked `Lengths` are taken as they are."""
     torch.manual_seed(0)
     bi = Bidirectional(LSTM(4, return_sequences=True, input_size=2, dropout=0.5 if training else 0.0))
     x, lengths = torch.randn(3, 5, 2), torch.tensor([5, 2, 4])
-    bi.train(training)(x, lengths=lengths)
-    assert len(calls) == 1
-    out = bi.eval()(x, lengths=lengths)  # compared without dropout masks
+    with HostSyncs() as syncs:
+        bi.train(training)(x, lengths=lengths)
+    assert syncs.names == ["tolist"]
+    assert bi.last_one_call is not training
+    checked = check_lengths(lengths, 3, 5, x.device)
+    with HostSyncs() as none:
+        bi(x, lengths=checked)
+    assert none.count == 0
+    out = bi.eval()(x, lengths=checked)  # compared without dropout masks
     for i, n in enumerate(lengths.tolist()):  # still each row's own answer
         torch.testing.assert_close(out[i, :n], bi(x[i : i + 1, :n])[0])
     with pytest.raises(ValueError, match=r"Expected lengths in 1\.\.5"):
         bi(x, lengths=torch.tensor([5, 0, 4]))
+
+
+def test_a_given_backward_state_on_a_padded_batch_takes_two_calls_without_reading_it() -> None:
+    """Whether a given state is zero would take a device read: any given (or carried) backward state rules out the
+    one kernel call on a padded batch, a zero one included, with the same result."""
+    ref = make_bi("concat", "reference", return_sequences=True)
+    fused = twin(ref, impl="fused")
+    x, lengths = torch.randn(3, 6, 3, dtype=torch.float64), torch.tensor([6, 1, 3])
+    zeros = torch.zeros(3, 4, dtype=torch.float64)
+    with HostSyncs() as syncs:
+        out = fused(x, lengths, ((zeros, zeros), (zeros, zeros)))
+    assert syncs.count == 1 and fused.last_one_call is False
+    assert_close(out, fused(x, lengths))
+    assert fused.last_one_call is True
+    assert_close(out, ref(x, lengths))
+    stateful = twin(ref, impl="fused", stateful=True)
+    stateful(x, lengths)
+    assert stateful.last_one_call is True  # the first call starts from zeros
+    stateful(x, lengths)
+    assert stateful.last_one_call is False  # then from the carried state

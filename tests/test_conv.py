@@ -229,6 +229,30 @@ def test_batch_norm_gradients_match_finite_differences_on_a_padded_batch() -> No
     assert torch.autograd.gradcheck(lambda v: model.train()(v, lengths), (x,))
 
 
+def test_batch_norm_statistics_never_read_the_padding() -> None:
+    """Padded steps are masked out of the sums (no boolean indexing, which needs a device read): NaN or inf there
+    reaches neither the output, the moving statistics nor a gradient."""
+    gen = torch.Generator().manual_seed(SEED)
+    clean, junk = built_norm(), built_norm()
+    x = padded_batch(gen)
+    mask = (torch.arange(x.shape[1]) < LENGTHS[:, None]).unsqueeze(-1)
+    poisoned = x.masked_fill(~mask, float("nan")).masked_fill(~mask & (x > 1), float("inf")).requires_grad_(True)
+    want = clean.train()(x, lengths=LENGTHS)
+    got = junk.train()(poisoned, lengths=LENGTHS)
+    torch.testing.assert_close(got, want)
+    torch.testing.assert_close(junk.moving_variance, clean.moving_variance)
+    (grad,) = torch.autograd.grad((got * torch.randn(got.shape, generator=gen)).sum(), poisoned)
+    assert torch.isfinite(grad).all() and torch.equal(grad[~mask.expand_as(grad)], torch.zeros(int((~mask).sum()) * 3))
+
+
+def test_batch_norm_half_precision_statistics_over_many_steps_do_not_overflow() -> None:
+    norm = built_norm(features=1)
+    x = torch.full((4, 3000, 1), 100.0, dtype=torch.float16)  # a float16 sum of the valid values would be inf
+    out = norm.train()(x, lengths=torch.tensor([3000, 3000, 2000, 1]))
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(norm.moving_mean, torch.tensor([1.0]))  # 0.99 * 0 + 0.01 * 100
+
+
 def test_batch_norm_weights_count_like_keras() -> None:
     norm = built_norm(features=5)
     assert sum(p.numel() for p in norm.parameters()) == 20  # gamma, beta, moving mean, moving variance

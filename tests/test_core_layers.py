@@ -212,7 +212,9 @@ def test_embedding_keras_initialisation_and_shape() -> None:
 
 def test_embedding_lengths_from_mask_zero() -> None:
     ids = torch.tensor([[5, 3, 0, 0], [1, 2, 3, 4], [7, 0, 0, 0]])
-    assert Embedding(10, 2, mask_zero=True).output_lengths(ids, None).tolist() == [2, 4, 1]
+    derived = Embedding(10, 2, mask_zero=True).output_lengths(ids, None)
+    assert derived is not None and derived.values is not None
+    assert derived.values.tolist() == [2, 4, 1] and (derived.batch, derived.steps) == (3, 4)
     assert Embedding(10, 2).output_lengths(ids, None) is None
     given = torch.tensor([1, 1, 1])
     assert Embedding(10, 2, mask_zero=True).output_lengths(ids, given) is given
@@ -441,8 +443,8 @@ def test_full_lengths_take_the_unpadded_path_with_the_same_result() -> None:
     from lstmlab.layers import LSTM, Bidirectional
     from lstmlab.layers.sequence import check_lengths
 
-    assert check_lengths(torch.tensor([5, 5]), 2, 5, torch.device("cpu")) is None
-    assert check_lengths(torch.tensor([5, 4]), 2, 5, torch.device("cpu")).tolist() == [5, 4]  # type: ignore[union-attr]
+    assert check_lengths(torch.tensor([5, 5]), 2, 5, torch.device("cpu")).values is None
+    assert check_lengths(torch.tensor([5, 4]), 2, 5, torch.device("cpu")).values.tolist() == [5, 4]  # type: ignore[union-attr]
     torch.manual_seed(0)
     bi = Bidirectional(LSTM(4, return_sequences=True, input_size=3))
     x = torch.randn(2, 6, 3)

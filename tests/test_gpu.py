@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
-from helpers import flatten_outputs, grads, twin
+from helpers import flatten_outputs, grads, preset_batch, twin
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 from torch.testing import assert_close
 
-from lstmlab import LSTM, Bidirectional
+from lstmlab import LSTM, PRESETS, Bidirectional, build_model
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 
@@ -68,3 +70,24 @@ def test_lstm_fcn_on_cuda_equals_cpu_on_a_padded_batch() -> None:
         assert_close(got.cpu(), want)
     for name, value in gpu.state_dict().items():  # the moving statistics followed the same batch
         assert_close(value.cpu(), cpu.state_dict()[name])
+
+
+@pytest.mark.parametrize("mode", ["eval", "train"])
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_a_preset_call_synchronises_with_the_gpu_at_most_once(name: str, mode: str) -> None:
+    """CUDA's own sync detector (`set_sync_debug_mode`) as the oracle: the lengths and ids checks are one read."""
+    torch.manual_seed(0)
+    model = build_model(name).to("cuda").train(mode == "train")
+    x, lengths = (t.to("cuda") for t in preset_batch(model))
+    model(x, lengths)  # warm-up (cuDNN plans, the allocator) outside the count
+    torch.cuda.synchronize()
+    model.reset_states()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        torch.cuda.set_sync_debug_mode("warn")
+        try:
+            model(x, lengths)
+        finally:
+            torch.cuda.set_sync_debug_mode("default")
+    syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]
+    assert len(syncs) <= 1, syncs

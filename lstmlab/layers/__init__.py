@@ -1,7 +1,7 @@
 """Layers: LSTM cell and layer, Bidirectional, and the layers around them. They know nothing of files or the CLI."""
 
 from .base import Layer, Shape
-from .bidirectional import MERGE_MODES, Bidirectional
+from .bidirectional import MERGE_MODES, Bidirectional, MergeMode, merge
 from .conv import Activation, BatchNormalization, Conv1D
 from .core import (
     Dense,
@@ -15,9 +15,18 @@ from .core import (
     SpatialDropout1D,
     TimeDistributed,
 )
-from .lstm import IMPLS, LSTM, LSTMCell, LSTMState
+from .lstm import IMPLS, LSTM, CallTrace, Impl, LSTMCell, LSTMState, fused_lstm, lstm_step
 from .parallel import Parallel
-from .sequence import lengths_from_padding, reverse_padded, step_mask
+from .sequence import (
+    DeviceCheck,
+    Lengths,
+    as_lengths,
+    check_lengths,
+    lengths_from_padding,
+    reverse_padded,
+    run_checks,
+    step_mask,
+)
 
 __all__ = [
     "IMPLS",
@@ -26,23 +35,34 @@ __all__ = [
     "Activation",
     "BatchNormalization",
     "Bidirectional",
+    "CallTrace",
     "Conv1D",
     "Dense",
+    "DeviceCheck",
     "Dropout",
     "Embedding",
     "Flatten",
     "GaussianNoise",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",
+    "Impl",
     "LSTMCell",
     "LSTMState",
     "Layer",
+    "Lengths",
+    "MergeMode",
     "Parallel",
     "ReverseTime",
     "Shape",
     "SpatialDropout1D",
     "TimeDistributed",
+    "as_lengths",
+    "check_lengths",
+    "fused_lstm",
     "lengths_from_padding",
+    "lstm_step",
+    "merge",
     "reverse_padded",
+    "run_checks",
     "step_mask",
 ]

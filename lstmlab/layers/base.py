@@ -7,6 +7,8 @@ from collections.abc import Iterable, Sequence
 import torch
 from torch import Tensor, nn
 
+from .sequence import Lengths
+
 __all__ = [
     "Layer",
     "Shape",
@@ -29,8 +31,12 @@ class Layer(nn.Module):
     A layer created without its input size gets its parameters in `build(input_shape)`, which `Sequential`
     calls with the previous layer's output shape; a layer created with it is ready to use at once.
 
-    Lengths protocol (used by `Sequential`): a layer with `uses_lengths = True` takes `lengths` as a keyword
-    argument; `output_lengths` tells which lengths hold for the layer's output (None once the time axis is gone).
+    Lengths protocol: a layer with `uses_lengths = True` takes `lengths` as a keyword argument, either a plain
+    (B,) tensor or list, which the layer checks (one device read: a host sync on a GPU), or `Lengths`, which it
+    takes as they are (after comparing their shape with its input's, which needs no device read). `Sequential`
+    checks a call's lengths once, with its first layer's input values (`Sequential.check_call`: one device read
+    per call), and passes `Lengths` from layer to layer; `output_lengths` tells which lengths hold for a layer's
+    output (None once the time axis is gone). Checked lengths have `values` None when no row is padded.
     """
 
     uses_lengths: bool = False
@@ -39,7 +45,7 @@ class Layer(nn.Module):
         """Create parameters for inputs of `input_shape` (no batch axis) and return the output shape."""
         raise NotImplementedError
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
         """Lengths that hold for this layer's output, given its input and the input's lengths."""
         return lengths
 
@@ -56,8 +62,9 @@ def build_layers(layers: Sequence[Layer], input_shape: Shape) -> list[Shape]:
     return shapes
 
 
-def apply_layers(layers: Iterable[Layer], x: Tensor, lengths: Tensor | None) -> Tensor:
-    """Run `layers` one after the other, passing lengths to those that use them until the time axis is gone."""
+def apply_layers(layers: Iterable[Layer], x: Tensor, lengths: Lengths | None) -> Tensor:
+    """Run `layers` one after the other, passing checked lengths to those that use them until the time axis is
+    gone (no layer checks them again)."""
     for layer in layers:
         next_lengths = layer.output_lengths(x, lengths)
         x = layer(x, lengths=lengths) if layer.uses_lengths else layer(x)

@@ -8,13 +8,36 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_rank
-from .lstm import LSTM, LSTMState, _Trace, check_torch_lstm, check_torch_options, fused_lstm
-from .sequence import check_lengths, reverse_padded
+from .lstm import LSTM, CallTrace, LSTMState, check_torch_lstm, check_torch_options, fused_lstm
+from .sequence import Lengths, as_lengths, reverse_padded
 
-__all__ = ["MERGE_MODES", "Bidirectional"]
+__all__ = ["MERGE_MODES", "Bidirectional", "MergeMode", "merge"]
 
-MergeMode = Literal["concat", "sum", "mul", "ave"] | None
+# How two directions' outputs become one; a Bidirectional also takes None (both outputs, unmerged).
+MergeMode = Literal["concat", "sum", "mul", "ave"]
 MERGE_MODES = ("concat", "sum", "mul", "ave", None)
+
+
+def merge(a: Tensor, b: Tensor, mode: MergeMode) -> Tensor:
+    """Merge two directions' outputs: "concat" on the last axis (width 2H), "sum", "mul" or "ave" (width H).
+
+    Shapes:
+        a, b: (..., H), the same shape. Returns (..., 2H) for "concat", else (..., H).
+
+    Example:
+        >>> merge(torch.ones(2, 3), torch.zeros(2, 3), "ave")
+        tensor([[0.5000, 0.5000, 0.5000],
+                [0.5000, 0.5000, 0.5000]])
+    """
+    if mode == "concat":
+        return torch.cat([a, b], dim=-1)
+    if mode == "sum":
+        return a + b
+    if mode == "mul":
+        return a * b
+    if mode == "ave":
+        return (a + b) / 2
+    raise ValueError(f"Expected mode in {{'concat', 'sum', 'mul', 'ave'}}. Received: mode={mode!r}")
 
 
 class Bidirectional(Layer):
@@ -30,9 +53,10 @@ class Bidirectional(Layer):
         merge_mode: "concat" (default, width 2H), "sum", "mul", "ave", or None to return both outputs.
 
     Shapes:
-        x: (B, T, D) with optional lengths (B,). Output: (B, T, 2H | H) with `return_sequences`, else
-        (B, 2H | H): the forward half's final state and the backward half's final state (after reading the
-        whole row backwards). With `return_state`: `(output, (forward_state, backward_state))`.
+        x: (B, T, D) with optional lengths (B,): a tensor or list (checked here) or `Lengths`. Output:
+        (B, T, 2H | H) with `return_sequences`, else (B, 2H | H): the forward half's final state and the backward
+        half's final state (after reading the whole row backwards). With `return_state`:
+        `(output, (forward_state, backward_state))`.
 
     Raises:
         ValueError: on an unknown merge mode, or the inputs the LSTM itself rejects.
@@ -45,7 +69,7 @@ class Bidirectional(Layer):
 
     uses_lengths = True
 
-    def __init__(self, layer: LSTM, *, merge_mode: MergeMode = "concat") -> None:
+    def __init__(self, layer: LSTM, *, merge_mode: MergeMode | None = "concat") -> None:
         super().__init__()
         if merge_mode not in MERGE_MODES:
             raise ValueError(
@@ -53,10 +77,10 @@ class Bidirectional(Layer):
             )
         if not isinstance(layer, LSTM):
             raise ValueError(f"Expected an lstmlab LSTM layer to wrap. Received: {type(layer).__name__}")
-        self.merge_mode: MergeMode = merge_mode
+        self.merge_mode: MergeMode | None = merge_mode
         self.forward_layer = layer
         self.backward_layer = layer.clone(go_backwards=not layer.go_backwards)
-        self._trace = _Trace()
+        self._trace = CallTrace()
 
     @property
     def return_sequences(self) -> bool:
@@ -87,7 +111,7 @@ class Bidirectional(Layer):
         assert width is not None
         return (*shape[:-1], 2 * width if self.merge_mode == "concat" else width)
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
         return self.forward_layer.output_lengths(inputs, lengths)
 
     def reset_states(self) -> None:
@@ -98,7 +122,7 @@ class Bidirectional(Layer):
     def forward(
         self,
         x: Tensor,
-        lengths: Tensor | None = None,
+        lengths: Tensor | Lengths | None = None,
         initial_state: tuple[tuple[Tensor, Tensor], tuple[Tensor, Tensor]] | None = None,
     ) -> Tensor | tuple[Tensor, ...] | tuple[Tensor | tuple[Tensor, Tensor], tuple[LSTMState, LSTMState]]:
         if initial_state is not None and len(initial_state) != 2:
@@ -109,15 +133,18 @@ class Bidirectional(Layer):
         if initial_state is not None:
             forward_state, backward_state = initial_state
         check_rank("Bidirectional", x, (3,), "(batch, steps, features)")
-        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)  # once for both directions
+        checked = as_lengths(lengths, x)  # once for both directions
+        # a given or carried state is not known to be zero without a device read
+        backward_from_zeros = backward_state is None and self.backward_layer.carried_state is None
         start_f = self.forward_layer.prepare(x, forward_state)
         start_b = self.backward_layer.prepare(x, backward_state)
-        self._trace.one_call = self.one_call_unsupported_reason(x, lengths, start_b) is None
+        reason = self.one_call_unsupported_reason(x, checked, backward_from_zeros=backward_from_zeros)
+        self._trace.one_call = reason is None
         if self._trace.one_call:
-            joint, state_f, state_b = self._run_one_call(x, lengths, start_f, start_b)
+            joint, state_f, state_b = self._run_one_call(x, checked, start_f, start_b)
             out_f, out_b = (joint, joint) if self.merge_mode == "concat" else joint.chunk(2, dim=-1)
         else:
-            out_f, out_b, state_f, state_b = self._run_two_calls(x, lengths, start_f, start_b)
+            out_f, out_b, state_f, state_b = self._run_two_calls(x, checked, start_f, start_b)
         if not self.return_sequences:
             merged = self._merge(state_f.h, state_b.h)
         elif self._trace.one_call and self.merge_mode == "concat":
@@ -128,11 +155,18 @@ class Bidirectional(Layer):
             return merged, (state_f, state_b)
         return merged
 
-    def one_call_unsupported_reason(self, x: Tensor, lengths: Tensor | None, backward_start: LSTMState) -> str | None:
-        """Why both directions cannot share one fused kernel call on `x`, or None when they can (`lengths` as
-        `check_lengths` returns them: None when no row is padded).
+    def one_call_unsupported_reason(
+        self, x: Tensor, lengths: Lengths | None, *, backward_from_zeros: bool = True
+    ) -> str | None:
+        """Why both directions cannot share one fused kernel call on `x`, or None when they can.
 
         One call (`torch.lstm(bidirectional=True)`, as `nn.LSTM` runs) costs less than two for short sequences.
+
+        Args:
+            x: (B, T, D), the call's input.
+            lengths: checked for x (None: no lengths).
+            backward_from_zeros: the backward direction starts from zeros (no given or carried state); the kernel's
+                backward direction reads a row's padding first, which holds only a zero state exactly.
         """
         if self.forward_layer.go_backwards:
             return "the first layer reads backwards"
@@ -140,50 +174,43 @@ class Bidirectional(Layer):
             return "a direction runs the reference implementation"
         if self.training and (self.forward_layer.dropout > 0 or self.backward_layer.dropout > 0):
             return "input dropout draws a separate mask for each direction"
-        padded = lengths is not None  # checked lengths are None when no row is padded
-        if padded and bool(backward_start.h.any() or backward_start.c.any()):
-            return "the backward direction would read the padding first from a non-zero state"
+        if lengths is not None and lengths.padded and not backward_from_zeros:
+            return "the backward direction would read the padding first from a given (or carried) state"
         return None
 
     def _run_one_call(
-        self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
+        self, x: Tensor, lengths: Lengths, start_f: LSTMState, start_b: LSTMState
     ) -> tuple[Tensor, LSTMState, LSTMState]:
         """Both directions in one fused kernel call: their outputs side by side (B, T, 2H), and final states.
 
         The kernel returns the backward half in input time order.
         """
-        cells = [self.forward_layer._built_cell(), self.backward_layer._built_cell()]
-        outputs, (h_n, c_n) = fused_lstm(x, lengths, cells, [start_f, start_b], training=self.training)
+        cells = [self.forward_layer.cell, self.backward_layer.cell]
+        outputs, (h_n, c_n) = fused_lstm(x, lengths.values, cells, [start_f, start_b], training=self.training)
         state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
         self.forward_layer.finish("fused", state_f)
         self.backward_layer.finish("fused", state_b)
         return outputs, state_f, state_b
 
     def _run_two_calls(
-        self, x: Tensor, lengths: Tensor | None, start_f: LSTMState, start_b: LSTMState
+        self, x: Tensor, lengths: Lengths, start_f: LSTMState, start_b: LSTMState
     ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
         """Each direction on its own; outputs put back in input time order (within each row's length)."""
         out_f, state_f = self.forward_layer.run_prepared(x, lengths, start_f)
         out_b, state_b = self.backward_layer.run_prepared(x, lengths, start_b)
         if self.return_sequences and self.forward_layer.go_backwards:
-            out_f = reverse_padded(out_f, lengths)
+            out_f = reverse_padded(out_f, lengths.values)
         if self.return_sequences and self.backward_layer.go_backwards:
-            out_b = reverse_padded(out_b, lengths)
+            out_b = reverse_padded(out_b, lengths.values)
         return out_f, out_b, state_f, state_b
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:
-        if self.merge_mode == "concat":
-            return torch.cat([a, b], dim=-1)
-        if self.merge_mode == "sum":
-            return a + b
-        if self.merge_mode == "mul":
-            return a * b
-        if self.merge_mode == "ave":
-            return (a + b) / 2
-        return a, b
+        return (a, b) if self.merge_mode is None else merge(a, b, self.merge_mode)
 
     @classmethod
-    def from_torch(cls, module: nn.LSTM, *, merge_mode: MergeMode = "concat", **options: object) -> Bidirectional:
+    def from_torch(
+        cls, module: nn.LSTM, *, merge_mode: MergeMode | None = "concat", **options: object
+    ) -> Bidirectional:
         """A Bidirectional with the weights of a one-layer `nn.LSTM(bidirectional=True)`.
 
         With merge_mode "concat" the outputs equal the module's (on a packed batch for variable lengths).
@@ -204,7 +231,7 @@ class Bidirectional(Layer):
         if size is None:
             raise ValueError("Expected a built Bidirectional for to_torch(). Received: a layer with no input size")
         module = nn.LSTM(size, self.forward_layer.units, batch_first=True, bidirectional=True)
-        module = module.to(self.forward_layer.cell.weight_ih)  # type: ignore[union-attr]
+        module = module.to(self.forward_layer.cell.weight_ih)
         self.forward_layer.store_torch_weights(module, "")
         self.backward_layer.store_torch_weights(module, "_reverse")
         return module

@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
 from .core import ACTIVATIONS
-from .sequence import check_lengths, step_mask
+from .sequence import Lengths, as_lengths, step_mask
 
 __all__ = ["Activation", "BatchNormalization", "Conv1D"]
 
@@ -40,7 +40,8 @@ class Conv1D(Layer):
         input_size: input features; omit it inside a `Sequential`.
 
     Shapes:
-        x: (B, T, D); lengths: (B,) or None. Output: (B, T, filters), zeros at padded steps.
+        x: (B, T, D); lengths: (B,) (a tensor, list or `Lengths`) or None. Output: (B, T, filters), zeros at
+        padded steps.
 
     Example:
         >>> Conv1D(4, 3, input_size=2)(torch.rand(5, 7, 2)).shape
@@ -73,7 +74,7 @@ class Conv1D(Layer):
             raise ValueError(f"Conv1D was built for {self.conv.in_channels} inputs. Received: {input_shape}")
         return (input_shape[0], self.filters)
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
         if self.conv is None:
             raise ValueError(
                 "Expected Conv1D(filters, kernel_size, input_size=D) or a Sequential. Received: no input size"
@@ -82,11 +83,11 @@ class Conv1D(Layer):
         check_floating("Conv1D", x)
         check_steps("Conv1D", x)
         check_feature_size("Conv1D", x, self.conv.in_channels)
-        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
+        values = as_lengths(lengths, x).values
         k = self.kernel_size
-        inputs = F.pad(_zero_padding(x, lengths).transpose(1, 2), ((k - 1) // 2, k // 2))  # (B, D, (k-1) + T)
+        inputs = F.pad(_zero_padding(x, values).transpose(1, 2), ((k - 1) // 2, k // 2))  # (B, D, (k-1) + T)
         out = self.conv(inputs).transpose(1, 2)  # (B, T, filters)
-        return _zero_padding(out, lengths)
+        return _zero_padding(out, values)
 
     def extra_repr(self) -> str:
         return f"{self.filters}, kernel_size={self.kernel_size}"
@@ -105,7 +106,8 @@ class BatchNormalization(Layer):
         epsilon: added to the variance (Keras's default 1e-3).
 
     Shapes:
-        x: (B, D), or (B, T, D) with lengths (B,) or None. Output: the same shape; zeros at padded steps.
+        x: (B, D), or (B, T, D) with lengths (B,) (a tensor, list or `Lengths`) or None. Output: the same shape;
+        zeros at padded steps.
     """
 
     uses_lengths = True
@@ -137,7 +139,7 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization was built for {self.size} inputs. Received: {input_shape}")
         return input_shape
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
         if self.size is None:
             raise ValueError(
                 "Expected BatchNormalization inside a Sequential (or .build((T, D)) first). Received: no input size"
@@ -145,24 +147,34 @@ class BatchNormalization(Layer):
         check_rank("BatchNormalization", x, (2, 3), "(batch, features) or (batch, steps, features)")
         check_floating("BatchNormalization", x)
         check_feature_size("BatchNormalization", x, self.size)
+        values = None
         if x.dim() == 3:
             check_steps("BatchNormalization", x)
-            lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-        else:
-            lengths = None
+            values = as_lengths(lengths, x).values
+            x = _zero_padding(x, values)  # padding never enters the arithmetic: NaN there must not reach a gradient
         if self.training:
-            mean, variance = self._batch_moments(x, lengths)
+            mean, variance = self._batch_moments(x, values)
             self._follow(mean, variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
         out = (x - mean) * torch.rsqrt(variance + self.epsilon) * self.gamma + self.beta
-        return _zero_padding(out, lengths) if x.dim() == 3 else out
+        return _zero_padding(out, values)
 
     def _batch_moments(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
-        """Mean and biased variance of each feature over the valid values of the batch: (D,), (D,)."""
-        values = x.reshape(-1, x.shape[-1]) if lengths is None else x[step_mask(lengths, x.shape[1])]  # (N, D)
-        mean = values.mean(dim=0)
-        return mean, (values - mean).square().mean(dim=0)
+        """Mean and biased variance of each feature over the valid values of the batch: (D,), (D,).
+
+        `x` is zero at padded steps; they are left out of the sums by masking rather than dropped by boolean
+        indexing, whose output size would need a device read."""
+        if lengths is None:
+            flat = x.reshape(-1, x.shape[-1])  # (N, D)
+            mean = flat.mean(dim=0)
+            return mean, (flat - mean).square().mean(dim=0)
+        padded = ~step_mask(lengths, x.shape[1]).unsqueeze(-1)  # (B, T, 1)
+        total = torch.promote_types(x.dtype, torch.float32)  # half-precision sums over many steps would overflow
+        count = lengths.sum().to(total)  # valid steps in the batch
+        mean = (x.sum(dim=(0, 1), dtype=total) / count).to(x.dtype)  # (D,)
+        variance = (x - mean).masked_fill(padded, 0.0).square().sum(dim=(0, 1), dtype=total) / count
+        return mean, variance.to(x.dtype)
 
     @torch.no_grad()
     def _follow(self, mean: Tensor, variance: Tensor) -> None:

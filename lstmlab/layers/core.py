@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
-from .sequence import check_lengths, lengths_from_padding, reverse_padded, step_mask
+from .sequence import DeviceCheck, Lengths, as_lengths, padding_lengths_check, reverse_padded, step_mask
 
 __all__ = [
     "ACTIVATIONS",
@@ -37,6 +37,9 @@ ACTIVATIONS: dict[str | None, Callable[[Tensor], Tensor]] = {
 class Embedding(Layer):
     """Token ids to vectors; with `mask_zero`, id 0 is padding and yields each row's length.
 
+    A call checks that the ids are in the vocabulary (one device read); `Sequential` reads that check with the
+    lengths' (`ids_check`) and then calls `lookup`, which checks nothing.
+
     Args:
         input_dim: vocabulary size (ids 0..input_dim-1).
         output_dim: vector size, E.
@@ -48,7 +51,7 @@ class Embedding(Layer):
 
     Example:
         >>> emb = Embedding(100, 8, mask_zero=True)
-        >>> emb.output_lengths(torch.tensor([[5, 3, 0]]), None)
+        >>> emb.output_lengths(torch.tensor([[5, 3, 0]]), None).values
         tensor([2])
     """
 
@@ -74,21 +77,38 @@ class Embedding(Layer):
             )
         return (input_shape[0], self.output_dim)
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
+        """The given lengths; without them, with `mask_zero`, those the padding implies (one device read)."""
         if lengths is None and self.mask_zero:
-            return lengths_from_padding(inputs, 0)
+            return padding_lengths_check(inputs, 0).run()
         return lengths
 
     def forward(self, ids: Tensor) -> Tensor:
+        self.ids_check(ids).run()
+        return self.lookup(ids)
+
+    def ids_check(self, ids: Tensor) -> DeviceCheck[None]:
+        """The check of a call's ids: rank, dtype and size at once; the range 0..input_dim-1 when it concludes.
+
+        Raises:
+            ValueError: on ids that are not (batch, steps) integers (at once), or outside the vocabulary.
+        """
         check_rank("Embedding", ids, (2,), "(batch, steps) of token ids")
         if ids.shape[0] == 0:
             raise ValueError("Embedding expected at least one sequence. Received: batch size 0")
         if ids.is_floating_point() or ids.dtype == torch.bool:
             raise ValueError(f"Embedding expected integer token ids. Received: dtype={ids.dtype}")
         check_steps("Embedding", ids)
-        low, high = int(ids.min()), int(ids.max())
-        if low < 0 or high >= self.input_dim:
-            raise ValueError(f"Embedding expected ids in 0..{self.input_dim - 1}. Received: min={low}, max={high}")
+
+        def conclude(read: list[int]) -> None:
+            low, high = read
+            if low < 0 or high >= self.input_dim:
+                raise ValueError(f"Embedding expected ids in 0..{self.input_dim - 1}. Received: min={low}, max={high}")
+
+        return DeviceCheck(tuple(torch.aminmax(ids)), conclude)
+
+    def lookup(self, ids: Tensor) -> Tensor:
+        """The vectors of ids that `ids_check` passed (no check here). Shapes: ids (B, T); returns (B, T, E)."""
         out: Tensor = self.embedding(ids)  # (B, T, E)
         return out
 
@@ -254,7 +274,7 @@ class Flatten(Layer):
             size *= dim
         return (size,)
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
         return None
 
     def forward(self, x: Tensor) -> Tensor:
@@ -273,23 +293,23 @@ class _TimePooling(Layer):
             )
         return (input_shape[1],)
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
         return None
 
-    def _valid(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor | None]:
+    def _valid(self, x: Tensor, lengths: Tensor | Lengths | None) -> Tensor | None:
+        """Check the input; the (B, T, 1) mask of valid steps, or None when no row is padded."""
         check_rank(type(self).__name__, x, (3,), "(batch, steps, features)")
         check_floating(type(self).__name__, x)
         check_steps(type(self).__name__, x)
-        lengths = check_lengths(lengths, x.shape[0], x.shape[1], x.device)
-        mask = None if lengths is None else step_mask(lengths, x.shape[1]).unsqueeze(-1)  # (B, T, 1)
-        return x, mask
+        values = as_lengths(lengths, x).values
+        return None if values is None else step_mask(values, x.shape[1]).unsqueeze(-1)  # (B, T, 1)
 
 
 class GlobalAveragePooling1D(_TimePooling):
     """Mean over the valid steps of each row: (B, T, D) -> (B, D)."""
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        x, mask = self._valid(x, lengths)
+    def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
+        mask = self._valid(x, lengths)
         if mask is None:
             return x.mean(dim=1)
         return x.masked_fill(~mask, 0.0).sum(dim=1) / mask.sum(dim=1).to(x.dtype)
@@ -298,8 +318,8 @@ class GlobalAveragePooling1D(_TimePooling):
 class GlobalMaxPooling1D(_TimePooling):
     """Maximum over the valid steps of each row: (B, T, D) -> (B, D)."""
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        x, mask = self._valid(x, lengths)
+    def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
+        mask = self._valid(x, lengths)
         if mask is None:
             return x.amax(dim=1)
         return x.masked_fill(~mask, float("-inf")).amax(dim=1)
@@ -320,6 +340,6 @@ class ReverseTime(Layer):
             )
         return input_shape
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
         check_rank("ReverseTime", x, tuple(range(2, 8)), "(batch, steps, ...)")
-        return reverse_padded(x, check_lengths(lengths, x.shape[0], x.shape[1], x.device))
+        return reverse_padded(x, as_lengths(lengths, x).values)

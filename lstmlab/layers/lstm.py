@@ -1,7 +1,11 @@
 """LSTM cell and layer: the gate equations as a readable reference, and PyTorch's fused kernel as the fast path.
 
 Both paths share parameters, input dropout, direction handling and state bookkeeping; they differ only in how the
-recurrence over time is computed (`LSTM._run_reference` vs `fused_lstm`), and the tests prove them equal.
+recurrence over time is computed (a loop over `LSTMCell` vs `fused_lstm`), and the tests prove them equal. The gate
+equations are written once, in `lstm_step`, which the cell (and the stacked tutorial models) call.
+
+What `Bidirectional` builds on is public: `LSTM.prepare` (check an input, pick the initial state), `run_prepared`
+(run on a prepared input with checked `Lengths`), `finish` (record the call), `cell`, and `fused_lstm`.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
-from .sequence import check_lengths, reverse_padded, step_mask
+from .sequence import Lengths, as_lengths, reverse_padded, step_mask
 
-__all__ = ["FUSED_DEVICES", "IMPLS", "LSTM", "LSTMCell", "LSTMState"]
+__all__ = ["FUSED_DEVICES", "IMPLS", "LSTM", "CallTrace", "Impl", "LSTMCell", "LSTMState", "fused_lstm", "lstm_step"]
 
+# Which path an LSTM takes: "reference" (the equations, step by step), "fused" (PyTorch's kernel) or "auto".
 Impl = Literal["auto", "reference", "fused"]
 IMPLS = ("auto", "reference", "fused")
 # Devices where torch.lstm runs a fused kernel (oneDNN or the native CPU kernel; cuDNN on CUDA).
@@ -29,8 +34,9 @@ _HOLD = 1e4
 
 
 @dataclass
-class _Trace:
-    """What the last call did; a plain object, so that recording it per call skips nn.Module.__setattr__."""
+class CallTrace:
+    """What a layer's last call did (`LSTM.last_impl`, `Bidirectional.last_one_call`); a plain object, so that
+    recording it on every call skips nn.Module.__setattr__."""
 
     impl: Literal["reference", "fused"] | None = None
     one_call: bool | None = None
@@ -41,6 +47,26 @@ class LSTMState(NamedTuple):
 
     h: Tensor
     c: Tensor
+
+
+def lstm_step(gates: Tensor, c: Tensor) -> LSTMState:
+    """The LSTM equations from the gates' pre-activations: the new hidden and cell state.
+
+    Shapes:
+        gates: (..., 4H), the blocks i | f | g | o (input, forget, candidate, output) of `x W_ih^T + h W_hh^T + b`;
+        c: (..., H). Returns `LSTMState(h, c)`, each (..., H); any leading axes (a model axis too).
+
+    Example:
+        >>> h, c = lstm_step(torch.zeros(2, 8), torch.ones(2, 2))
+        >>> c
+        tensor([[0.5000, 0.5000],
+                [0.5000, 0.5000]])
+    """
+    i, f, g, o = gates.chunk(4, dim=-1)  # (..., H) each
+    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    c = f * c + i * g
+    h = o * torch.tanh(c)
+    return LSTMState(h, c)
 
 
 class LSTMCell(Layer):
@@ -88,11 +114,7 @@ class LSTMCell(Layer):
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> LSTMState:
         h, c = state  # (B, H) each
         gates = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias  # (B, 4H)
-        i, f, g, o = gates.chunk(4, dim=-1)  # (B, H) each
-        i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
-        c = f * c + i * g
-        h = o * torch.tanh(c)
-        return LSTMState(h, c)
+        return lstm_step(gates, c)
 
 
 class LSTM(Layer):
@@ -113,7 +135,8 @@ class LSTM(Layer):
             which path the last call took.
 
     Shapes:
-        x: (B, T, D), right-padded when `lengths` (B,) is given; lengths in 1..T.
+        x: (B, T, D), right-padded when `lengths` (B,) is given: a tensor or list of values in 1..T (checked
+        here), or `Lengths` (checked already, as `Sequential` passes them).
         initial_state: two (B, H) tensors. Output: (B, T, H) or (B, H); padded steps give zeros, and the final
         state of each row is its state at its own last valid step, so a padded batch gives what each sequence
         gives alone.
@@ -155,9 +178,9 @@ class LSTM(Layer):
         self.stateful = stateful
         self.dropout = dropout
         self.impl: Impl = impl
-        self._trace = _Trace()
+        self._trace = CallTrace()
         self._carried: LSTMState | None = None
-        self.cell: LSTMCell | None = None
+        self._modules["cell"] = None  # an LSTMCell once built; the `cell` property reads it
         if input_size is not None:
             self.build((None, input_size))
 
@@ -167,8 +190,8 @@ class LSTM(Layer):
             raise ValueError(f"LSTM expected an input shape (T, D) with a known D. Received: input_shape={input_shape}")
         size = input_shape[-1]
         check_positive_int("input_size", size)
-        if self.cell is None:
-            self.cell = LSTMCell(size, self.units)
+        if not self.built:
+            self._modules["cell"] = LSTMCell(size, self.units)  # registered as "cell": state dict keys cell.*
         elif self.cell.input_size != size:
             raise ValueError(
                 f"LSTM was built for {self.cell.input_size} input features. Received: input_shape={input_shape}"
@@ -176,8 +199,35 @@ class LSTM(Layer):
         return (input_shape[0], self.units) if self.return_sequences else (self.units,)
 
     @property
+    def built(self) -> bool:
+        """Whether the layer has its weights (an input size, given or inferred by `Sequential`)."""
+        return self._modules["cell"] is not None
+
+    @property
+    def cell(self) -> LSTMCell:
+        """The layer's `LSTMCell`: its weights and the step equations.
+
+        Raises:
+            ValueError: if the layer was never built (no input size yet).
+        """
+        cell = self._modules["cell"]
+        if cell is None:
+            raise ValueError(
+                "LSTM has no input size yet. Expected LSTM(units, input_size=D) or a Sequential with an "
+                "input shape. Received: a layer that was never built"
+            )
+        assert isinstance(cell, LSTMCell)
+        return cell
+
+    @property
     def input_size(self) -> int | None:
-        return None if self.cell is None else self.cell.input_size
+        return self.cell.input_size if self.built else None
+
+    @property
+    def carried_state(self) -> LSTMState | None:
+        """The state a stateful layer carries into its next call; None before its first call and after
+        `reset_states()` (and always for a layer that is not stateful)."""
+        return self._carried
 
     def clone(self, **changes: object) -> LSTM:
         """A new layer with the same options (fresh weights), some of them changed."""
@@ -194,7 +244,7 @@ class LSTM(Layer):
         options.update(changes)
         return LSTM(**options)  # type: ignore[arg-type]
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
         return lengths if self.return_sequences else None
 
     def extra_repr(self) -> str:
@@ -212,7 +262,7 @@ class LSTM(Layer):
     def forward(
         self,
         x: Tensor,
-        lengths: Tensor | None = None,
+        lengths: Tensor | Lengths | None = None,
         initial_state: tuple[Tensor, Tensor] | None = None,
     ) -> Tensor | tuple[Tensor, LSTMState]:
         outputs, state = self.run(x, lengths, initial_state)
@@ -222,34 +272,51 @@ class LSTM(Layer):
     def run(
         self,
         x: Tensor,
-        lengths: Tensor | None = None,
+        lengths: Tensor | Lengths | None = None,
         initial_state: tuple[Tensor, Tensor] | None = None,
     ) -> tuple[Tensor, LSTMState]:
         """Run over time and return all outputs `(B, T, H)` in reading order, and the final state.
 
-        This is `forward` without the choice of what to return; `Bidirectional` builds on it.
+        This is `forward` without the choice of what to return: `prepare`, then `run_prepared` with the lengths
+        checked (unless they are `Lengths` already).
         """
         state = self.prepare(x, initial_state)
-        return self.run_prepared(x, check_lengths(lengths, x.shape[0], x.shape[1], x.device), state)
+        return self.run_prepared(x, as_lengths(lengths, x), state)
 
-    def run_prepared(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        """`run` on an input `prepare` validated, with lengths as `check_lengths` returns them (`Bidirectional`
-        checks both once for its two directions)."""
+    def run_prepared(self, x: Tensor, lengths: Lengths, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """`run` on an input that `prepare` accepted, from the state it returned, with checked lengths: no check
+        and no device read here (`Bidirectional` prepares both directions and checks the lengths once for both).
+
+        Args:
+            x: (B, T, D), accepted by `prepare`.
+            lengths: checked for x (`as_lengths`, `check_lengths`).
+            state: the initial state `prepare` returned.
+
+        Returns:
+            Outputs (B, T, H) in reading order, zero at padded steps, and the final `LSTMState` (each row's state
+            at its own last valid step). Records the path taken (`last_impl`) and carries the state if stateful.
+        """
         impl = self.resolve_impl(x)
         x = self.drop_inputs(x)
         if self.go_backwards:
-            x = reverse_padded(x, lengths)
+            x = reverse_padded(x, lengths.values)
         if impl == "fused":
-            outputs, (h_n, c_n) = fused_lstm(x, lengths, [self._built_cell()], [state], training=self.training)
+            outputs, (h_n, c_n) = fused_lstm(x, lengths.values, [self.cell], [state], training=self.training)
             state = LSTMState(h_n[0], c_n[0])
         else:
-            outputs, state = self._run_reference(x, lengths, state)
+            outputs, state = self._run_reference(x, lengths.values, state)
         self.finish(impl, state)
         return outputs, state
 
     def prepare(self, x: Tensor, initial_state: tuple[Tensor, Tensor] | None) -> LSTMState:
-        """Validate a call's input and return its initial state (the caller checks the lengths, once per call)."""
-        cell = self._built_cell()
+        """Check a call's input (not its lengths) and return its initial state: `initial_state` if given, else the
+        carried state of a stateful layer, else zeros.
+
+        Raises:
+            ValueError: on an unbuilt layer, a wrong rank, feature size or dtype, no time steps, a bad initial
+                state, or a stateful batch size that changed.
+        """
+        cell = self.cell
         check_rank("LSTM", x, (3,), "(batch, steps, features)")
         check_feature_size("LSTM", x, cell.input_size)
         check_floating("LSTM", x)
@@ -297,14 +364,6 @@ class LSTM(Layer):
         return "reference"
 
     # ----------------------------------------------------------------------------------------- internals
-    def _built_cell(self) -> LSTMCell:
-        if self.cell is None:
-            raise ValueError(
-                "LSTM has no input size yet. Expected LSTM(units, input_size=D) or a Sequential with an "
-                "input shape. Received: a layer that was never built"
-            )
-        return self.cell
-
     def _initial_state(self, x: Tensor, initial_state: tuple[Tensor, Tensor] | None) -> LSTMState:
         batch = x.shape[0]
         if initial_state is not None:
@@ -337,8 +396,9 @@ class LSTM(Layer):
         return LSTMState(zeros, zeros)
 
     def _run_reference(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        """The loop over the cell; at padded steps the state is held and the output is zero."""
-        cell = self._built_cell()
+        """The loop over the cell; at padded steps the state is held and the output is zero (`lengths`: checked
+        values, None when no row is padded)."""
+        cell = self.cell
         if lengths is not None:  # padding never enters the arithmetic: NaN there must not reach any gradient
             x = x.masked_fill(~step_mask(lengths, x.shape[1]).unsqueeze(-1), 0.0)
         h, c = state
@@ -372,7 +432,7 @@ class LSTM(Layer):
 
     def load_torch_weights(self, module: nn.LSTM, suffix: str) -> None:
         """Copy one direction's weights from `module` (suffix "" forward, "_reverse" backward)."""
-        cell = self._built_cell()
+        cell = self.cell
         with torch.no_grad():
             cell.weight_ih.copy_(getattr(module, f"weight_ih_l0{suffix}"))
             cell.weight_hh.copy_(getattr(module, f"weight_hh_l0{suffix}"))
@@ -383,14 +443,14 @@ class LSTM(Layer):
 
         It reads forwards: for a `go_backwards` layer, reverse the input within its lengths first.
         """
-        cell = self._built_cell()
+        cell = self.cell
         module = nn.LSTM(cell.input_size, self.units, batch_first=True).to(cell.weight_ih)
         self.store_torch_weights(module, "")
         return module
 
     def store_torch_weights(self, module: nn.LSTM, suffix: str) -> None:
         """Copy this layer's weights into one direction of `module`."""
-        cell = self._built_cell()
+        cell = self.cell
         with torch.no_grad():
             getattr(module, f"weight_ih_l0{suffix}").copy_(cell.weight_ih)
             getattr(module, f"weight_hh_l0{suffix}").copy_(cell.weight_hh)
@@ -403,6 +463,7 @@ def fused_lstm(
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
     """PyTorch's fused LSTM kernel (`torch.lstm`) over a right-padded batch, without PackedSequence.
 
+    This is the fast path of `LSTM` and `Bidirectional` (which runs both directions in one call); it checks nothing.
     One cell reads forwards; two cells read forwards and backwards in one kernel call (the kernel's backward
     direction starts at step T-1, so it reads a row's padding first: callers use two cells only where that
     direction starts from a zero state, which the held padding keeps at exactly zero).
@@ -413,13 +474,14 @@ def fused_lstm(
     through held steps are exactly zero (sigmoid' is 0 at 0 and 1).
 
     Shapes:
-        x: (B, T, D); lengths: (B,) or None; states: (B, H) pairs, one per cell.
+        x: (B, T, D); lengths: (B,), the `values` of checked `Lengths` (None when no row is padded: no device read
+        here); states: (B, H) pairs, one per cell.
         Returns outputs (B, T, H * len(cells)) and final (h, c), each (len(cells), B, H).
     """
     batch, steps, _ = x.shape
     units = cells[0].units
     is_pad = None
-    if lengths is not None and int(lengths.min()) < steps:
+    if lengths is not None:  # checked lengths: some row is padded
         is_pad = ~step_mask(lengths, steps).unsqueeze(-1)  # (B, T, 1)
         x = torch.cat([x.masked_fill(is_pad, 0.0), is_pad.to(x.dtype)], dim=-1)  # (B, T, D+1)
     params: list[Tensor] = []

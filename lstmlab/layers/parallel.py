@@ -9,6 +9,7 @@ from torch import Tensor, nn
 
 from .base import Layer, Shape, apply_layers, build_layers
 from .core import Embedding
+from .sequence import Lengths, as_lengths
 
 __all__ = ["Parallel"]
 
@@ -19,7 +20,8 @@ class Parallel(Layer):
     LSTM-FCN (an LSTM path beside a convolutional path).
 
     The branches must give outputs that differ only in their last axis: all pooled, (B, D_i) -> (B, sum D_i), or
-    all keeping the time axis, (B, T, D_i) -> (B, T, sum D_i), with the input's lengths.
+    all keeping the time axis, (B, T, D_i) -> (B, T, sum D_i), with the input's lengths. Lengths are checked
+    once (unless they are `Lengths` already) for every branch.
 
     Args:
         branches: two or more non-empty lists of lstmlab layers.
@@ -69,11 +71,12 @@ class Parallel(Layer):
             total += size
         return (*outputs[0][:-1], total)
 
-    def output_lengths(self, inputs: Tensor, lengths: Tensor | None) -> Tensor | None:
+    def output_lengths(self, inputs: Tensor, lengths: Lengths | None) -> Lengths | None:
         return lengths if self.keeps_time else None
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        outputs = [apply_layers(self._branch(i), x, lengths) for i in range(len(self.branches))]
+    def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
+        checked = None if lengths is None else as_lengths(lengths, x)
+        outputs = [apply_layers(self._branch(i), x, checked) for i in range(len(self.branches))]
         return torch.cat(outputs, dim=-1)
 
     def inner_layers(self) -> Iterator[tuple[int, Layer, Shape]]:

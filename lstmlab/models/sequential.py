@@ -7,8 +7,9 @@ from collections.abc import Callable, Iterator, Sequence
 
 from torch import Tensor, nn
 
-from ..layers import Layer, Parallel, Shape
+from ..layers import Embedding, Layer, Lengths, Parallel, Shape, as_lengths, run_checks
 from ..layers.base import apply_layers, build_layers
+from ..layers.sequence import lengths_check, padding_lengths_check
 
 __all__ = ["Sequential"]
 
@@ -23,7 +24,9 @@ class Sequential(nn.Module):
     """Layers applied one after the other, each built for the previous one's output shape.
 
     Lengths (given, or derived from padding id 0 by an `Embedding(mask_zero=True)`) flow to every layer that
-    uses them, until a layer removes the time axis.
+    uses them, until a layer removes the time axis. A call checks them once, with a first Embedding's ids, in one
+    read from the device (`check_call`: one host sync on a GPU, none for numeric inputs without lengths); the
+    layers take the checked `Lengths` as they are.
 
     Args:
         layers: lstmlab layers, in order.
@@ -33,7 +36,11 @@ class Sequential(nn.Module):
         name: the model's name in `summary()`.
 
     Shapes:
-        x: (B, *input_shape); lengths: (B,). Returns the last layer's output (logits for the model zoo).
+        x: (B, *input_shape); lengths: (B,), valid steps of each right-padded row (axis 1), a tensor, list or
+        `Lengths`. Returns the last layer's output (logits for the model zoo).
+
+    Raises:
+        ValueError: on an input of another shape, bad lengths, or ids the first Embedding rejects.
 
     Example:
         >>> from lstmlab.layers import LSTM, Dense
@@ -76,8 +83,51 @@ class Sequential(nn.Module):
         return self.output_shapes[-1]
 
     def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+        # lengths may also be `Lengths` (checked already); the annotation stays the one subclasses override
+        return self.run_checked(x, self.check_call(x, lengths))
+
+    def check_call(self, x: Tensor, lengths: Tensor | Sequence[int] | Lengths | None = None) -> Lengths | None:
+        """Check a call's input and lengths, all that needs the device's numbers in one read: the lengths' range
+        (given; or derived from the padding ids by a first `Embedding(mask_zero=True)`, with the padding's
+        structure) and a first Embedding's ids. None: no lengths given or derived (nothing to read).
+
+        `forward` is `run_checked(x, check_call(x, lengths))`; a caller running several models on the same input
+        (an ensemble) can check once and run each.
+
+        Raises:
+            ValueError: on an input of another shape, bad lengths, badly padded ids, or ids outside the vocabulary.
+        """
         self._check_input(x)
-        return apply_layers(self._layers(), x, lengths)
+        first = self.layers[0]
+        ids_checks = [first.ids_check(x)] if isinstance(first, Embedding) else []
+        if lengths is None and isinstance(first, Embedding) and first.mask_zero:
+            # the padding's message first, as when the Embedding derived the lengths before its own check
+            derived: Lengths = run_checks(padding_lengths_check(x, 0), *ids_checks)[0]  # the one device read
+            return derived
+        if lengths is None:
+            run_checks(*ids_checks)
+            return None
+        if x.dim() < 2:
+            raise ValueError(
+                f'Model "{self.name}" expected lengths only for inputs with a time axis (axis 1). '
+                f"Received: lengths for shape={tuple(x.shape)}"
+            )
+        if isinstance(lengths, Lengths):
+            run_checks(*ids_checks)
+            return as_lengths(lengths, x)  # checked already: compared with x's shape and device only
+        given: Lengths = run_checks(*ids_checks, lengths_check(lengths, x.shape[0], x.shape[1], x.device))[-1]
+        return given
+
+    def run_checked(self, x: Tensor, lengths: Lengths | None) -> Tensor:
+        """`forward` on an input that `check_call` passed, with the lengths it returned: no check, no device read.
+
+        A first Embedding only looks its ids up (`Embedding.lookup`): `check_call` checked them.
+        """
+        layers = list(self._layers())
+        first = layers[0]
+        if isinstance(first, Embedding):
+            x, layers = first.lookup(x), layers[1:]
+        return apply_layers(layers, x, lengths)
 
     def reset_states(self) -> None:
         """Forget the state every stateful layer carries."""

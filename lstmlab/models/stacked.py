@@ -1,18 +1,20 @@
 """Many tutorial models of one shape as one module with a leading model axis: train N seeds x M variants at once.
 
-`torch.func.vmap` has no batching rule for the fused LSTM kernel, so the stacked cell is written out with batched
-matrix products over stacked weights `(M, 4H, D)`. Each model keeps its own weights; with a loss that sums the
+`torch.func.vmap` has no batching rule for the fused LSTM kernel, so the stacked layer computes the gates with batched
+matrix products over stacked weights `(M, 4H, D)` and steps with the layers' own equations (`lstm_step`), merging
+directions with `merge`. Each model keeps its own weights; with a loss that sums the
 models' own losses, each model's gradient is its own, and Adam (elementwise) over the stacked weights is each
 model's own Adam: training the stack equals training each model alone (tested to float tolerance).
 """
 
 from __future__ import annotations
 
+from typing import Literal
+
 import torch
 from torch import Tensor, nn
 
-from ..layers import LSTM, Bidirectional, ReverseTime, TimeDistributed
-from ..layers.core import Dense
+from ..layers import LSTM, Bidirectional, Dense, MergeMode, ReverseTime, TimeDistributed, lstm_step, merge
 from .sequential import Sequential
 
 __all__ = ["StackedTutorial"]
@@ -39,12 +41,16 @@ def _head(model: Sequential) -> nn.Linear:
     return last.layer.linear
 
 
-def _kind(model: Sequential) -> str:
+Kind = MergeMode | Literal["aligned", "reading"]
+
+
+def _kind(model: Sequential) -> Kind:
     """How a model turns its directions' outputs into features: a merge mode, or one direction's outputs in input
     order ("aligned") or, for a lone go_backwards LSTM without ReverseTime, in Keras's reading order ("reading")."""
     first = model.layers[0]
     if isinstance(first, Bidirectional):
-        return str(first.merge_mode)
+        assert first.merge_mode is not None  # a Bidirectional inside a Sequential merges (its build says so)
+        return first.merge_mode
     keeps_reading_order = isinstance(first, LSTM) and first.go_backwards
     realigned = any(isinstance(layer, ReverseTime) for layer in model.layers)
     return "reading" if keeps_reading_order and not realigned else "aligned"
@@ -67,7 +73,7 @@ class StackedTutorial(nn.Module):
     def __init__(self, models: list[Sequential]) -> None:
         super().__init__()
         directions = [_directions(m) for m in models]
-        cells = [layer._built_cell() for layers in directions for layer in layers]
+        cells = [layer.cell for layers in directions for layer in layers]
         shapes = {(c.input_size, c.units) for c in cells}
         if len(shapes) != 1:
             raise ValueError(f"Expected one (input size, units) for every model. Received: {sorted(shapes)}")
@@ -84,7 +90,7 @@ class StackedTutorial(nn.Module):
         for layers in directions:
             first_direction.append(first_direction[-1] + len(layers))
         self.first_direction = first_direction[:-1]  # model m's directions: first_direction[m], +1 for a Bi-LSTM
-        self.kinds = [_kind(m) for m in models]
+        self.kinds: list[Kind] = [_kind(m) for m in models]
         self.groups = {kind: [m for m, k in enumerate(self.kinds) if k == kind] for kind in dict.fromkeys(self.kinds)}
         heads = [_head(m) for m in models]
         self.head_index = [len(m.layers) - 1 for m in models]
@@ -93,7 +99,8 @@ class StackedTutorial(nn.Module):
         self.classes = heads[0].out_features
 
     def _bank(self, x: Tensor) -> tuple[Tensor, Tensor]:
-        """Every direction over time: outputs (N, B, T, H) in reading order and in input time order."""
+        """Every direction over time: outputs (N, B, T, H) in reading order and in input time order; the gates as in
+        `LSTMCell` (input part for all steps at once), the step is `lstm_step`."""
         xd = x[self.direction_model]  # (N, B, T, D): each direction reads its own model's batch
         xd = torch.where(self.backwards, xd.flip(2), xd)
         xw = torch.einsum("nbtd,ngd->nbtg", xd, self.weight_ih) + self.bias[:, None, None, :]  # (N, B, T, 4H)
@@ -104,25 +111,18 @@ class StackedTutorial(nn.Module):
         outputs = []
         for t in range(steps):
             gates = torch.baddbmm(xw[:, :, t], h, recurrent)  # (N, B, 4H)
-            i, f, g, o = gates.chunk(4, dim=-1)
-            c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
-            h = torch.sigmoid(o) * torch.tanh(c)
+            h, c = lstm_step(gates, c)  # (N, B, H) each
             outputs.append(h)
         reading = torch.stack(outputs, dim=2)  # (N, B, T, H)
         return reading, torch.where(self.backwards, reading.flip(2), reading)
 
-    def _features(self, kind: str, models: list[int], reading: Tensor, aligned: Tensor) -> Tensor:
+    def _features(self, kind: Kind, models: list[int], reading: Tensor, aligned: Tensor) -> Tensor:
         first = torch.tensor([self.first_direction[m] for m in models], device=reading.device)
-        if kind in ("aligned", "reading"):
-            return (aligned if kind == "aligned" else reading)[first]  # (G, B, T, H)
-        a, b = aligned[first], aligned[first + 1]
-        if kind == "concat":
-            return torch.cat([a, b], dim=-1)
-        if kind == "sum":
-            return a + b
-        if kind == "mul":
-            return a * b
-        return (a + b) / 2
+        if kind == "aligned":
+            return aligned[first]  # (G, B, T, H)
+        if kind == "reading":
+            return reading[first]
+        return merge(aligned[first], aligned[first + 1], kind)  # (G, B, T, F)
 
     def forward(self, x: Tensor) -> Tensor:
         reading, aligned = self._bank(x)

@@ -26,7 +26,9 @@ from ..layers import (
     GaussianNoise,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
+    Impl,
     Layer,
+    MergeMode,
     Parallel,
     ReverseTime,
     SpatialDropout1D,
@@ -55,9 +57,6 @@ __all__ = [
     "preset_config",
     "replace_fields",
 ]
-
-Impl = Literal["auto", "reference", "fused"]
-MergeMode = Literal["concat", "sum", "mul", "ave"]
 
 
 def _logits(num_classes: int) -> int:
