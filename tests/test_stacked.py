@@ -8,8 +8,7 @@ import torch
 from lstmlab import build_model
 from lstmlab.data import CumsumConfig, make_cumsum
 from lstmlab.models.stacked import StackedTutorial
-from lstmlab.data import SequenceData
-from lstmlab.training import TrainConfig, fit
+from lstmlab.training import SequenceData, TrainConfig, fit
 from lstmlab.training.stacked import fit_stacked
 
 VARIANTS = [
