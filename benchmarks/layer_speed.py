@@ -17,25 +17,22 @@ Results are printed as a table and written to benchmarks/results/layer_speed_<ti
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 
 import torch
 from timing import (
-    RESULTS_DIR,
     Blocks,
     aligned,
     cuda_missing,
     device_sync,
     machine_columns,
     machine_line,
-    quartiles,
-    round_robin,
+    measure_blocks,
+    parse_block_args,
+    results_path,
     write_csv,
 )
 from torch import Tensor, nn
@@ -165,22 +162,7 @@ def check_outputs(candidates: list[Candidate]) -> None:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per candidate (default 15; 3 quick)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer repeats, shorter blocks")
-    parser.add_argument(
-        "--target-ms", type=float, default=None, help="length of one timed block (default 200; 40 quick)"
-    )
-    parser.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default benchmarks/results/)")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 15
-    if args.target_ms is None:
-        args.target_ms = 40.0 if args.quick else 200.0
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
-    return args
+    return parse_block_args(argparse.ArgumentParser(description=__doc__.split("\n\n")[0]), argv)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -190,7 +172,6 @@ def main(argv: list[str] | None = None) -> int:
     device = torch.device(args.device)
     sync = device_sync(device)
     target_s = args.target_ms / 1000
-    warmup_s = target_s / 2
 
     machine = machine_line(device)
     print(f"machine: {machine}")
@@ -200,35 +181,16 @@ def main(argv: list[str] | None = None) -> int:
     for batch, steps, hidden, size in SHAPES:
         candidates = build_candidates(batch, steps, hidden, size, device)
         check_outputs(candidates)
+        measure_blocks([c.blocks for c in candidates], args.repeats, target_s, sync)
+        anchors = {c.group: c.blocks for c in candidates if c.anchor}
         for c in candidates:
-            c.blocks.warm_up(target_s, warmup_s, sync)
-        round_robin(candidates, args.repeats, lambda c, _repeat: c.blocks.sample(target_s, sync))
-        anchors = {c.group: statistics.median(c.blocks.times) for c in candidates if c.anchor}
-        for c in candidates:
-            median = statistics.median(c.blocks.times)
-            low, high = quartiles(c.blocks.times)
-            rows.append(
-                {
-                    "B": batch,
-                    "T": steps,
-                    "H": hidden,
-                    "D": size,
-                    "direction": c.group,
-                    "candidate": c.name,
-                    "median_ms": median * 1e3,
-                    "q1_ms": low * 1e3,
-                    "q3_ms": high * 1e3,
-                    "ratio": median / anchors[c.group],
-                    "anchor": c.anchor,
-                    "timed_calls": c.blocks.calls,
-                    "repeats": len(c.blocks.times),
-                }
-            )
+            shape = {"B": batch, "T": steps, "H": hidden, "D": size}
+            rows.append({**shape, "direction": c.group, "candidate": c.name, **c.blocks.columns(anchors[c.group])})
     elapsed = time.perf_counter() - began
 
     print_table(rows)
     print(f"ratio = median(ours) / median(nn.LSTM anchor of the same direction); lower is better. ({elapsed:.0f} s)")
-    path = args.csv or RESULTS_DIR / f"layer_speed_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
+    path = args.csv or results_path("layer_speed", device)
     write_csv(path, rows, **machine_columns(machine))
     print(f"wrote {path}")
     return 0

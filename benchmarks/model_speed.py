@@ -35,26 +35,24 @@ Results are printed as a table and written to benchmarks/results/model_speed_<ti
 from __future__ import annotations
 
 import argparse
-import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import torch
 from timing import (
-    RESULTS_DIR,
     Blocks,
     aligned,
     cuda_missing,
     device_sync,
     machine_columns,
     machine_line,
-    quartiles,
-    round_robin,
+    measure_blocks,
+    parse_block_args,
+    results_path,
     set_threads,
     write_csv,
 )
@@ -113,7 +111,6 @@ class Candidate:
     forward: Callable[[], Tensor]  # (B, CLASSES) logits
     blocks: Blocks
     anchor: bool = False
-    syncs: tuple[int, int] = field(default=(0, 0))  # `_local_scalar_dense`, `tolist`/`numpy` calls per forward
 
 
 def batch_data(batch: int, device: torch.device) -> tuple[Tensor, Tensor, Tensor, Tensor]:
@@ -153,15 +150,11 @@ def measure_batch(batch: int, args: argparse.Namespace, device: torch.device) ->
     sync = device_sync(device)
     target_s = args.target_ms / 1000
     candidates = build_candidates(batch, device)
-    for c in candidates:
-        c.blocks.warm_up(target_s, target_s / 2, sync)
-        c.syncs = count_syncs(c.forward)
-    round_robin(candidates, args.repeats, lambda c, _repeat: c.blocks.sample(target_s, sync))
-    anchor = statistics.median(next(c for c in candidates if c.anchor).blocks.times)
+    measure_blocks([c.blocks for c in candidates], args.repeats, target_s, sync)
+    anchor = next(c for c in candidates if c.anchor).blocks
     rows: list[dict[str, object]] = []
     for c in candidates:
-        median = statistics.median(c.blocks.times)
-        low, high = quartiles(c.blocks.times)
+        scalars, host_reads = count_syncs(c.forward)
         rows.append(
             {
                 "preset": PRESET,
@@ -169,15 +162,9 @@ def measure_batch(batch: int, args: argparse.Namespace, device: torch.device) ->
                 "T": STEPS,
                 "F": FEATURES,
                 "candidate": c.name,
-                "median_ms": median * 1e3,
-                "q1_ms": low * 1e3,
-                "q3_ms": high * 1e3,
-                "ratio": median / anchor,
-                "anchor": c.anchor,
-                "scalar_syncs_per_forward": c.syncs[0],
-                "host_reads_per_forward": c.syncs[1],
-                "timed_calls": c.blocks.calls,
-                "repeats": len(c.blocks.times),
+                **c.blocks.columns(anchor),
+                "scalar_syncs_per_forward": scalars,
+                "host_reads_per_forward": host_reads,
             }
         )
     return rows
@@ -211,21 +198,10 @@ def print_table(rows: list[dict[str, object]]) -> None:
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per candidate (default 15; 3 quick)")
-    parser.add_argument(
-        "--target-ms", type=float, default=None, help="length of one timed block (default 200; 40 quick)"
-    )
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer repeats, shorter blocks")
-    parser.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default benchmarks/results/)")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 15
-    if args.target_ms is None:
-        args.target_ms = 40.0 if args.quick else 200.0
-    if args.repeats < 1 or (args.threads or 1) < 1:
-        parser.error("--repeats and --threads must be at least 1")
+    args = parse_block_args(parser, argv)
+    if (args.threads or 1) < 1:
+        parser.error("--threads must be at least 1")
     return args
 
 
@@ -249,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows)
     print(f"ratio = median / median(unpadded anchor of the same batch size); lower is better. ({elapsed:.0f} s)")
     print("item syncs: aten::_local_scalar_dense calls per forward; tolist: Tensor.tolist/numpy calls per forward.")
-    path = args.csv or RESULTS_DIR / f"model_speed_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
+    path = args.csv or results_path("model_speed", device)
     write_csv(path, rows, **machine_columns(machine))
     print(f"wrote {path}")
     return 0

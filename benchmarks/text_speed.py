@@ -46,14 +46,12 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
 import numpy as np
 import torch
 from timing import (
-    RESULTS_DIR,
     aligned,
     cuda_missing,
     device_sync,
@@ -61,6 +59,7 @@ from timing import (
     machine_columns,
     machine_line,
     quartiles,
+    results_path,
     round_robin,
     set_threads,
     timed,
@@ -482,7 +481,7 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{name} {value:.0f} seq/s" for name, value in REFERENCE.items())
         + f". ({elapsed:.0f} s)"
     )
-    path = args.csv or RESULTS_DIR / f"text_speed_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
+    path = args.csv or results_path("text_speed", device)
     write_csv(path, rows, **machine_columns(machine))
     print(f"wrote {path}")
     return 0

@@ -6,6 +6,7 @@ The scripts run as `python benchmarks/<script>.py`, so this folder is on `sys.pa
 
 from __future__ import annotations
 
+import argparse
 import csv
 import gc
 import importlib.util
@@ -18,6 +19,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import TypeVar
 
@@ -103,9 +105,50 @@ class Blocks:
         self.calls += self.iters
         self._size(min(self.times), target_s)
 
+    def columns(self, anchor: Blocks) -> dict[str, object]:
+        """Median and quartiles in ms over the blocks, the ratio median / the anchor's median, and the counts."""
+        median = statistics.median(self.times)
+        low, high = quartiles(self.times)
+        return {
+            "median_ms": median * 1e3,
+            "q1_ms": low * 1e3,
+            "q3_ms": high * 1e3,
+            "ratio": median / statistics.median(anchor.times),
+            "anchor": self is anchor,
+            "timed_calls": self.calls,
+            "repeats": len(self.times),
+        }
+
     def _size(self, per_call: float, target_s: float) -> None:
         iters = max(1, round(target_s / per_call))
         self.iters = min(iters, self.max_iters) if self.max_iters else iters
+
+
+def measure_blocks(blocks: Sequence[Blocks], repeats: int, target_s: float, sync: Callable[[], None]) -> None:
+    """Warm each up for about `target_s / 2`, then `repeats` rounds of one block of each, round-robin."""
+    for b in blocks:
+        b.warm_up(target_s, target_s / 2, sync)
+    round_robin(blocks, repeats, lambda b, _repeat: b.sample(target_s, sync))
+
+
+def parse_block_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Add the options of a script that times blocks of calls (`--repeats`, `--target-ms`, `--device`, `--quick`,
+    `--csv`) to `parser`, parse `argv`, and fill in the defaults that depend on `--quick`."""
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per candidate (default 15; 3 quick)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer repeats, shorter blocks")
+    parser.add_argument(
+        "--target-ms", type=float, default=None, help="length of one timed block (default 200; 40 quick)"
+    )
+    parser.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default benchmarks/results/)")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 15
+    if args.target_ms is None:
+        args.target_ms = 40.0 if args.quick else 200.0
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
 
 
 def round_robin(items: Sequence[T], repeats: int, run: Callable[[T, int], None]) -> None:
@@ -182,15 +225,17 @@ def provenance() -> dict[str, str]:
 
 def source_commit() -> str:
     """`git rev-parse HEAD` of the checkout `lstmlab` is imported from, `+dirty` where `git status --porcelain`
-    shows changes under lstmlab/ or benchmarks/; where the benchmark scripts come from another checkout (a worktree
-    of an older commit on PYTHONPATH), that checkout's commit after it."""
+    shows changes under lstmlab/ or benchmarks/. Where the benchmark scripts come from another checkout (a worktree
+    of an older commit on PYTHONPATH), each checkout's commit, dirty by its own part: lstmlab/ for the library's,
+    benchmarks/ for the scripts'."""
     spec = importlib.util.find_spec("lstmlab")
     library = Path(spec.origin).resolve().parents[1] if spec is not None and spec.origin else None
     benchmarks = Path(__file__).resolve().parents[1]
-    ours = _commit(library) if library is not None else "unknown (lstmlab not found)"
-    if library is None or _toplevel(library) == _toplevel(benchmarks):
-        return ours
-    return f"lstmlab {ours} at {library}; benchmarks {_commit(benchmarks)}"
+    if library is None:
+        return f"lstmlab not found; benchmarks {_commit(benchmarks, 'lstmlab', 'benchmarks')}"
+    if _toplevel(library) == _toplevel(benchmarks):
+        return _commit(library, "lstmlab", "benchmarks")
+    return f"lstmlab {_commit(library, 'lstmlab')} at {library}; benchmarks {_commit(benchmarks, 'benchmarks')}"
 
 
 def command_line() -> str:
@@ -213,12 +258,17 @@ def _toplevel(directory: Path) -> str | None:
     return _git(directory, "rev-parse", "--show-toplevel")
 
 
-def _commit(directory: Path) -> str:
+def _commit(directory: Path, *parts: str) -> str:
     head = _git(directory, "rev-parse", "HEAD")
     if head is None:
         return f"unknown (no git checkout at {directory})"
-    changes = _git(directory, "status", "--porcelain", "--", "lstmlab", "benchmarks")
+    changes = _git(directory, "status", "--porcelain", "--", *parts)
     return f"{head}+dirty" if changes else head
+
+
+def results_path(script: str, device: torch.device) -> Path:
+    """Where a script's CSV goes by default: `benchmarks/results/<script>_<time>_<device>.csv` (git-ignored)."""
+    return RESULTS_DIR / f"{script}_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, object]], *, digits: int | None = 6, **columns: object) -> None:
