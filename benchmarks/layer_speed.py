@@ -25,15 +25,13 @@ from dataclasses import dataclass
 import torch
 from timing import (
     Blocks,
-    aligned,
     cuda_missing,
     device_sync,
-    machine_columns,
     machine_line,
     measure_blocks,
     parse_block_args,
-    results_path,
-    write_csv,
+    print_table,
+    save_timings,
 )
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -173,8 +171,7 @@ def main(argv: list[str] | None = None) -> int:
     sync = device_sync(device)
     target_s = args.target_ms / 1000
 
-    machine = machine_line(device)
-    print(f"machine: {machine}")
+    print(f"machine: {machine_line(device)}")
     print(f"settings: repeats {args.repeats}, block ~{args.target_ms:g} ms, float32, fwd + bwd (loss = output.sum())")
     began = time.perf_counter()
     rows: list[dict[str, object]] = []
@@ -188,15 +185,13 @@ def main(argv: list[str] | None = None) -> int:
             rows.append({**shape, "direction": c.group, "candidate": c.name, **c.blocks.columns(anchors[c.group])})
     elapsed = time.perf_counter() - began
 
-    print_table(rows)
+    print_results(rows)
     print(f"ratio = median(ours) / median(nn.LSTM anchor of the same direction); lower is better. ({elapsed:.0f} s)")
-    path = args.csv or results_path("layer_speed", device)
-    write_csv(path, rows, **machine_columns(machine))
-    print(f"wrote {path}")
+    save_timings(rows, args.csv, "layer_speed", device)
     return 0
 
 
-def print_table(rows: list[dict[str, object]]) -> None:
+def print_results(rows: list[dict[str, object]]) -> None:
     header = ("shape (B, T, H, D)", "direction", "candidate", "median ms", "IQR ms", "ratio", "calls")
     lines = []
     for row in rows:
@@ -211,15 +206,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
                 str(row["timed_calls"]),
             )
         )
-    table = aligned(header, lines, left=3)
-    print()
-    print(table[0])
-    print(table[1])
-    for i, text in enumerate(table[2:]):
-        if i > 0 and lines[i][0] != lines[i - 1][0]:
-            print()  # a blank line between shapes
-        print(text)
-    print()
+    print_table(header, lines, left=3, groups=True)
 
 
 if __name__ == "__main__":

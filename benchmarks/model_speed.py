@@ -45,16 +45,14 @@ from typing import Any
 import torch
 from timing import (
     Blocks,
-    aligned,
     cuda_missing,
     device_sync,
-    machine_columns,
     machine_line,
     measure_blocks,
     parse_block_args,
-    results_path,
+    print_table,
+    save_timings,
     set_threads,
-    write_csv,
 )
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
@@ -170,7 +168,7 @@ def measure_batch(batch: int, args: argparse.Namespace, device: torch.device) ->
     return rows
 
 
-def print_table(rows: list[dict[str, object]]) -> None:
+def print_results(rows: list[dict[str, object]]) -> None:
     header = ("batch", "candidate", "median ms", "IQR ms", "ratio", "item syncs", "tolist", "calls")
     lines = [
         (
@@ -185,15 +183,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
         )
         for row in rows
     ]
-    table = aligned(header, lines, left=2)
-    print()
-    print(table[0])
-    print(table[1])
-    for i, text in enumerate(table[2:]):
-        if i > 0 and lines[i][0] != lines[i - 1][0]:
-            print()  # a blank line between batch sizes
-        print(text)
-    print()
+    print_table(header, lines, left=2, groups=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -211,8 +201,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     set_threads(args.threads)
     device = torch.device(args.device)
-    machine = machine_line(device)
-    print(f"machine: {machine}")
+    print(f"machine: {machine_line(device)}")
     print(f"lstmlab: {Path(lstmlab.__file__).parent}")
     print(
         f"settings: {PRESET}, features {FEATURES}, classes {CLASSES}, train mode, lengths {MIN_LENGTH}-{STEPS} "
@@ -222,12 +211,10 @@ def main(argv: list[str] | None = None) -> int:
     rows = [row for batch in BATCHES for row in measure_batch(batch, args, device)]
     elapsed = time.perf_counter() - began
 
-    print_table(rows)
+    print_results(rows)
     print(f"ratio = median / median(unpadded anchor of the same batch size); lower is better. ({elapsed:.0f} s)")
     print("item syncs: aten::_local_scalar_dense calls per forward; tolist: Tensor.tolist/numpy calls per forward.")
-    path = args.csv or results_path("model_speed", device)
-    write_csv(path, rows, **machine_columns(machine))
-    print(f"wrote {path}")
+    save_timings(rows, args.csv, "model_speed", device)
     return 0
 
 

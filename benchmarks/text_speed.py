@@ -52,18 +52,16 @@ from typing import IO, Any
 import numpy as np
 import torch
 from timing import (
-    aligned,
     cuda_missing,
     device_sync,
     keras_missing,
-    machine_columns,
     machine_line,
+    print_table,
     quartiles,
-    results_path,
     round_robin,
+    save_timings,
     set_threads,
     timed,
-    write_csv,
 )
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -395,7 +393,7 @@ def profile_epoch(scenario: str, model: Sequential, train: SequenceData) -> None
 
 
 # ----------------------------------------------------------------------------------------- output
-def print_table(rows: list[dict[str, object]]) -> None:
+def print_results(rows: list[dict[str, object]]) -> None:
     header = ("scenario", "lstmlab seq/s", "IQR", "plain seq/s", "IQR", "lstmlab/plain", "Keras seq/s", "IQR")
     header += ("lstmlab/Keras",)
     lines = []
@@ -411,9 +409,7 @@ def print_table(rows: list[dict[str, object]]) -> None:
             if row["candidate"] != "lstmlab":
                 cells.append(f"{row['lstmlab_over_this']:.2f}")
         lines.append(tuple(cells))
-    print()
-    print("\n".join(aligned(header, lines)))
-    print()
+    print_table(header, lines)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -453,8 +449,7 @@ def main(argv: list[str] | None = None) -> int:
     set_threads(args.threads)
     device = torch.device(args.device)
     sync = device_sync(device)
-    machine = machine_line(device)
-    print(f"machine: {machine}, load average {os.getloadavg()[0]:.1f}")
+    print(f"machine: {machine_line(device)}, load average {os.getloadavg()[0]:.1f}")
     print(
         f"settings: text-bilstm without dropout, {args.examples} sequences x {STEPS} tokens per epoch, batch {BATCH}, "
         f"Adam lr {LEARNING_RATE:g}, {args.repeats} repeats, Keras epochs {args.keras_epochs}"
@@ -473,7 +468,7 @@ def main(argv: list[str] | None = None) -> int:
                 worker.close()
     elapsed = time.perf_counter() - began
 
-    print_table(rows)
+    print_results(rows)
     print("seq/s: median over repeats of sequences trained per second (higher is better), one epoch per sample.")
     print("ratios: median(lstmlab) / median(other); >= 1 means lstmlab is at least as fast.")
     print(
@@ -481,9 +476,7 @@ def main(argv: list[str] | None = None) -> int:
         + ", ".join(f"{name} {value:.0f} seq/s" for name, value in REFERENCE.items())
         + f". ({elapsed:.0f} s)"
     )
-    path = args.csv or results_path("text_speed", device)
-    write_csv(path, rows, **machine_columns(machine))
-    print(f"wrote {path}")
+    save_timings(rows, args.csv, "text_speed", device)
     return 0
 
 

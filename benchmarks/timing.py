@@ -176,9 +176,9 @@ def quartiles(values: Sequence[float]) -> tuple[float, float]:
 
 
 # ----------------------------------------------------------------------------------------- output
-def aligned(header: Sequence[str], lines: Sequence[Sequence[str]], *, left: int = 1) -> list[str]:
-    """The header, a rule and each line, cells padded to their column's widest: the first `left` columns flush
-    left, the others flush right."""
+def print_table(header: Sequence[str], lines: Sequence[Sequence[str]], *, left: int = 1, groups: bool = False) -> None:
+    """Print the header, a rule and each line between blank lines, cells padded to their column's widest: the first
+    `left` columns flush left, the others flush right; with `groups`, a blank line wherever the first cell changes."""
     widths = [max(len(h), *(len(line[i]) for line in lines)) for i, h in enumerate(header)]
 
     def fmt(cells: Sequence[str]) -> str:
@@ -186,7 +186,14 @@ def aligned(header: Sequence[str], lines: Sequence[Sequence[str]], *, left: int 
             c.ljust(w) if i < left else c.rjust(w) for i, (c, w) in enumerate(zip(cells, widths, strict=True))
         )
 
-    return [fmt(header), "  ".join("-" * w for w in widths), *(fmt(line) for line in lines)]
+    print()
+    print(fmt(header))
+    print("  ".join("-" * w for w in widths))
+    for i, line in enumerate(lines):
+        if groups and i > 0 and line[0] != lines[i - 1][0]:
+            print()
+        print(fmt(line))
+    print()
 
 
 def machine_line(device: torch.device) -> str:
@@ -200,11 +207,6 @@ def machine_line(device: torch.device) -> str:
         f"torch {torch.__version__}, python {platform.python_version()}, threads {torch.get_num_threads()} "
         f"(interop {torch.get_num_interop_threads()}), device {where}"
     )
-
-
-def machine_columns(machine: str) -> dict[str, object]:
-    """The columns a timing results file gives beside its rows: torch version, threads and `machine_line`."""
-    return {"torch": torch.__version__, "threads": torch.get_num_threads(), "machine": machine}
 
 
 def cpu_model() -> str:
@@ -266,9 +268,12 @@ def _commit(directory: Path, *parts: str) -> str:
     return f"{head}+dirty" if changes else head
 
 
-def results_path(script: str, device: torch.device) -> Path:
-    """Where a script's CSV goes by default: `benchmarks/results/<script>_<time>_<device>.csv` (git-ignored)."""
-    return RESULTS_DIR / f"{script}_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
+def save_timings(rows: Sequence[Mapping[str, object]], path: Path | None, script: str, device: torch.device) -> None:
+    """`rows` with the machine columns and the provenance to `path`, by default
+    `benchmarks/results/<script>_<time>_<device>.csv` (git-ignored); says where."""
+    path = path or RESULTS_DIR / f"{script}_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
+    write_csv(path, rows, torch=torch.__version__, threads=torch.get_num_threads(), machine=machine_line(device))
+    print(f"wrote {path}")
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, object]], *, digits: int | None = 6, **columns: object) -> None:
