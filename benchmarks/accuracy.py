@@ -31,7 +31,6 @@ and `benchmarks/results/accuracy.csv` (one row per set, seed and candidate).
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
 import multiprocessing
 import statistics
@@ -43,9 +42,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
+from timing import RESULTS_DIR, set_threads, write_csv
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 @dataclass(frozen=True)
@@ -98,12 +98,10 @@ def preset_of(bench: Bench, model: str | None) -> str:
 
 
 def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict[str, Any]:
-    import torch
-
     from lstmlab.experiments.training import RunSpec, train_run
     from lstmlab.models import ensemble_size
 
-    torch.set_num_threads(1)
+    set_threads(1)
     train = {"seed": seed, **bench.train, **({"epochs": 2} if quick else {})}
     spec = RunSpec(
         preset=preset_of(bench, model),
@@ -216,7 +214,7 @@ def main() -> None:
     parser.add_argument("--max-len", type=int, help="text settings beyond the defaults, as lstmlab train's")
     parser.add_argument("--min-count", type=int)
     parser.add_argument("--ensemble", type=int, help="members per run, as lstmlab train's (default: its default)")
-    parser.add_argument("--csv", default=str(RESULTS / "accuracy.csv"))
+    parser.add_argument("--csv", default=str(RESULTS_DIR / "accuracy.csv"))
     args = parser.parse_args()
     training = {
         key: getattr(args, key)
@@ -260,8 +258,6 @@ def main() -> None:
         rows = [row for f in futures for row in f.result()]
     wall = time.perf_counter() - start
 
-    import torch
-
     print(f"\ntorch {torch.__version__}, {args.workers} processes x 1 thread, {len(seeds)} seeds, wall {wall:.0f} s")
     if args.quick:
         print("QUICK RUN (2 epochs): checks the pipeline, the accuracies are not results")
@@ -296,11 +292,7 @@ def main() -> None:
             f"| {statistics.median(r['seconds'] for r in ours):.0f} |"
         )
     path = Path(args.csv)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
+    write_csv(path, rows, digits=None)
     print(f"rows: {path}")
 
 
