@@ -1,5 +1,6 @@
-"""What the benchmark scripts share: timed blocks of calls, round-robin repeats, quartiles, aligned tables, the
-machine line, and results files that say which commit and which command made them.
+"""What the benchmark scripts share: their common options, device and thread setup, the Keras check, timed blocks of
+calls, round-robin repeats, quartiles, aligned tables, the machine line, and results files that say which commit and
+which command made them.
 
 The scripts run as `python benchmarks/<script>.py`, so this folder is on `sys.path` and they import it as `timing`.
 """
@@ -29,7 +30,27 @@ RESULTS_DIR = Path(__file__).resolve().parent / "results"
 T = TypeVar("T")
 
 
-# ----------------------------------------------------------------------------------------- device and threads
+# ----------------------------------------------------------------------------------------- options, device, threads
+def parse_block_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
+    """Add the options of a script that times blocks of calls (`--repeats`, `--target-ms`, `--device`, `--quick`,
+    `--csv`) to `parser`, parse `argv`, and fill in the defaults that depend on `--quick`."""
+    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per candidate (default 15; 3 quick)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer repeats, shorter blocks")
+    parser.add_argument(
+        "--target-ms", type=float, default=None, help="length of one timed block (default 200; 40 quick)"
+    )
+    parser.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default benchmarks/results/)")
+    args = parser.parse_args(argv)
+    if args.repeats is None:
+        args.repeats = 3 if args.quick else 15
+    if args.target_ms is None:
+        args.target_ms = 40.0 if args.quick else 200.0
+    if args.repeats < 1:
+        parser.error("--repeats must be at least 1")
+    return args
+
+
 def no_sync() -> None:
     """Nothing to wait for: on the CPU a call's work is done when it returns."""
 
@@ -129,26 +150,6 @@ def measure_blocks(blocks: Sequence[Blocks], repeats: int, target_s: float, sync
     for b in blocks:
         b.warm_up(target_s, target_s / 2, sync)
     round_robin(blocks, repeats, lambda b, _repeat: b.sample(target_s, sync))
-
-
-def parse_block_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> argparse.Namespace:
-    """Add the options of a script that times blocks of calls (`--repeats`, `--target-ms`, `--device`, `--quick`,
-    `--csv`) to `parser`, parse `argv`, and fill in the defaults that depend on `--quick`."""
-    parser.add_argument("--repeats", type=int, default=None, help="timed repeats per candidate (default 15; 3 quick)")
-    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
-    parser.add_argument("--quick", action="store_true", help="a fast smoke run: fewer repeats, shorter blocks")
-    parser.add_argument(
-        "--target-ms", type=float, default=None, help="length of one timed block (default 200; 40 quick)"
-    )
-    parser.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default benchmarks/results/)")
-    args = parser.parse_args(argv)
-    if args.repeats is None:
-        args.repeats = 3 if args.quick else 15
-    if args.target_ms is None:
-        args.target_ms = 40.0 if args.quick else 200.0
-    if args.repeats < 1:
-        parser.error("--repeats must be at least 1")
-    return args
 
 
 def round_robin(items: Sequence[T], repeats: int, run: Callable[[T, int], None]) -> None:
