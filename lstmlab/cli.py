@@ -1,44 +1,53 @@
-"""Command line: models, summary, demo, train, evaluate, predict. Parses options and calls the library."""
+"""Command line: parses options into settings, calls the library and prints what it returns."""
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import torch
-
+from . import __version__
+from .data.datasets import DataSpec
 from .data.loaders import TEXT_FORMATS, lines, read_text
-from .data.series import SERIES_FORMATS, is_aeon, load_series
+from .data.series import SERIES_FORMATS
 from .data.text import TextSettings
+from .experiments import defaults
 from .experiments.compare import COMPARISONS, CompareSpec, run_comparison
-from .experiments.datasets import DataSpec
+from .experiments.defaults import TrainChoices
+from .experiments.demo import demo
+from .experiments.pipeline import RunResult, RunSpec, resume_run, train_run
 from .experiments.report import write_report
-from .experiments.runs import read_config
-from .experiments.sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
-from .experiments.tasks import TASKS, parse_task_option
-from .experiments.training import (
-    DEFAULT_PRESETS,
-    RunSpec,
+from .experiments.saved import (
     evaluate_run,
-    is_data_run,
-    load_run,
-    piece_steps,
-    predict_run,
+    predict_example,
+    predict_sequences,
     predict_series,
     predict_texts,
-    train_run,
+    saved_kind,
 )
-from .layers import Embedding
-from .models import PRESETS, Sequential, build_model, ensemble_size, parse_options
+from .experiments.sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
+from .experiments.tasks import TASKS, parse_task_option
+from .models import PRESETS, build_model, parse_options
 from .progress import progress_bar
-from .training import Scores, SequenceData, classes_from_probabilities
+from .training import Scores
 
 __all__ = ["main"]
+
+TRAINING = (
+    "updates",
+    "epochs",
+    "batch_size",
+    "learning_rate",
+    "clip_norm",
+    "weight_decay",
+    "schedule",
+    "validation_split",
+    "patience",
+    "ensemble",
+)
 
 
 def cmd_models(args: argparse.Namespace) -> None:
@@ -51,40 +60,10 @@ def cmd_summary(args: argparse.Namespace) -> None:
     build_model(args.preset, **parse_options(args.preset, args.set)).summary()
 
 
-def sample_batch(model: Sequential, batch: int, seed: int) -> tuple[torch.Tensor, torch.Tensor | None]:
-    """A generated input batch for `model`, right-padded with variable lengths where the model reads sequences."""
-    gen = torch.Generator().manual_seed(seed)
-    batch = model.batch_size or batch
-    steps = model.input_shape[0] or 10
-    lengths = torch.randint(1, steps + 1, (batch,), generator=gen)
-    lengths[0] = steps
-    first = model.layers[0]
-    if isinstance(first, Embedding):
-        if first.input_dim < 2:
-            raise ValueError(f"Expected a vocabulary of at least 2 ids (0 is padding). Received: {first.input_dim}")
-        ids = torch.randint(1, first.input_dim, (batch, steps), generator=gen)
-        return ids.masked_fill(torch.arange(steps) >= lengths[:, None], 0), None  # lengths come from padding id 0
-    features = model.input_shape[1:]
-    x = torch.rand((batch, steps, *(f or 1 for f in features)), generator=gen)
-    return x, lengths
-
-
 def cmd_demo(args: argparse.Namespace) -> None:
-    names = args.presets or list(PRESETS)
-    for name in names:
-        fused = build_model(name, impl="fused").eval()
-        reference = build_model(name, impl="reference").eval()
-        reference.load_state_dict(fused.state_dict())
-        fused.summary()
-        x, lengths = sample_batch(fused, args.batch, args.seed)
-        with torch.no_grad():
-            y_fused, y_reference = fused(x, lengths), reference(x, lengths)
-        diff = (y_fused - y_reference).abs().max().item()
-        lens = "from padding id 0" if lengths is None else lengths.tolist()
-        print(
-            f"forward pass: input {tuple(x.shape)}, lengths {lens} -> logits {tuple(y_fused.shape)}, "
-            f"max |fused - reference| = {diff:.1e}\n"
-        )
+    for summary, line in demo(args.presets or list(PRESETS), batch=args.batch, seed=args.seed):
+        print(summary)
+        print(line + "\n")
 
 
 def data_spec(args: argparse.Namespace) -> DataSpec:
@@ -105,144 +84,79 @@ def data_spec(args: argparse.Namespace) -> DataSpec:
         label_column=args.label_column,
         encoding=args.encoding,
         test_fraction=args.test_fraction,
-        split_seed=args.seed if args.split_seed is None else args.split_seed,
+        split_seed=args.split_seed,
         text=settings,
         standardise=not args.no_standardise,
     )
 
 
-def cmd_train(args: argparse.Namespace) -> None:
-    data = data_spec(args) if args.data is not None else None
-    if data is None and args.test_data is not None:
+def run_spec(args: argparse.Namespace) -> RunSpec:
+    if args.data is None and args.test_data is not None:
         raise ValueError(f"Expected --test-data with --data. Received: --test-data {args.test_data} alone")
-    if args.model is None:
-        args.model = DEFAULT_PRESETS[data.kind] if data is not None else "tutorial-bilstm"
-        if data is not None:
-            kind = "token sequences (text)" if data.kind == "text" else "numeric series"
-            print(f"model: {args.model} (the default for {kind}; --model to choose another)")
-    model_options = parse_options(args.model, args.set)
+    data = data_spec(args) if args.data is not None else None
+    model_options = parse_options(args.model or defaults.preset_for(None if data is None else data.kind), args.set)
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
-    train: dict[str, Any] = {"seed": args.seed}
-    names = (
-        "updates",
-        "epochs",
-        "batch_size",
-        "learning_rate",
-        "clip_norm",
-        "weight_decay",
-        "schedule",
-        "validation_split",
-    )
-    for name in names:
-        if getattr(args, name) is not None:
-            train[name] = getattr(args, name)
-    spec = RunSpec(
-        task=args.task,
+    task = args.task or "cumsum"
+    return RunSpec(
+        task=task,
         preset=args.model,
-        task_options=parse_options(args.task, args.task_set, parse=parse_task_option, usage="--task-set KEY=VALUE"),
+        task_options=parse_options(task, args.task_set, parse=parse_task_option, usage="--task-set KEY=VALUE"),
         model_options=model_options,
-        train=train,
+        train=TrainChoices(**{name: getattr(args, name) for name in TRAINING}),
+        seed=args.seed,
         train_size=args.train_size,
         test_size=args.test_size,
-        patience=args.patience,
         data=data,
-        ensemble=args.ensemble,
     )
-    model, scores, history = train_run(spec, Path(args.out), progress=progress_bar)
-    members = ensemble_size(model)
-    what = args.model if members == 1 else f"an ensemble of {members} {args.model}"
-    if data is not None:
-        saved = read_config(Path(args.out))
-        trained, size = saved["train"], saved["data"]["train_size"]
-        kept = (
-            f"the best epoch by val_loss on the last {trained['validation_split']:.0%} of {size} kept"
-            if trained["validation_split"] > 0
-            else f"all {size} training examples, the last epoch kept"
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.resume is not None:
+        untouched = vars(make_parser().parse_args(["train"]))
+        given = [f"--{k.replace('_', '-')}" for k, v in vars(args).items() if k != "resume" and v != untouched[k]]
+        if given:
+            raise ValueError(f"Expected no other run options with --resume (it continues as saved). Received: {given}")
+        result = resume_run(Path(args.resume), progress=progress_bar)
+    else:
+        out = Path(args.out) if args.out is not None else None
+        result = train_run(
+            run_spec(args), out, overwrite=args.overwrite, progress=progress_bar, checkpoint_every=args.checkpoint_every
         )
-        source = f"{data.path} ({len(history.epochs)} epochs, {trained['schedule']} learning rate, {kept})"
-        if members > 1:
-            what += " (--ensemble to change)"
-        print(f"trained {what} on {source}; saved to {args.out}")
-        where = data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split_seed}"
-        if data.aeon:
-            where = "the archive's TEST split"
-        print_scores(scores, f"test ({where})")
-        return
-    stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
-    print(f"trained {what} on {args.task}{stopped}; saved to {args.out}")
-    print_scores(scores, f"test ({spec.test_size} fresh examples)")
+    return print_run(result)
+
+
+def print_run(result: RunResult) -> int:
+    for note in result.notes:
+        print(note)
+    if result.interrupted:
+        done, total = result.updates
+        target = str(result.directory)[: -len(".partial")]
+        print(
+            f"interrupted after update {done} of {total}; checkpoint saved in {result.directory}; continue with "
+            f"`lstmlab train --resume {target}`"
+        )
+        return 130
+    print(f"{result.trained}; saved to {result.directory}")
+    assert result.scores is not None
+    print_scores(result.scores, f"test ({result.test_set})")
+    return 0
 
 
 def print_scores(scores: Scores, label: str) -> None:
     print(f"{label}: loss {scores.loss:.4f}, accuracy {scores.accuracy:.4f} over {scores.count} scored items")
-    if scores.confusion is not None:
-        assert scores.precision is not None
-        assert scores.recall is not None
-        assert scores.f1 is not None
-        print("class  precision  recall  f1")
-        for k, (p, r, f) in enumerate(zip(scores.precision, scores.recall, scores.f1, strict=True)):
-            print(f"{k:>5}  {p:9.3f}  {r:6.3f}  {f:.3f}")
-        print("confusion (rows: true, columns: predicted):")
-        for row in scores.confusion:
-            print("  " + " ".join(f"{v:5d}" for v in row))
+    width = max(5, *map(len, scores.labels))
+    print(f"{'class'.rjust(width)}  precision  recall  f1")
+    for name, p, r, f in zip(scores.labels, scores.precision, scores.recall, scores.f1, strict=True):
+        print(f"{name.rjust(width)}  {p:9.3f}  {r:6.3f}  {f:.3f}")
+    print("confusion (rows: true, columns: predicted): " + " ".join(scores.labels))
+    for name, row in zip(scores.labels, scores.confusion, strict=True):
+        print(f"{name.rjust(width)} " + " ".join(f"{v:5d}" for v in row))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    scores = evaluate_run(Path(args.run), test_size=args.test_size, seed=args.seed)
-    print_scores(scores, f"{args.run}")
-
-
-def read_sequences(path: Path, tokens: bool) -> list[list[float]]:
-    """One sequence a line: numbers separated by commas or spaces (token ids for token models)."""
-    if not path.is_file():
-        raise ValueError(f"Expected an input file of sequences, one a line. Received: {path} does not exist")
-    rows = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").split("\n"), start=1):
-        if not line.strip():
-            continue
-        try:
-            values = [float(v) for v in line.replace(",", " ").split()]
-        except ValueError:
-            kind = "token ids" if tokens else "numbers"
-            raise ValueError(
-                f"Expected {kind} separated by commas or spaces in {path}:{number}. Received: {line!r}"
-            ) from None
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"Expected finite numbers in {path}:{number}. Received: {line!r}")
-        if tokens and any(v != int(v) or not 0 <= v < 2**62 for v in values):
-            raise ValueError(f"Expected non-negative integer token ids in {path}:{number}. Received: {line!r}")
-        rows.append(values)
-    if not rows:
-        raise ValueError(f"Expected at least one sequence in {path}. Received: an empty file")
-    return rows
-
-
-def input_data(rows: list[list[float]], model: Sequential, tokens: bool, per_step: bool) -> SequenceData:
-    """Right-pad the rows to the model's input length (or the longest row) with their lengths.
-
-    A model that reads in pieces (stateful) takes rows of one length, a multiple of its piece, unpadded.
-    """
-    pieces = piece_steps(model)
-    if pieces is not None and (len({len(r) for r in rows}) > 1 or len(rows[0]) % pieces):
-        raise ValueError(
-            f"Expected sequences of one length, a multiple of {pieces}, for a stateful model. "
-            f"Received: lengths {sorted({len(r) for r in rows})}"
-        )
-    steps = max(map(len, rows)) if pieces is not None else model.input_shape[0] or max(map(len, rows))
-    too_long = [i for i, row in enumerate(rows, start=1) if len(row) > steps]
-    if too_long:
-        raise ValueError(
-            f"Expected at most {steps} values a line (the model's input length). Received: line {too_long[0]}"
-        )
-    lengths = torch.tensor([len(row) for row in rows])
-    x = torch.zeros(len(rows), steps, dtype=torch.long if tokens else torch.float32)
-    for i, row in enumerate(rows):
-        x[i, : len(row)] = torch.tensor(row, dtype=x.dtype)
-    if not tokens:
-        x = x.unsqueeze(-1)
-    placeholder = torch.zeros(x.shape[:2] if per_step else x.shape[:1], dtype=torch.long)  # targets are unknown
-    return SequenceData(x, placeholder, None if bool((lengths == steps).all()) else lengths)
+    scores, where = evaluate_run(Path(args.run), test_size=args.test_size, seed=args.seed)
+    print_scores(scores, f"{args.run}, test ({where})")
 
 
 def read_texts(path: Path) -> list[str]:
@@ -254,83 +168,39 @@ def read_texts(path: Path) -> list[str]:
     return texts
 
 
-def _confidence(p: torch.Tensor) -> float:
-    return float(p.max()) if p.shape[0] > 1 else max(float(p[0]), 1 - float(p[0]))
-
-
 def cmd_predict(args: argparse.Namespace) -> None:
     run = Path(args.run)
     texts = list(args.text) + (read_texts(Path(args.text_file)) if args.text_file else [])
-    kind = is_data_run(run)
+    kind = saved_kind(run)
     if args.series_file is not None or kind == "series":
         if args.series_file is None:
             raise ValueError("Expected --series-file FILE (.ts or .npz) for a run trained on series. Received: none")
-        if is_aeon(args.series_file):
-            raise ValueError(
-                f"Expected a .ts or .npz file for --series-file. Received: {args.series_file} (lstmlab evaluate scores "
-                "a run on its archive's TEST split)"
-            )
-        series = load_series(args.series_file, labelled=False)
-        labels, probabilities = predict_series(run, series.values, series.source)
         print("series\tpredicted\tconfidence\tlabel in file")
-        for i, (label, p) in enumerate(zip(labels, probabilities, strict=True)):
-            print(f"{i + 1}\t{label}\t{_confidence(p):.3f}\t{series.labels[i]}")
+        for i, (found, label) in enumerate(predict_series(run, args.series_file)):
+            print(f"{i + 1}\t{found.label}\t{found.confidence:.3f}\t{label}")
         return
     if texts or kind == "text":
         if not texts:
             raise ValueError("Expected --text TEXT or --text-file FILE for a run trained on text. Received: neither")
-        labels, probabilities = predict_texts(run, texts)
-        for text, label, p in zip(texts, labels, probabilities, strict=True):
-            print(f"{label}\t{_confidence(p):.3f}\t{text}")
+        for text, found in zip(texts, predict_texts(run, texts), strict=True):
+            print(f"{found.label}\t{found.confidence:.3f}\t{text}")
         return
-    model, task, task_conf, _ = load_run(run)
-    tokens = task.inputs == "tokens"
-    if args.input is None:  # the tutorial's check: a fresh sequence, step by step
-        data = task.sample(task_conf, 1, torch.Generator().manual_seed(args.seed))
-        probabilities = predict_run(model, data)[0]
-        show_example(data, probabilities, tokens)
-        return
-    data = input_data(read_sequences(Path(args.input), tokens), model, tokens, task.targets == "per-step")
-    probabilities = predict_run(model, data)
-    for row, p in enumerate(probabilities):
-        n = int(data.lengths[row]) if data.lengths is not None else p.shape[0]
-        classes = classes_from_probabilities(p[:n] if task.targets == "per-step" else p)
-        print(" ".join(map(str, classes.tolist())) if classes.dim() else f"{int(classes)} (p={float(p.max()):.3f})")
-
-
-def show_example(data: SequenceData, probabilities: torch.Tensor, tokens: bool) -> None:
-    if data.per_step:
-        n = int(data.lengths[0]) if data.lengths is not None else data.x.shape[1]
-        predicted = classes_from_probabilities(probabilities)
-        for t in range(n):
-            print(f"x={float(data.x[0, t, 0]):.2f}  Expected: {int(data.y[0, t])}  Predicted: {int(predicted[t])}")
-        return
-    n = int(data.lengths[0]) if data.lengths is not None else data.x.shape[1]
-    shown = (
-        " ".join(str(int(v)) for v in data.x[0, :n])
-        if tokens
-        else " ".join(f"{float(v):.2f}" for v in data.x[0, :n, 0])
-    )
-    print(shown)
-    chosen = int(classes_from_probabilities(probabilities))
-    print(f"Expected: {int(data.y[0])}  Predicted: {chosen} (p={float(probabilities.max()):.3f})")
+    shown = predict_example(run, args.seed) if args.input is None else predict_sequences(run, Path(args.input))
+    print("\n".join(shown))
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
     out = Path(args.out or f"comparisons/{args.comparison}")
     if args.comparison in COMPARISONS:
-        unused = [name for name in ("task", "batch_size", "workers") if getattr(args, name) is not None]
-        if args.models or unused or args.task_set:
-            given = args.models or [f"--{n.replace('_', '-')}" for n in unused] or ["--task-set"]
+        if args.models or args.task or args.task_set or args.batch_size or args.workers:
             raise ValueError(
-                f"Expected no models, --task, --task-set, --batch-size or --workers with {args.comparison}: it "
-                f"compares fixed tutorial models on cumsum. Received: {' '.join(given)}"
+                f"Expected no models, --task, --task-set, --batch-size or --workers with {args.comparison} (the "
+                "tutorial's models on its problem, one stacked computation)"
             )
         spec = CompareSpec(
-            comparison=args.comparison,
-            seeds=args.seeds or 10,
-            updates=args.updates or 250,
-            learning_rate=args.learning_rate or 3e-3,
+            args.comparison,
+            **{k: v for k, v in (("seeds", args.seeds), ("updates", args.updates)) if v is not None},
+            **({"learning_rate": args.learning_rate} if args.learning_rate is not None else {}),
             steps=args.steps,
             keras_go_backwards=args.keras_go_backwards,
         )
@@ -339,42 +209,42 @@ def cmd_compare(args: argparse.Namespace) -> None:
     else:
         if args.keras_go_backwards:
             raise ValueError(f"Expected --keras-go-backwards with directions. Received: {args.comparison}")
-        if args.comparison == "models":
-            if len(args.models) < 2:
-                raise ValueError(f"Expected at least two models to compare. Received: {args.models}")
-            task = args.task or "cumsum"
-            task_options = parse_options(task, args.task_set, parse=parse_task_option, usage="--task-set KEY=VALUE")
-            chosen = tuple(parse_model(text) for text in args.models)
-            groups: tuple[Group, ...] = (Group(f"task {task}", task, chosen, task_options),)
-        else:
-            if args.models or args.task or args.task_set:
-                raise ValueError(
-                    "Expected no models, --task or --task-set with archetypes: it picks a task per model. "
-                    f"Received: {' '.join(args.models) or '--task'}"
-                )
-            groups = ARCHETYPES
-        spec_sweep = SweepSpec(
+        sweep = SweepSpec(
             args.comparison,
-            groups,
+            compare_groups(args),
             seeds=args.seeds or 5,
             updates=args.updates,
             batch_size=args.batch_size,
             learning_rate=args.learning_rate,
             workers=args.workers or 0,
         )
-        total = spec_sweep.seeds * sum(len(g.models) for g in groups)
+        total = sweep.seeds * sum(len(g.models) for g in sweep.groups)
         with progress_bar(total, "runs") as advance:
-            runs = run_sweep(spec_sweep, out, advance=advance)
+            runs = run_sweep(sweep, out, advance=lambda n: advance(n, dict))
         print(f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)")
     report = write_report(out, smooth=args.smooth)
-    text = report.read_text()
-    section = "## Which model when" if "## Which model when" in text else "Conclusions"
-    print(text.split(section, 1)[1].split("![")[0].strip())
-    print(f"report: {report}, curves: {out / 'curves.png'}, data: {out / 'results.csv'}")
+    print(report.summary)
+    print(f"report: {report.path}, curves: {out / 'curves.png'}, data: {out / 'results.csv'}")
+
+
+def compare_groups(args: argparse.Namespace) -> tuple[Group, ...]:
+    if args.comparison == "archetypes":
+        if args.models or args.task or args.task_set:
+            raise ValueError(
+                "Expected no models, --task or --task-set with archetypes: it picks a task per model. "
+                f"Received: {' '.join(args.models) or '--task'}"
+            )
+        return ARCHETYPES
+    if len(args.models) < 2:
+        raise ValueError(f"Expected at least two models to compare. Received: {args.models}")
+    task = args.task or "cumsum"
+    task_options = parse_options(task, args.task_set, parse=parse_task_option, usage="--task-set KEY=VALUE")
+    chosen = tuple(parse_model(text) for text in args.models)
+    return (Group(f"task {task}", task, chosen, task_options),)
 
 
 def cmd_report(args: argparse.Namespace) -> None:
-    print(f"report: {write_report(Path(args.directory), smooth=args.smooth)}")
+    print(f"report: {write_report(Path(args.directory), smooth=args.smooth).path}")
 
 
 def positive_int(text: str) -> int:
@@ -388,94 +258,72 @@ def positive_int(text: str) -> int:
     return value
 
 
+class HelpFormatter(argparse.HelpFormatter):
+    """Shows an option's default after its help where argparse holds it; options whose defaults lstmlab resolves
+    per run (argparse default None) say so in their own help, from `defaults`."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        default = action.default
+        unset = default is None or default is False or default == [] or default == argparse.SUPPRESS
+        if "default" in text or unset or not action.option_strings:
+            return text
+        return f"{text} (default: {default})"
+
+
+def _parser(sub: Any, name: str, text: str, description: str | None = None) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(
+        name, help=text, description=description or text, formatter_class=HelpFormatter
+    )
+    return parser
+
+
 def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="lstmlab",
         description="LSTM and Bi-LSTM sequence classification on PyTorch.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=HelpFormatter,
     )
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    models = sub.add_parser("models", help="list the model zoo's presets, one line each")
-    models.set_defaults(handler=cmd_models)
-    summary = sub.add_parser(
-        "summary",
-        help="print a preset's layers, output shapes and parameter counts (as Keras's model.summary())",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    parser.add_argument("--version", action="version", version=f"lstmlab {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    _parser(sub, "models", "list the model zoo's presets, one line each").set_defaults(handler=cmd_models)
+    summary = _parser(
+        sub, "summary", "print a preset's layers, output shapes and parameter counts (as Keras's summary)"
     )
     summary.add_argument("preset", help="a name from `lstmlab models`")
     summary.add_argument(
         "--set", action="append", default=[], metavar="KEY=VALUE", help="change a config field, e.g. units=64"
     )
     summary.set_defaults(handler=cmd_summary)
-    demo = sub.add_parser(
-        "demo",
-        help="build presets, print their summaries and run a forward pass through the fused and reference paths",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    demo_parser = _parser(
+        sub, "demo", "build presets, print their summaries and run a batch through the fused and reference paths"
     )
-    demo.add_argument("presets", nargs="*", help="preset names (default: all)")
-    demo.add_argument("--batch", type=positive_int, default=4, help="rows in the generated batch")
-    demo.add_argument("--seed", type=int, default=0, help="seed for the weights and the generated batch")
-    demo.set_defaults(handler=cmd_demo)
+    demo_parser.add_argument("presets", nargs="*", help="preset names (all when none are given)")
+    demo_parser.add_argument("--batch", type=positive_int, default=4, help="rows in the generated batch")
+    demo_parser.add_argument("--seed", type=int, default=0, help="seed for the weights and the generated batch")
+    demo_parser.set_defaults(handler=cmd_demo)
     add_train(sub)
-    compare = sub.add_parser(
-        "compare",
-        help="train several seeds of several models together and report which is better, with plots",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
-    compare.add_argument(
-        "comparison",
-        choices=[*COMPARISONS, "models", "archetypes"],
-        help="directions / merge-modes: the tutorial's models trained together; models M1 M2 ...: any presets on "
-        "one task; archetypes: the Q&A's five models, each on the data it is meant for",
-    )
-    compare.add_argument(
-        "models", nargs="*", metavar="MODEL", help="with `models`: PRESET or PRESET:KEY=VALUE,KEY=VALUE"
-    )
-    compare.add_argument(
-        "--seeds", type=positive_int, default=None, help="runs per model (default: 10; 5 for models, archetypes)"
-    )
-    compare.add_argument(
-        "--updates", type=positive_int, default=None, help="updates per run (default: 250; the task's for models)"
-    )
-    compare.add_argument(
-        "--learning-rate", type=float, default=None, help="Adam step size (default: 3e-3; the task's for models)"
-    )
-    compare.add_argument(
-        "--steps", type=positive_int, default=10, help="sequence length of directions / merge-modes' cumsum"
-    )
-    compare.add_argument("--task", default=None, choices=sorted(TASKS), help="with `models` (default: cumsum)")
-    compare.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
-    compare.add_argument("--batch-size", type=positive_int, default=None, help="examples per update (default: task)")
-    compare.add_argument(
-        "--workers", type=positive_int, default=None, help="processes for models / archetypes (default: one per core)"
-    )
-    compare.add_argument(
-        "--keras-go-backwards", action="store_true", help="also the backward model with Keras's reversed outputs"
-    )
-    compare.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
-    compare.add_argument("--out", default=None, help="output directory (default: comparisons/COMPARISON)")
-    compare.set_defaults(handler=cmd_compare)
-    report = sub.add_parser(
-        "report",
-        help="redraw a comparison's summary, curves and report from its CSV files",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-    )
+    add_compare(sub)
+    report = _parser(sub, "report", "redraw a comparison's summary, curves and report from its CSV files")
     report.add_argument("directory", help="a directory written by `lstmlab compare`")
     report.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
     report.set_defaults(handler=cmd_report)
-    evaluate = sub.add_parser(
+    evaluate = _parser(
+        sub,
         "evaluate",
-        help="score a saved run on a fresh test set of its task",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "score a saved run on its test set: a task's fresh examples, or the test split of the run's data",
     )
     evaluate.add_argument("run", help="a run directory written by `lstmlab train`")
-    evaluate.add_argument("--test-size", type=positive_int, default=None, help="examples (default: the run's)")
-    evaluate.add_argument("--seed", type=int, default=None, help="test-set seed (default: the run's own test set)")
+    evaluate.add_argument(
+        "--test-size", type=positive_int, default=None, help="task runs: this many fresh examples instead of the run's"
+    )
+    evaluate.add_argument("--seed", type=int, default=None, help="task runs: draw the test examples with this seed")
     evaluate.set_defaults(handler=cmd_evaluate)
-    predict = sub.add_parser(
+    predict = _parser(
+        sub,
         "predict",
-        help="predict with a saved run: a fresh example step by step, or the sequences of a file",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        "predict with a saved run: texts (--text, --text-file), series (--series-file), sequences (--input), or "
+        "a fresh example of its task step by step",
     )
     predict.add_argument("run", help="a run directory written by `lstmlab train`")
     predict.add_argument("--input", default=None, help="a file with one sequence a line (numbers or token ids)")
@@ -487,44 +335,122 @@ def make_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_train(sub: Any) -> None:
-    train = sub.add_parser(
-        "train",
-        help="train a preset on a built-in task, save the run directory and print test metrics",
-        description="Defaults marked 'task' come from the task: cumsum trains as the tutorial does "
-        "(1000 online updates of one sequence, learning rate 3e-3).",
+def add_compare(sub: Any) -> None:
+    compare = _parser(sub, "compare", "train several seeds of several models and report which is better, with plots")
+    stacked = CompareSpec()
+    compare.add_argument(
+        "comparison",
+        choices=[*COMPARISONS, "models", "archetypes"],
+        help="directions / merge-modes: the tutorial's models trained together; models M1 M2 ...: any presets on "
+        "one task; archetypes: the Q&A's five models, each on the data it is meant for",
     )
-    train.add_argument("--task", default="cumsum", choices=sorted(TASKS), help="built-in problem (default: cumsum)")
+    compare.add_argument(
+        "models", nargs="*", metavar="MODEL", help="with `models`: PRESET or PRESET:KEY=VALUE,KEY=VALUE"
+    )
+    sweep = SweepSpec("models", ())
+    compare.add_argument(
+        "--seeds",
+        type=positive_int,
+        default=None,
+        help=f"runs per model (default: {stacked.seeds}; {sweep.seeds} for models, archetypes)",
+    )
+    compare.add_argument(
+        "--updates",
+        type=positive_int,
+        default=None,
+        help=f"updates per run (default: {stacked.updates}; the task's for models: {defaults.describe('updates')})",
+    )
+    compare.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help=f"Adam step size (default: {stacked.learning_rate:g}; the task's for models)",
+    )
+    compare.add_argument(
+        "--steps", type=positive_int, default=stacked.steps, help="sequence length of directions / merge-modes' cumsum"
+    )
+    compare.add_argument(
+        "--task", default=None, choices=sorted(TASKS), help=f"with `models` (default: {RunSpec().task})"
+    )
+    compare.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
+    compare.add_argument(
+        "--batch-size",
+        type=positive_int,
+        default=None,
+        help=f"examples per update, models and archetypes (default: {defaults.describe('batch_size')})",
+    )
+    compare.add_argument(
+        "--workers", type=positive_int, default=None, help="processes for models / archetypes (default: one per core)"
+    )
+    compare.add_argument(
+        "--keras-go-backwards", action="store_true", help="also the backward model with Keras's reversed outputs"
+    )
+    compare.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
+    compare.add_argument("--out", default=None, help="output directory (default: comparisons/COMPARISON)")
+    compare.set_defaults(handler=cmd_compare)
+
+
+def add_train(sub: Any) -> None:
+    train = _parser(
+        sub,
+        "train",
+        "train a preset on a built-in task or on your data (--data), save the run and print its test scores",
+        "Train a preset on a built-in task or on your data (--data), save the run directory and print test scores. "
+        "A run is written into OUT.partial and renamed to OUT when complete; Ctrl-C stops after the current update "
+        "and saves a checkpoint there (continue it with --resume OUT).",
+    )
+    spec, text, data_defaults = RunSpec(), TextSettings(), DataSpec("")
+    train.add_argument("--task", default=None, choices=sorted(TASKS), help=f"built-in problem (default: {spec.task})")
+    data_models = ", ".join(f"{preset} for {kind}" for kind, preset in defaults.DATA_PRESETS.items())
     train.add_argument(
         "--model",
         default=None,
-        help="a preset from `lstmlab models` (default: tutorial-bilstm on a task; with --data text-bilstm-pool "
-        "for text, series-lstm-fcn for series)",
+        help=f"a preset from `lstmlab models` (default: {defaults.TASK_PRESET} on a task; with --data {data_models})",
     )
-    train.add_argument("--out", default="runs/latest", help="run directory to write (default: runs/latest)")
+    train.add_argument(
+        "--out", default=None, help="run directory to write (default: a new dated directory under runs/)"
+    )
+    train.add_argument("--overwrite", action="store_true", help="replace the run in --out once the new one is complete")
+    train.add_argument("--resume", default=None, metavar="RUN", help="continue an interrupted run from its checkpoint")
+    train.add_argument(
+        "--checkpoint-every",
+        type=positive_int,
+        default=None,
+        metavar="N",
+        help="also save a checkpoint every N epochs (online: rows of updates) to resume from after a crash",
+    )
     budget = train.add_mutually_exclusive_group()
     budget.add_argument(
-        "--updates", type=positive_int, default=None, help="online updates, each on fresh examples (default: task)"
+        "--updates",
+        type=positive_int,
+        default=None,
+        help=f"online updates, each on fresh examples (default: {defaults.describe('updates')})",
     )
     budget.add_argument(
         "--epochs",
         type=positive_int,
         default=None,
-        help="epochs over a fixed training set (default: 10 with --train-size; with --data 10 for texts, 20 for "
-        "fewer than 2000, 100 for series-lstm-fcn, 150 for series-bilstm)",
+        help=f"epochs over a fixed training set (default: {defaults.describe('epochs')})",
     )
     train.add_argument(
         "--train-size",
         type=positive_int,
         default=None,
-        help="a fixed set of N examples, 10%% held out for validation, best epoch kept (default: online)",
+        help="a task's fixed training set of N examples instead of fresh examples each update",
     )
-    train.add_argument("--test-size", type=positive_int, default=200, help="fresh test examples (default: 200)")
-    train.add_argument("--batch-size", type=positive_int, default=None, help="examples per update (default: task)")
-    train.add_argument("--learning-rate", type=float, default=None, help="Adam step size (default: task)")
-    train.add_argument(
-        "--clip-norm", type=float, default=None, help="clip the gradient norm to this (default: no clipping)"
-    )
+    train.add_argument("--test-size", type=positive_int, default=spec.test_size, help="a task's fresh test examples")
+    for name, text_help in (
+        ("batch_size", "examples per update"),
+        ("learning_rate", "Adam's step size"),
+    ):
+        kind = positive_int if name == "batch_size" else float
+        train.add_argument(
+            f"--{name.replace('_', '-')}",
+            type=kind,
+            default=None,
+            help=f"{text_help} (default: {defaults.describe(name)})",
+        )
+    train.add_argument("--clip-norm", type=float, default=None, help="clip the gradient norm to this (default: none)")
     train.add_argument(
         "--weight-decay", type=float, default=None, help="decoupled weight decay, AdamW (default: none, plain Adam)"
     )
@@ -532,44 +458,42 @@ def add_train(sub: Any) -> None:
         "--validation-split",
         type=float,
         default=None,
-        help="hold out this last share of a fixed training set to pick the best epoch; 0: train on all, keep the "
-        "last epoch (default: 0.1 for tasks and texts, 0 for series and for fewer than 2000 training texts)",
+        help="hold out this last share of a fixed training set to pick the best epoch; 0: train on all of it and "
+        f"keep the last epoch (default: {defaults.describe('validation_split')})",
     )
     train.add_argument(
         "--schedule",
         default=None,
         choices=["constant", "cosine"],
-        help="learning rate over training: constant, or cosine decay to 0 at the last update (default: cosine for "
-        "series and for fewer than 2000 training texts, else constant)",
+        help=f"learning rate: constant, or a cosine decay to 0 at the last update (default: "
+        f"{defaults.describe('schedule')})",
     )
     train.add_argument(
         "--patience",
         type=int,
         default=None,
-        help="stop after N epochs without a better val_loss and keep the best weights (with --train-size)",
+        help="stop after N epochs without a better val_loss and keep the best weights (default: train to the end)",
     )
     train.add_argument(
-        "--merge-mode",
-        default=None,
-        choices=["concat", "sum", "mul", "ave"],
-        help="Bi-LSTM merge mode (default: the preset's)",
+        "--merge-mode", default=None, choices=["concat", "sum", "mul", "ave"], help="Bi-LSTM merge mode of the preset"
     )
     train.add_argument(
         "--ensemble",
         type=positive_int,
         default=None,
         help="train K copies of the model side by side from different initial weights; the run answers with the "
-        "mean of their probabilities (default: 5 for fewer than 2000 training texts, else 1)",
+        f"mean of their probabilities (default: {defaults.describe('ensemble')})",
     )
-    train.add_argument("--seed", type=int, default=0, help="one seed for weights, data and dropout (default: 0)")
+    train.add_argument("--seed", type=int, default=spec.seed, help="one seed for weights, data, dropout and split")
     train.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")
     train.add_argument("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
     data = train.add_argument_group("your own labelled texts or series (instead of --task)")
     data.add_argument(
         "--data",
         default=None,
-        help="texts: CSV / TSV / JSONL file, folder of class folders or class files; series: a .ts or .npz file "
-        "or aeon:NAME (a UCR/UEA set bundled with aeon, its own TRAIN/TEST split)",
+        help="texts: CSV / TSV / JSONL file, folder of class folders or class files, or uci:amazon | uci:imdb | "
+        "uci:yelp (sentence sets shipped with lstmlab); series: a .ts or .npz file or aeon:NAME (a UCR/UEA set "
+        "bundled with aeon, its own TRAIN/TEST split)",
     )
     data.add_argument("--test-data", default=None, help="test examples (default: a stratified split of --data)")
     data.add_argument(
@@ -578,42 +502,50 @@ def add_train(sub: Any) -> None:
     data.add_argument(
         "--no-standardise",
         action="store_true",
-        help="series: keep raw values (default: per-channel standardisation; with --model series-bilstm, its input "
-        "noise=0.3 is in standard deviations, so rescale it with --set noise=...)",
+        help="series: keep raw values instead of standardising each channel (series-bilstm's input noise is in "
+        "standard deviations: rescale it with --set noise=...)",
     )
-    data.add_argument("--text-column", default="text", help="text column of a table (default: text)")
-    data.add_argument("--label-column", default="label", help="label column of a table (default: label)")
-    data.add_argument("--encoding", default="utf-8", help="text encoding of the files (default: utf-8)")
-    data.add_argument("--test-fraction", type=float, default=0.1, help="held-out share per class (default: 0.1)")
+    data.add_argument("--text-column", default=data_defaults.text_column, help="text column of a table")
+    data.add_argument("--label-column", default=data_defaults.label_column, help="label column of a table")
+    data.add_argument("--encoding", default=data_defaults.encoding, help="text encoding of the files")
+    data.add_argument(
+        "--test-fraction", type=float, default=data_defaults.test_fraction, help="held-out share of each class"
+    )
     data.add_argument("--split-seed", type=int, default=None, help="seed of the split (default: --seed)")
-    data.add_argument("--text-level", default="word", choices=["word", "char"], help="tokens (default: word)")
+    data.add_argument("--text-level", default=text.level, choices=["word", "char"], help="tokens")
     data.add_argument("--keep-case", action="store_true", help="do not lower-case the texts")
     data.add_argument(
-        "--max-words", type=positive_int, default=20000, help="vocabulary ids incl. padding and OOV (default: 20000)"
+        "--max-words", type=positive_int, default=text.max_words, help="vocabulary ids incl. padding and OOV"
     )
-    data.add_argument("--min-count", type=positive_int, default=1, help="rarer training tokens become OOV (default: 1)")
+    data.add_argument("--min-count", type=positive_int, default=text.min_count, help="rarer training tokens become OOV")
     data.add_argument(
         "--max-len", type=positive_int, default=None, help="tokens per text (default: 95th percentile of training)"
     )
-    data.add_argument("--truncating", default="post", choices=["pre", "post"], help="cut long texts (default: post)")
-    data.add_argument("--padding", default="post", choices=["pre", "post"], help="pad short texts (default: post)")
+    data.add_argument("--truncating", default=text.truncating, choices=["pre", "post"], help="cut long texts")
+    data.add_argument("--padding", default=text.padding, choices=["pre", "post"], help="pad short texts")
     train.set_defaults(handler=cmd_train)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (2 with a one-line message on bad input)."""
-    args = make_parser().parse_args(argv)
+    """Run the command line; returns the exit status (2 with a one-line message on bad input, 130 when
+    interrupted)."""
+    parser = make_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return 0
     try:
-        if getattr(args, "seed", None) is not None:
-            torch.manual_seed(args.seed)
-        args.handler(args)
+        status = args.handler(args)
     except BrokenPipeError:  # output piped into a reader that stopped (`| head`): not an error of ours
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 0
     except (ValueError, OSError) as error:
         print(f"lstmlab: error: {error}", file=sys.stderr)
         return 2
-    return 0
+    except KeyboardInterrupt:
+        print("lstmlab: interrupted; nothing was saved", file=sys.stderr)
+        return 130
+    return status if isinstance(status, int) else 0
 
 
 if __name__ == "__main__":

@@ -1,44 +1,15 @@
-"""The training loop: learning, reproducibility, early stopping and restore-best, evaluate and predict."""
+"""The training loop: learning, reproducibility, interruption and resume, evaluate and predict."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 from torch import Tensor, nn
+from training_fixtures import Constant, cumsum_source, fixed_set
 
 from lstmlab import build_model
-from lstmlab.data import CumsumConfig, make_cumsum
-from lstmlab.training import (
-    EarlyStopping,
-    ModelCheckpoint,
-    SequenceData,
-    TrainConfig,
-    evaluate,
-    fit,
-    predict,
-    predict_classes,
-)
-
-
-def cumsum_source(count: int, generator: torch.Generator) -> SequenceData:
-    batch = make_cumsum(CumsumConfig(), count, generator)
-    return SequenceData(batch.x, batch.y, batch.lengths)
-
-
-def fixed_set(count: int = 64, seed: int = 0, **task: object) -> SequenceData:
-    batch = make_cumsum(CumsumConfig(**task), count, torch.Generator().manual_seed(seed))  # type: ignore[arg-type]
-    return SequenceData(batch.x, batch.y, batch.lengths)
-
-
-class Constant(nn.Module):
-    """Logits that no parameter moves: a model that cannot improve."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.weight = nn.Parameter(torch.zeros(1))
-
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return 0.0 * self.weight + torch.zeros(*x.shape[:2], 1)
+from lstmlab.data import SequenceData
+from lstmlab.training import TrainConfig, Trainer, evaluate, fit, predict, predict_classes
 
 
 def test_online_training_learns_the_tutorial_problem() -> None:
@@ -63,54 +34,6 @@ def test_same_seed_same_run_bit_for_bit() -> None:
     for key in runs[0][0]:
         assert torch.equal(runs[0][0][key], runs[1][0][key])
     assert runs[0][1] == runs[1][1]
-
-
-@pytest.mark.parametrize("patience", [1, 3])
-def test_early_stopping_after_exactly_patience_epochs(patience: int) -> None:
-    messages: list[str] = []
-    stopper = EarlyStopping("val_loss", patience=patience, sink=messages.append)
-    history = fit(
-        Constant(),
-        fixed_set(),
-        config=TrainConfig(epochs=20, batch_size=16),
-        validation=fixed_set(seed=1),
-        callbacks=[stopper],
-    )
-    assert len(history.epochs) == patience + 1  # epoch 0 sets the best; `patience` epochs without improvement
-    assert stopper.stopped_epoch == patience
-    assert len(messages) == 1
-    assert "has not improved" in messages[0]
-
-
-def test_early_stopping_with_zero_patience_stops_at_the_first_epoch_without_improvement() -> None:
-    stopper = EarlyStopping("val_accuracy", patience=0, sink=None)
-    history = fit(
-        Constant(), fixed_set(), config=TrainConfig(epochs=9), validation=fixed_set(seed=1), callbacks=[stopper]
-    )
-    assert len(history.epochs) == 2  # as Keras: epoch 0 is the first best, epoch 1 does not improve on it
-
-
-def test_restore_best_equals_a_fresh_run_to_the_best_epoch() -> None:
-    train, validation = fixed_set(48, seed=2, min_steps=3), fixed_set(32, seed=3, min_steps=3)
-    config = TrainConfig(epochs=12, batch_size=16, learning_rate=0.05, seed=11)  # a large step: val_loss wobbles
-    torch.manual_seed(4)
-    model = build_model("tutorial-bilstm", steps=None)
-    stopper = EarlyStopping("val_loss", patience=2, restore_best=True, sink=None)
-    history = fit(model, train, config=config, validation=validation, callbacks=[stopper])
-    assert stopper.best_epoch is not None
-    assert stopper.best_epoch < len(history.epochs) - 1  # the best epoch was not the last one
-    torch.manual_seed(4)
-    fresh = build_model("tutorial-bilstm", steps=None)
-    fit(fresh, train, config=TrainConfig(epochs=stopper.best_epoch + 1, batch_size=16, learning_rate=0.05, seed=11))
-    for key, value in fresh.state_dict().items():
-        assert torch.equal(model.state_dict()[key], value), key
-
-
-def test_checkpoint_saves_on_each_new_best() -> None:
-    saved: list[int] = []
-    checkpoint = ModelCheckpoint(lambda m: saved.append(len(saved)), monitor="val_loss")
-    fit(Constant(), fixed_set(), config=TrainConfig(epochs=4), validation=fixed_set(seed=1), callbacks=[checkpoint])
-    assert saved == [0]  # the constant model is best at epoch 0 only
 
 
 def test_evaluate_leaves_padded_steps_out_and_reports_per_class_figures() -> None:
@@ -143,22 +66,6 @@ def test_predict_gives_probabilities_and_classes() -> None:
     binary = build_model("tutorial-lstm")
     steps = SequenceData(torch.rand(4, 10, 1), torch.zeros(4, 10, dtype=torch.long))
     assert torch.equal(predict_classes(binary, steps), (predict(binary, steps)[..., 0] > 0.5).long())
-
-
-@pytest.mark.parametrize(
-    ("options", "message"),
-    [
-        ({"epochs": 2, "updates": 5}, "Expected exactly one of epochs or updates"),
-        ({}, "Expected exactly one of epochs or updates"),
-        ({"epochs": 0}, "Expected epochs to be a positive integer. Received: epochs=0"),
-        ({"epochs": 1, "batch_size": -2}, "Expected batch_size to be a positive integer"),
-        ({"epochs": 1, "learning_rate": 0.0}, "Expected a finite learning_rate > 0"),
-        ({"epochs": 1, "weight_decay": -0.1}, "Expected a finite weight_decay >= 0"),
-    ],
-)
-def test_bad_training_options(options: dict[str, object], message: str) -> None:
-    with pytest.raises(ValueError, match=message):
-        TrainConfig(**options)  # type: ignore[arg-type]
 
 
 def test_mismatched_data_is_refused() -> None:
@@ -216,3 +123,121 @@ def test_cosine_schedule_follows_the_formula_and_ends_at_zero() -> None:
     assert seen == pytest.approx([0.01 * (1 + math.cos(math.pi * k / total)) / 2 for k in range(total)], rel=1e-9)
     with pytest.raises(ValueError, match="Expected schedule 'constant' or 'cosine'. Received: schedule='step'"):
         TrainConfig(epochs=1, schedule="step")
+
+
+def _dropout_model() -> nn.Module:
+    from lstmlab import LSTM, Dense, Sequential, TimeDistributed
+
+    torch.manual_seed(21)
+    layers = [LSTM(6, return_sequences=True, dropout=0.3), TimeDistributed(Dense(1))]
+    return Sequential(layers, input_shape=(None, 1))
+
+
+def _stop_after(count: int) -> object:
+    calls = iter(range(1, 10**6))
+    return lambda: next(calls) == count
+
+
+def _resumed(
+    train: object, config: TrainConfig, stop_at: int, *, callbacks: object = lambda: []
+) -> tuple[nn.Module, Trainer]:
+    """Train to update `stop_at`, save the state through JSON, rebuild everything and continue to the end."""
+    import json
+
+    first = Trainer(_dropout_model(), train, config=config, callbacks=callbacks())  # type: ignore[arg-type, operator]
+    first.run(stop=_stop_after(stop_at))  # type: ignore[arg-type]
+    assert first.interrupted and first.updates == stop_at
+    tensors, meta = first.state()
+    meta = json.loads(json.dumps(meta))  # as a checkpoint file holds it
+    torch.manual_seed(12345)  # whatever the global generator holds when a resume starts
+    second = Trainer(_dropout_model(), train, config=config, callbacks=callbacks())  # type: ignore[arg-type, operator]
+    second.load_state({k: v.clone() for k, v in tensors.items()}, meta)
+    second.run()
+    assert not second.interrupted and second.updates == second.total
+    return second.model, second
+
+
+@pytest.mark.parametrize("stop_at", [1, 6, 8, 13])
+def test_a_resumed_fixed_set_run_ends_bit_for_bit_as_an_uninterrupted_one(stop_at: int) -> None:
+    """Shuffled batches, a validation split with restore-best, a cosine schedule and dropout: stopped after update
+    `stop_at` (8: the end of an epoch), saved, rebuilt and resumed, the weights and history equal an uninterrupted
+    run's exactly."""
+    from lstmlab.training import EarlyStopping
+
+    train = fixed_set(36, seed=4, min_steps=3)
+    config = TrainConfig(epochs=3, batch_size=4, learning_rate=0.02, schedule="cosine", validation_split=0.1, seed=3)
+
+    def callbacks() -> list[EarlyStopping]:
+        return [EarlyStopping("val_loss", patience=3, restore_best=True, sink=None)]
+
+    whole = Trainer(_dropout_model(), train, config=config, callbacks=callbacks())
+    history = whole.run()
+    assert whole.total == 24 and len(history.epochs) == 3
+    model, resumed = _resumed(train, config, stop_at, callbacks=callbacks)
+    assert resumed.history == history
+    for key, value in whole.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+@pytest.mark.parametrize("stop_at", [3, 100, 150])
+def test_a_resumed_online_run_ends_bit_for_bit_as_an_uninterrupted_one(stop_at: int) -> None:
+    config = TrainConfig(updates=210, batch_size=2, learning_rate=0.01, schedule="cosine", seed=9)
+    whole = Trainer(_dropout_model(), cumsum_source, config=config)
+    history = whole.run()
+    model, resumed = _resumed(cumsum_source, config, stop_at)
+    assert resumed.history == history and len(history.update_loss) == 210
+    for key, value in whole.model.state_dict().items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+
+def test_a_state_of_other_settings_is_refused() -> None:
+    config = TrainConfig(updates=5, batch_size=2, seed=1)
+    first = Trainer(_dropout_model(), cumsum_source, config=config)
+    first.run(stop=lambda: True)
+    tensors, meta = first.state()
+    other = Trainer(_dropout_model(), cumsum_source, config=TrainConfig(updates=5, batch_size=2, seed=2))
+    with pytest.raises(ValueError, match="Expected a checkpoint of this training"):
+        other.load_state(tensors, meta)
+
+
+def test_the_loop_asks_the_model_how_it_answers() -> None:
+    """A model with its own hooks (two learners, each clipped on its own) is trained through them; a plain module
+    through the plain ones."""
+    from lstmlab.training import train_step
+
+    class Pair(nn.Module):
+        batch_size = None
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.a, self.b = nn.Linear(1, 1), nn.Linear(1, 1)
+            self.asked: list[str] = []
+
+        def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+            return self.a(x) + self.b(x)
+
+        def answer(self, batch: SequenceData) -> tuple[Tensor, Tensor, None]:
+            self.asked.append("answer")
+            return self(batch.x, batch.lengths), batch.y, None
+
+        def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, None]:
+            self.asked.append("training_answers")
+            return torch.stack([self.a(batch.x), self.b(batch.x)]), batch.y, None
+
+        def clip_groups(self) -> list[list[nn.Parameter]]:
+            self.asked.append("clip_groups")
+            return [list(self.a.parameters()), list(self.b.parameters())]
+
+    torch.manual_seed(0)
+    model = Pair()
+    data = SequenceData(torch.randn(8, 1), torch.randint(0, 2, (8,)))
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    train_step(model, optimizer, data, clip_norm=1e-3)
+    assert model.asked == ["training_answers", "clip_groups"]
+    # each learner moved by exactly the clip norm: clipped on its own, not together
+    for layer in (model.a, model.b):
+        assert layer.weight.grad is not None
+        norm = torch.cat([layer.weight.grad.flatten(), layer.bias.grad.flatten()]).norm()  # type: ignore[union-attr]
+        assert float(norm) == pytest.approx(1e-3, rel=1e-4)
+    evaluate(model, data)
+    assert model.asked[-1] == "answer"

@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from lstmlab.cli import main
+from lstmlab.data import SequenceData
 from lstmlab.experiments.runs import load_model, run_config, save_model
 from lstmlab.models import Ensemble, Sequential, build_model, combine_logits, ensemble_of, preset_config, streaming
-from lstmlab.training import SequenceData, TrainConfig, fit, predict
+from lstmlab.training import TrainConfig, fit, predict
 
 # small text Bi-LSTMs without dropout, so that training draws no random numbers but the batch order
 QUIET = {"vocab_size": 30, "embed_dim": 6, "max_len": 7, "units": 4, "dropout": 0.0, "input_dropout": 0.0}
@@ -133,11 +134,12 @@ def test_summary_shows_one_member_and_the_ensemble_totals() -> None:
 
 
 def test_only_small_text_sets_default_to_an_ensemble() -> None:
-    from lstmlab.experiments.training import SMALL_TEXT, SMALL_TEXT_ENSEMBLE, data_ensemble
+    from lstmlab.experiments.defaults import SMALL_TEXT, SMALL_TEXT_ENSEMBLE, default_ensemble
 
-    assert data_ensemble("text", SMALL_TEXT - 1) == SMALL_TEXT_ENSEMBLE > 1
-    assert data_ensemble("text", SMALL_TEXT) == 1
-    assert data_ensemble("series", 10) == 1
+    assert default_ensemble("text", SMALL_TEXT - 1) == SMALL_TEXT_ENSEMBLE > 1
+    assert default_ensemble("text", SMALL_TEXT) == 1
+    assert default_ensemble("series", 10) == 1
+    assert default_ensemble(None, 10) == 1
 
 
 def test_the_command_line_trains_small_text_sets_as_an_ensemble(
@@ -152,7 +154,7 @@ def test_the_command_line_trains_small_text_sets_as_an_ensemble(
     assert json.loads((out / "config.json").read_text())["model"]["ensemble"] == 5
     assert isinstance(load_model(out)[0], Ensemble)
     assert main(["predict", str(out), "--text", "good fine"]) == 0
-    assert main(["train", "--data", str(data), "--out", str(out), "--ensemble", "1", *small]) == 0
+    assert main(["train", "--data", str(data), "--out", str(out), "--ensemble", "1", *small, "--overwrite"]) == 0
     assert "trained text-bilstm-pool on" in capsys.readouterr().out
     assert not isinstance(load_model(out)[0], Ensemble)
     with pytest.raises(SystemExit, match="2"):  # argparse: usage, then the one-line error

@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from lstmlab.cli import main
+from lstmlab.data.datasets import DataSpec, prepare_data
 from lstmlab.data.series import SeriesScaler, load_series, pad_series
-from lstmlab.experiments.datasets import DataSpec, prepare_data
-from lstmlab.experiments.training import predict_series
+from lstmlab.experiments.saved import load_run
+from lstmlab.training import predict
 
 aeon = pytest.importorskip("aeon", reason="the .ts and aeon:NAME paths need aeon (pip install 'lstmlab[timeseries]')")
 
@@ -219,8 +220,10 @@ def test_train_evaluate_predict_series_from_the_saved_run(tmp_path: Path, capsys
     assert len(rows) == 6 and all(row[1] == row[3] for row in rows)  # predicted == the file's label
     # one series alone or in a padded batch with longer ones: the same probabilities
     series = load_series(str(new))
-    _, together = predict_series(out, series.values, "new")
-    alone = torch.cat([predict_series(out, [v], "new")[1] for v in series.values])
+    run = load_run(out)
+    _, scaler = run.data
+    together = predict(run.model, scaler.unlabelled(series.values, "new"))  # type: ignore[union-attr]
+    alone = torch.cat([predict(run.model, scaler.unlabelled([v], "new")) for v in series.values])  # type: ignore[union-attr]
     assert torch.allclose(together, alone, atol=1e-6, rtol=0)
     unlabelled = tmp_path / "unlabelled.npz"  # new recordings have no labels yet
     with np.load(new) as raw:
@@ -249,8 +252,10 @@ def test_default_series_model_is_lstm_fcn_and_predicts_each_series_as_alone(
     # batch statistics in training, moving statistics after: one series alone or in a padded batch, the same answer
     series = load_series(str(new))
     assert len({len(v) for v in series.values}) > 1
-    _, together = predict_series(out, series.values, "new")
-    alone = torch.cat([predict_series(out, [v], "new")[1] for v in series.values])
+    run = load_run(out)
+    _, scaler = run.data
+    together = predict(run.model, scaler.unlabelled(series.values, "new"))  # type: ignore[union-attr]
+    alone = torch.cat([predict(run.model, scaler.unlabelled([v], "new")) for v in series.values])  # type: ignore[union-attr]
     assert torch.allclose(together, alone, atol=1e-6, rtol=0)
 
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 
 from lstmlab import build_model
-from lstmlab.data import CumsumConfig, make_cumsum
+from lstmlab.data import CumsumConfig, SequenceData, make_cumsum
 from lstmlab.models.stacked import StackedTutorial
-from lstmlab.training import SequenceData, TrainConfig, fit
+from lstmlab.training import TrainConfig, fit
 from lstmlab.training.stacked import fit_stacked
 
 VARIANTS = [

@@ -11,9 +11,10 @@ import pytest
 
 from lstmlab import build_model
 from lstmlab.cli import main
+from lstmlab.experiments.defaults import TrainChoices
+from lstmlab.experiments.pipeline import RunSpec, train_run
 from lstmlab.experiments.report import Summary, which_model_when, write_report
 from lstmlab.experiments.sweep import ARCHETYPES, Group, SweepSpec, can_stream, parse_model, run_sweep, train_one
-from lstmlab.experiments.training import RunSpec, train_run
 
 
 def curves(directory: Path) -> dict[tuple[str, int], list[float]]:
@@ -25,11 +26,11 @@ def curves(directory: Path) -> dict[tuple[str, int], list[float]]:
 
 
 def test_one_run_equals_lstmlab_train(tmp_path: Path) -> None:
-    spec = RunSpec("cumsum-whole", "qa-lstm", train={"seed": 4, "updates": 25})
+    spec = RunSpec("cumsum-whole", "qa-lstm", train=TrainChoices(updates=25), seed=4)
     measured = train_one(spec)
-    _, scores, history = train_run(spec, tmp_path / "run")
-    assert measured["loss"] == history.update_loss  # the throwaway warm-up touches neither weights nor data
-    assert measured["test_accuracy"] == scores.accuracy
+    result = train_run(spec, tmp_path / "run")
+    assert measured["loss"] == result.history.update_loss  # the throwaway warm-up touches neither weights nor data
+    assert result.scores is not None and measured["test_accuracy"] == result.scores.accuracy
     assert measured["latency_ms"] > 0
     assert measured["parameters"] == 491
 
@@ -78,7 +79,7 @@ def test_archetypes_report_from_csv(tmp_path: Path) -> None:
     tiny = ARCHETYPES
     runs = run_sweep(SweepSpec("archetypes", tiny, seeds=2, updates=6, workers=1), tmp_path)
     assert runs["runs"] == 14
-    first = write_report(tmp_path, smooth=3).read_text()
+    first = write_report(tmp_path, smooth=3).path.read_text()
     for group in tiny:
         assert f"## {group.title}" in first
     assert "## Which model when" in first

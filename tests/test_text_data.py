@@ -9,9 +9,9 @@ import pytest
 import torch
 
 from lstmlab.cli import main
+from lstmlab.data.datasets import DataSpec, prepare_data, stratified_split
 from lstmlab.data.loaders import guess_text_format, load_texts
 from lstmlab.data.text import OOV, PAD, TextEncoder, TextSettings, Vocabulary, pad_sequences, tokenize
-from lstmlab.experiments.datasets import DataSpec, prepare_data, stratified_split
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 POSITIVE = ["a great film", "great acting, great story", "i loved it", "wonderful and great", "loved the story"]
@@ -224,7 +224,8 @@ def test_training_order_mixes_classes_for_the_validation_tail(tmp_path: Path) ->
 def test_pre_padded_runs_predict_as_they_were_trained_and_scored(tmp_path: Path) -> None:
     """With padding='pre' (mask_zero off) the model reads whole rows in training and scoring, so prediction on raw
     text must too: the same texts give the same probabilities through both paths."""
-    from lstmlab.experiments.training import load_data_run, predict_texts
+    from lstmlab.data import SequenceData
+    from lstmlab.experiments.saved import load_run, predict_texts
     from lstmlab.training import predict
 
     rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
@@ -233,27 +234,30 @@ def test_pre_padded_runs_predict_as_they_were_trained_and_scored(tmp_path: Path)
     out = tmp_path / "run"
     argv = ["train", "--data", str(data), "--out", str(out), "--epochs", "2", "--padding", "pre"]
     assert main([*argv, "--set", "mask_zero=false", "--set", "units=4", "--set", "embed_dim=4", "--max-len", "6"]) == 0
-    model, _, encoder, _ = load_data_run(out)
-    ids, lengths = encoder.encode(POSITIVE)
+    run = load_run(out)
+    _, encoder = run.data
+    ids, lengths = encoder.encode(POSITIVE)  # type: ignore[union-attr]
     assert lengths is None and bool((ids[:, 0] == 0).any())  # pre-padded, nothing says where the padding ends
-    _, through_predict = predict_texts(out, POSITIVE)
-    from lstmlab.training import SequenceData
-
-    as_scored = predict(model, SequenceData(ids, torch.zeros(len(POSITIVE), dtype=torch.long)))
-    assert torch.equal(through_predict, as_scored)
+    through_predict = [found.confidence for found in predict_texts(out, POSITIVE)]
+    as_scored = predict(run.model, SequenceData(ids, torch.zeros(len(POSITIVE), dtype=torch.long)))
+    assert through_predict == [max(float(p), 1 - float(p)) for p in as_scored[:, 0]]
 
 
 def test_larger_text_sets_hold_out_a_tenth_and_keep_the_best_epoch(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lstmlab.experiments.training as training
+    import lstmlab.experiments.defaults as defaults
 
     data = tmp_path / "d.txt"
     data.write_text(("".join(f"{t}\t1\n" for t in POSITIVE) + "".join(f"{t}\t0\n" for t in NEGATIVE)) * 4)
-    assert training.data_training("text", training.SMALL_TEXT - 1)["validation_split"] == 0.0
-    assert training.data_training("text", training.SMALL_TEXT)["validation_split"] == 0.1
-    assert training.data_training("series", 10) == training.DATA_TRAINING["series"]  # series: any size
-    monkeypatch.setattr(training, "SMALL_TEXT", 10)  # these few texts count as many
+
+    def config(kind: str, size: int) -> object:
+        return defaults.training_config(defaults.TrainChoices(), seed=0, preset="p", kind=kind, train_size=size)
+
+    assert config("text", defaults.SMALL_TEXT - 1).validation_split == 0.0  # type: ignore[attr-defined]
+    assert config("text", defaults.SMALL_TEXT).validation_split == 0.1  # type: ignore[attr-defined]
+    assert config("series", 10) == config("series", 10**6)  # series: any size
+    monkeypatch.setattr(defaults, "SMALL_TEXT", 10)  # these few texts count as many
     out = tmp_path / "run"
     assert main(["train", "--data", str(data), "--out", str(out), "--set", "units=4", "--set", "embed_dim=4"]) == 0
     printed = capsys.readouterr().out

@@ -10,8 +10,11 @@ import torch
 
 from lstmlab import PRESETS
 from lstmlab.cli import main
+from lstmlab.experiments.defaults import TrainChoices
+from lstmlab.experiments.pipeline import RunSpec, train_run
+from lstmlab.experiments.saved import evaluate_run
 from lstmlab.experiments.tasks import get_task, task_config
-from lstmlab.experiments.training import RunSpec, evaluate_run, make_test_set, train_run
+from lstmlab.seeds import Seeds
 
 # (task, training budget, task options) per preset: small budgets, far above chance (0.5) all the same
 FITS = {
@@ -38,10 +41,13 @@ def test_every_preset_has_a_task() -> None:
 @pytest.mark.parametrize("preset", list(PRESETS))
 def test_every_preset_learns_its_task(preset: str, tmp_path: Path) -> None:
     task, budget, task_options = FITS[preset]
-    spec = RunSpec(task=task, preset=preset, train=budget, task_options=task_options, test_size=200)
-    _, scores, history = train_run(spec, tmp_path)
+    spec = RunSpec(task=task, preset=preset, train=TrainChoices(**budget), task_options=task_options, test_size=200)
+    result = train_run(spec, tmp_path)
+    scores, history = result.scores, result.history
+    assert scores is not None
     # chance is the share of the commoner class among the scored test items (per-step cumsum labels lean to 1)
-    test = make_test_set(get_task(task), task_config(task, **task_options), 200, seed=0)
+    generator = torch.Generator().manual_seed(Seeds(0).test_set)
+    test = get_task(task).sample(task_config(task, **task_options), 200, generator)
     per_step_padded = test.lengths is not None and test.y.dim() == 2
     targets = test.y[test.lengths[:, None] > torch.arange(test.y.shape[1])] if per_step_padded else test.y
     chance = max(targets.float().mean().item(), 1 - targets.float().mean().item())
@@ -49,7 +55,7 @@ def test_every_preset_learns_its_task(preset: str, tmp_path: Path) -> None:
     assert history.update_loss[-1] < history.update_loss[0] or sum(history.update_loss[-20:]) < sum(
         history.update_loss[:20]
     )
-    assert evaluate_run(tmp_path).accuracy == scores.accuracy  # the saved run scores the same test set alike
+    assert evaluate_run(tmp_path)[0].accuracy == scores.accuracy  # the saved run scores the same test set alike
 
 
 def test_train_evaluate_predict_on_the_command_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -60,6 +66,7 @@ def test_train_evaluate_predict_on_the_command_line(tmp_path: Path, capsys: pyte
     assert sorted(p.name for p in run.iterdir()) == [
         "config.json",
         "history.csv",
+        "history.png",
         "metrics.json",
         "model.safetensors",
         "updates.csv",
@@ -128,8 +135,10 @@ def test_predict_input_file_errors(tmp_path: Path, capsys: pytest.CaptureFixture
 
 
 def test_stateful_model_answers_every_step_one_call_each(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    spec = RunSpec(task="cumsum", preset="qa-stateful", train={"updates": 50}, test_size=20)
-    model, scores, _ = train_run(spec, tmp_path)
+    spec = RunSpec(task="cumsum", preset="qa-stateful", train=TrainChoices(updates=50), test_size=20)
+    result = train_run(spec, tmp_path)
+    model, scores = result.model, result.scores
+    assert scores is not None
     assert model.input_shape == (1, 1)  # one step per call, whatever the task's length
     assert scores.count == 20 * 10  # every step of every test sequence is scored
     assert main(["predict", str(tmp_path)]) == 0
@@ -143,10 +152,14 @@ def test_stateful_model_answers_every_step_one_call_each(tmp_path: Path, capsys:
     assert "Expected sequences of one length" in capsys.readouterr().err
 
 
-def test_a_reused_directory_keeps_no_stale_files(tmp_path: Path) -> None:
-    train_run(RunSpec(train={"updates": 5}, test_size=5), tmp_path)
+def test_a_reused_directory_is_refused_then_replaced_whole(tmp_path: Path) -> None:
+    train_run(RunSpec(train=TrainChoices(updates=5), test_size=5), tmp_path)
     assert (tmp_path / "updates.csv").exists()
-    train_run(RunSpec(train_size=40, train={"epochs": 2, "batch_size": 8}, test_size=5), tmp_path)
+    again = RunSpec(train_size=40, train=TrainChoices(epochs=2, batch_size=8), test_size=5)
+    with pytest.raises(ValueError, match=f"Expected a new or empty run directory. Received: {tmp_path} holds files"):
+        train_run(again, tmp_path)
+    assert (tmp_path / "updates.csv").exists()  # the refused run touched nothing
+    train_run(again, tmp_path, overwrite=True)
     assert not (tmp_path / "updates.csv").exists()  # the fixed-set run has no per-update history
 
 

@@ -1,6 +1,8 @@
-"""Data: built-in problems generated from a seed."""
+"""Data: the batch type every room shares (`SequenceData`), the built-in generated problems, and the user's own
+texts and series read from files, split and encoded."""
 
-from .cumsum import CumsumBatch, CumsumConfig, make_cumsum
+from .cumsum import CumsumConfig, make_cumsum
+from .sequence import OnlineSource, SequenceData
 from .tokens import TokenConfig, make_tokens
 
-__all__ = ["CumsumBatch", "CumsumConfig", "TokenConfig", "make_cumsum", "make_tokens"]
+__all__ = ["CumsumConfig", "OnlineSource", "SequenceData", "TokenConfig", "make_cumsum", "make_tokens"]

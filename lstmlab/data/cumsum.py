@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
 
-__all__ = ["CumsumBatch", "CumsumConfig", "make_cumsum"]
+from .sequence import SequenceData
+
+__all__ = ["CumsumConfig", "make_cumsum"]
 
 
 @dataclass(frozen=True)
@@ -32,17 +33,11 @@ class CumsumConfig:
             raise ValueError(f"Expected min_steps in 1..{self.steps}. Received: min_steps={self.min_steps!r}")
 
 
-@dataclass(frozen=True)
-class CumsumBatch:
-    """Generated sequences: x (N, T, 1), y (N, T) per step or (N,) per sequence, lengths (N,) or None."""
-
-    x: Tensor
-    y: Tensor
-    lengths: Tensor | None
-
-
-def make_cumsum(config: CumsumConfig, count: int, generator: torch.Generator) -> CumsumBatch:
+def make_cumsum(config: CumsumConfig, count: int, generator: torch.Generator) -> SequenceData:
     """Draw `count` sequences of the cumulative-sum problem; right-padded with zeros where lengths vary.
+
+    Shapes:
+        x (N, T, 1); y (N, T) per step or (N,) per sequence; lengths (N,) or None.
 
     Example:
         >>> batch = make_cumsum(CumsumConfig(), 2, torch.Generator().manual_seed(0))
@@ -67,4 +62,4 @@ def make_cumsum(config: CumsumConfig, count: int, generator: torch.Generator) ->
             y = y * valid
     else:
         y = (running[:, -1] > length / 2).long()  # (N,)
-    return CumsumBatch(x.unsqueeze(-1), y, lengths)
+    return SequenceData(x.unsqueeze(-1), y, lengths)

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from .sequence import SequenceData, label_ids
+
 __all__ = [
     "AEON_PREFIX",
     "SERIES_FORMATS",
@@ -287,9 +289,30 @@ class SeriesScaler:
         return len(self.mean)
 
     @staticmethod
-    def fit(values: Sequence[np.ndarray], labels: Sequence[str] = (), *, standardise: bool = True) -> SeriesScaler:
+    def fit(
+        values: Sequence[np.ndarray],
+        labels: Sequence[str] = (),
+        *,
+        standardise: bool = True,
+        source: str = "the training series",
+    ) -> SeriesScaler:
+        """Each channel's mean and standard deviation over every valid step of `values`.
+
+        Raises:
+            ValueError: if a channel's values are so large that its variance overflows (around 1e154 and above):
+                standardised, every value would be 0 and the model would learn nothing.
+        """
         steps = np.concatenate(list(values), axis=0)  # every valid step of every series
-        mean, std = steps.mean(axis=0), steps.std(axis=0)
+        with np.errstate(over="ignore", invalid="ignore"):
+            mean, std = steps.mean(axis=0), steps.std(axis=0)
+        if standardise and not (np.isfinite(mean).all() and np.isfinite(std).all()):
+            channel = int(np.flatnonzero(~(np.isfinite(mean) & np.isfinite(std)))[0])
+            largest = float(np.abs(steps[:, channel]).max())
+            raise ValueError(
+                f"Expected series values whose squares are finite in float64 (below about 1e154) to standardise "
+                f"{source}. Received: channel {channel + 1} reaches {largest:.3g}; rescale the data or use "
+                "--no-standardise"
+            )
         std = np.where(std > 0, std, 1.0)  # a constant channel is only centred
         if not standardise:
             mean, std = np.zeros_like(mean), np.ones_like(std)
@@ -299,7 +322,25 @@ class SeriesScaler:
         """Checked, standardised, right-padded series `(N, longest, channels)` and their lengths."""
         check_series(values, source, self.channels)
         mean, std = np.asarray(self.mean), np.asarray(self.std)
-        return pad_series([(v - mean) / std for v in values])
+        scaled = [(v - mean) / std for v in values]
+        limit = float(np.finfo(np.float32).max)
+        for i, series in enumerate(scaled):
+            if np.abs(series).max() > limit:  # the model reads float32: this would become infinity
+                raise ValueError(
+                    f"Expected values within float32's range (about 3.4e38) after standardisation in {source} series "
+                    f"{i + 1}. Received: {float(np.abs(values[i]).max()):.3g}"
+                )
+        return pad_series(scaled)
+
+    def dataset(self, series: LabelledSeries) -> SequenceData:
+        """Labelled series, standardised and padded, as a `SequenceData` (class ids by `self.labels`)."""
+        x, lengths = self.transform(series.values, series.source)
+        return SequenceData(x, label_ids(series.labels, self.labels), lengths)
+
+    def unlabelled(self, values: Sequence[np.ndarray], source: str) -> SequenceData:
+        """Raw series as a `SequenceData` to predict (targets are placeholders)."""
+        x, lengths = self.transform(values, source)
+        return SequenceData(x, torch.zeros(len(values), dtype=torch.long), lengths)
 
     def to_json(self) -> dict[str, Any]:
         return {

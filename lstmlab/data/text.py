@@ -16,6 +16,8 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from .sequence import SequenceData, label_ids
+
 __all__ = ["OOV", "PAD", "TextEncoder", "TextSettings", "Vocabulary", "pad_sequences", "tokenize"]
 
 PAD, OOV = 0, 1
@@ -145,6 +147,16 @@ class TextEncoder:
         rows = [self.vocabulary.ids(tokens) for tokens in token_lists]
         ids, lengths = pad_sequences(rows, self.max_len, truncating=s.truncating, padding=s.padding)
         return ids, (lengths if s.padding == "post" else None)
+
+    def dataset(self, token_lists: Sequence[Sequence[str]], labels: Sequence[str]) -> SequenceData:
+        """Tokenised texts and their class names as a `SequenceData` (class ids by `self.labels`)."""
+        ids, lengths = self.encode_tokens(token_lists)
+        return SequenceData(ids, label_ids(labels, self.labels), lengths)
+
+    def unlabelled(self, texts: Sequence[str]) -> SequenceData:
+        """Raw texts as a `SequenceData` to predict (targets are placeholders)."""
+        ids, lengths = self.encode(texts)
+        return SequenceData(ids, torch.zeros(len(texts), dtype=torch.long), lengths)
 
     def to_json(self) -> dict[str, Any]:
         return {

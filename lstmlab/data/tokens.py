@@ -10,7 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from torch import Tensor
+
+from .sequence import SequenceData
 
 __all__ = ["TokenConfig", "make_tokens"]
 
@@ -38,8 +39,8 @@ class TokenConfig:
             )
 
 
-def make_tokens(config: TokenConfig, count: int, generator: torch.Generator) -> tuple[Tensor, Tensor, Tensor]:
-    """`count` right-padded id sequences (N, max_len), labels (N,) and lengths (N,)."""
+def make_tokens(config: TokenConfig, count: int, generator: torch.Generator) -> SequenceData:
+    """`count` right-padded id sequences x (N, max_len), labels y (N,) and lengths (N,)."""
     first_neutral = 2 + 2 * config.cue_words
     lengths = torch.randint(config.min_len, config.max_len + 1, (count,), generator=generator)
     ids = torch.randint(first_neutral, config.vocab_size, (count, config.max_len), generator=generator)
@@ -53,4 +54,4 @@ def make_tokens(config: TokenConfig, count: int, generator: torch.Generator) -> 
             offset = 2 if kind == 1 else 2 + config.cue_words
             ids[row, position] = offset + int(torch.randint(0, config.cue_words, (1,), generator=generator))
     ids = ids.masked_fill(torch.arange(config.max_len) >= lengths[:, None], 0)
-    return ids, labels, lengths
+    return SequenceData(ids, labels, lengths)

@@ -17,6 +17,7 @@ import torch
 from ..data import CumsumConfig, make_cumsum
 from ..models import build_model
 from ..models.stacked import StackedTutorial
+from ..seeds import COMPARISON_TEST_SEED, Seeds
 from ..training.stacked import fit_stacked
 from .runs import write_history, write_json
 
@@ -74,12 +75,14 @@ def run_comparison(spec: CompareSpec, out: Path) -> dict[str, Any]:
     models, labels, seeds = [], [], []
     for label, preset, options in chosen:
         for seed in range(spec.seeds):
-            torch.manual_seed(seed)
+            torch.manual_seed(Seeds(seed).weights)
             models.append(build_model(preset, steps=spec.steps, **options))
             labels.append(label)
             seeds.append(seed)
     parameters = {label: m.count_params() for label, m in zip(labels, models, strict=True)}
-    streams = [make_cumsum(task, spec.updates, torch.Generator().manual_seed(seed)) for seed in range(spec.seeds)]
+    streams = [
+        make_cumsum(task, spec.updates, torch.Generator().manual_seed(Seeds(s).training)) for s in range(spec.seeds)
+    ]
     x = torch.stack([streams[s].x for s in seeds], dim=1)[:, :, None]  # (U, M, 1, T, 1): seed s, same data
     y = torch.stack([streams[s].y for s in seeds], dim=1)[:, :, None]  # (U, M, 1, T)
     stack = StackedTutorial(models)
@@ -88,7 +91,7 @@ def run_comparison(spec: CompareSpec, out: Path) -> dict[str, Any]:
     start = time.perf_counter()
     losses, accuracies = fit_stacked(stack, zip(x, y, strict=True), learning_rate=spec.learning_rate)
     seconds = time.perf_counter() - start
-    test = make_cumsum(task, spec.test_size, torch.Generator().manual_seed(10_000_019))
+    test = make_cumsum(task, spec.test_size, torch.Generator().manual_seed(COMPARISON_TEST_SEED))
     with torch.no_grad():
         logits = stack(test.x.expand(len(models), *test.x.shape))[..., 0]  # (M, N, T)
     test_accuracy = ((logits > 0).long() == test.y).double().mean(dim=(1, 2))

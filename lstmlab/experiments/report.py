@@ -16,7 +16,7 @@ from scipy import stats  # type: ignore[import-untyped]
 from .plots import plot_curves
 from .runs import atomic_write, write_history
 
-__all__ = ["Summary", "load_results", "plot_curves", "summarise", "summary_rows", "write_report"]
+__all__ = ["Report", "Summary", "load_results", "plot_curves", "summarise", "summary_rows", "write_report"]
 
 TARGET_ACCURACY = 0.9  # "updates to reach": first update where the accuracy over the last 20 updates reaches this
 WINDOW = 20
@@ -288,7 +288,16 @@ def which_model_when(by_group: list[tuple[dict[str, Any], list[Summary]]], runs:
     return lines
 
 
-def write_report(directory: Path, *, smooth: int = 10) -> Path:
+@dataclass(frozen=True)
+class Report:
+    """A written report: where it is, and its conclusions as text (the "Which model when" section where the
+    comparison has one, else the conclusions)."""
+
+    path: Path
+    summary: str
+
+
+def write_report(directory: Path, *, smooth: int = 10) -> Report:
     """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json."""
     losses, accuracies, runs = load_results(directory)
     summaries = summarise(losses, accuracies, runs)
@@ -338,5 +347,7 @@ def write_report(directory: Path, *, smooth: int = 10) -> Path:
         ]
     lines += ["![curves](curves.png)", ""]
     path = directory / "report.md"
-    atomic_write(path, "\n".join(lines).encode())
-    return path
+    text = "\n".join(lines)
+    atomic_write(path, text.encode())
+    section = "## Which model when" if "## Which model when" in text else "Conclusions"
+    return Report(path, text.split(section, 1)[1].split("![")[0].strip())

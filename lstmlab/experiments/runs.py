@@ -1,8 +1,8 @@
 """Run directories: a trained model and everything needed to rebuild and use it, written atomically.
 
-Layout: `config.json` (model preset, config and ensemble size, task, training settings), `model.safetensors`
-(weights, with a copy of the config in its metadata, so that weights and config can never disagree),
-`history.csv`, `metrics.json`.
+Layout: `config.json` (kind, model preset, config and ensemble size, task or data, training settings),
+`model.safetensors` (weights, with a copy of the config in its metadata, so that weights and config can never
+disagree), `history.csv`, `metrics.json` (`rundir` writes the directory as a whole).
 Nothing is ever unpickled: loading parses JSON and reads tensors.
 """
 
@@ -15,7 +15,7 @@ import os
 import tempfile
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
@@ -24,11 +24,14 @@ from ..models import Sequential, build_model, ensemble_of
 from ..models.zoo import Config
 
 __all__ = [
+    "CHECKPOINT_FILE",
     "FORMAT",
+    "RunKind",
     "atomic_write",
     "load_model",
     "read_config",
     "run_config",
+    "run_kind",
     "save_model",
     "write_history",
     "write_json",
@@ -37,10 +40,21 @@ __all__ = [
 FORMAT = "lstmlab-run/1"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
+CHECKPOINT_FILE = "checkpoint.safetensors"
+RunKind = Literal["task", "text", "series"]
+RUN_KINDS: tuple[RunKind, ...] = ("task", "text", "series")
+
+
+def file_mode() -> int:
+    """The mode a new file gets from the user's umask, as `open()` would give it (0o644 under umask 022)."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one, never a mix."""
+    """Write `data` to `path` so that a crash leaves either the old file or the new one, never a mix; the file
+    gets the user's umask like any other tool's output."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
@@ -48,6 +62,7 @@ def atomic_write(path: Path, data: bytes) -> None:
             file.write(data)
             file.flush()
             os.fsync(file.fileno())
+        os.chmod(temporary, file_mode())  # mkstemp makes 0600 files
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -68,10 +83,26 @@ def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
     atomic_write(path, text.getvalue().encode())
 
 
-def run_config(preset: str, config: Config, extra: dict[str, Any], *, ensemble: int = 1) -> dict[str, Any]:
-    """The JSON description of a run: format, model preset, config and ensemble size (members of that preset), plus
-    task and training settings."""
-    return {"format": FORMAT, "model": {"preset": preset, "config": asdict(config), "ensemble": ensemble}, **extra}
+def run_config(
+    preset: str, config: Config, extra: dict[str, Any], *, kind: RunKind = "task", ensemble: int = 1
+) -> dict[str, Any]:
+    """The JSON description of a run: format, kind (trained on a task, on text or on series), model preset, config
+    and ensemble size (members of that preset), plus task or data and training settings."""
+    model = {"preset": preset, "config": asdict(config), "ensemble": ensemble}
+    return {"format": FORMAT, "kind": kind, "model": model, **extra}
+
+
+def run_kind(description: dict[str, Any]) -> RunKind:
+    """What a run was trained on, as its description records it (runs saved before it did: read from the data)."""
+    kind = description.get("kind")
+    if kind in RUN_KINDS:
+        return kind  # type: ignore[no-any-return]
+    saved = description.get("dataset")
+    if kind is None and isinstance(saved, dict):  # saved before runs recorded their kind
+        return "series" if "mean" in saved.get("encoder", {}) else "text"
+    if kind is None:
+        return "task"
+    raise ValueError(f"Expected a run kind in {list(RUN_KINDS)}. Received: {kind!r}")
 
 
 def save_model(directory: Path, model: Sequential, description: dict[str, Any]) -> None:
@@ -90,6 +121,11 @@ def read_config(directory: Path) -> dict[str, Any]:
     """
     path = Path(directory) / MODEL_FILE
     if not path.is_file():
+        if (Path(directory) / CHECKPOINT_FILE).is_file():
+            raise ValueError(
+                f"Expected a finished run in {directory}. Received: an interrupted one; continue it with "
+                f"`lstmlab train --resume {directory}`"
+            )
         raise ValueError(f"Expected a run directory holding {MODEL_FILE}. Received: {directory}")
     try:
         with safe_open(str(path), framework="pt") as file:
@@ -98,7 +134,14 @@ def read_config(directory: Path) -> dict[str, Any]:
         raise ValueError(f"Expected a safetensors file at {path}. Received: unreadable ({error})") from None
     if "lstmlab" not in metadata:
         raise ValueError(f"Expected lstmlab metadata in {path}. Received: keys {sorted(metadata)}")
-    description: dict[str, Any] = json.loads(metadata["lstmlab"])
+    try:
+        description = json.loads(metadata["lstmlab"])
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Expected JSON in the lstmlab metadata of {path}. Received: {error}") from None
+    if not isinstance(description, dict):
+        raise ValueError(
+            f"Expected a JSON object in the lstmlab metadata of {path}. Received: {type(description).__name__}"
+        )
     if description.get("format") != FORMAT:
         raise ValueError(f"Expected run format {FORMAT!r} in {path}. Received: {description.get('format')!r}")
     if not {"preset", "config"} <= set(description.get("model", {})):
@@ -110,12 +153,25 @@ def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
     """Rebuild a saved model and load its weights; returns it (in eval mode) and its description."""
     description = read_config(directory)
     model_spec = description["model"]
-    model = ensemble_of(
-        lambda: build_model(model_spec["preset"], **model_spec["config"]), model_spec.get("ensemble", 1)
-    )
-    state = load_file(str(Path(directory) / MODEL_FILE))
-    missing = set(model.state_dict()) ^ set(state)
+    path = Path(directory) / MODEL_FILE
+    if not isinstance(model_spec["config"], dict):
+        raise ValueError(f"Expected a model config object in {path}. Received: {model_spec['config']!r}")
+    try:
+        model = ensemble_of(
+            lambda: build_model(model_spec["preset"], **model_spec["config"]), model_spec.get("ensemble", 1)
+        )
+    except TypeError as error:  # a field of the wrong type reaches a layer
+        raise ValueError(f"Expected a model config that builds in {path}. Received: {error}") from None
+    state = load_file(str(path))
+    expected = model.state_dict()
+    missing = set(expected) ^ set(state)
     if missing:
         raise ValueError(f"Expected weights for {model_spec['preset']}. Received: mismatched keys {sorted(missing)}")
+    wrong = next((k for k in expected if tuple(expected[k].shape) != tuple(state[k].shape)), None)
+    if wrong is not None:
+        raise ValueError(
+            f"Expected weights of the shapes the metadata of {path} describes. Received: {wrong} of shape "
+            f"{tuple(state[wrong].shape)} where the model has {tuple(expected[wrong].shape)}"
+        )
     model.load_state_dict(state)
     return model.eval(), description

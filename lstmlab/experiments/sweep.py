@@ -22,11 +22,12 @@ from typing import Any
 
 import torch
 
+from ..data import SequenceData
 from ..models import Sequential, get_preset, parse_options, streaming
-from ..training import SequenceData, evaluate, fit, predict
+from ..training import evaluate, fit, predict
+from .defaults import TrainChoices
+from .pipeline import RunSpec, prepare
 from .runs import write_history, write_json
-from .tasks import check_fits, get_task, is_stateful, task_config
-from .training import RunSpec, model_config, set_up
 
 __all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
 
@@ -89,11 +90,10 @@ class SweepSpec:
                 raise ValueError(f"Expected {name} >= 1. Received: {value}")
 
     def run_spec(self, group: Group, preset: str, options: dict[str, Any], seed: int) -> RunSpec:
-        train: dict[str, Any] = {"seed": seed}
-        for key in ("updates", "batch_size", "learning_rate"):
-            if getattr(self, key) is not None:
-                train[key] = getattr(self, key)
-        return RunSpec(group.task, preset, dict(group.task_options), dict(options), train, None, self.test_size)
+        choices = TrainChoices(updates=self.updates, batch_size=self.batch_size, learning_rate=self.learning_rate)
+        return RunSpec(
+            group.task, preset, dict(group.task_options), dict(options), choices, seed, test_size=self.test_size
+        )
 
 
 def parse_model(text: str) -> tuple[str, str, dict[str, Any]]:
@@ -105,7 +105,7 @@ def parse_model(text: str) -> tuple[str, str, dict[str, Any]]:
 
 def can_stream(model: Sequential) -> str:
     """Whether the model can answer as values arrive: stateful as trained, through `streaming()`, or not at all."""
-    if is_stateful(model):
+    if model.stateful:
         return "yes: trained one step per call, state carried"
     try:
         streaming(model)
@@ -114,13 +114,13 @@ def can_stream(model: Sequential) -> str:
     return "yes: run with streaming(), same answers step by step"
 
 
-def latency_ms(model: Sequential, data: SequenceData, pieces: int | None, repeats: int = 20) -> float:
+def latency_ms(model: Sequential, data: SequenceData, repeats: int = 20) -> float:
     """Median wall time of predicting one sequence (batch 1), in milliseconds."""
     one = SequenceData(data.x[:1], data.y[:1], None if data.lengths is None else data.lengths[:1])
     times = []
     for i in range(repeats + 3):
         start = time.perf_counter()
-        predict(model, one, batch_size=1, piece_steps=pieces)
+        predict(model, one, batch_size=1)
         if i >= 3:
             times.append(time.perf_counter() - start)
     return 1000 * statistics.median(times)
@@ -130,25 +130,20 @@ def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
     """Train one run in memory (nothing saved) and measure it."""
     if threads is not None:
         torch.set_num_threads(threads)
-    setup = set_up(spec)
-    model, config, pieces = setup.model, setup.config, setup.pieces
-
-    def source(count: int, generator: torch.Generator) -> SequenceData:
-        return setup.task.sample(setup.task_conf, count, generator)
-
+    prepared = prepare(spec)
+    model, config, source, test = prepared.model, prepared.config, prepared.train, prepared.test
     # a few throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
-    fit(copy.deepcopy(model), source, config=dataclasses.replace(config, updates=3), piece_steps=pieces)
+    fit(copy.deepcopy(model), source, config=dataclasses.replace(config, updates=3))
     start = time.perf_counter()
-    history = fit(model, source, config=config, piece_steps=pieces)
+    history = fit(model, source, config=config)
     seconds = time.perf_counter() - start
-    test = setup.test_set(spec.test_size)
-    scores = evaluate(model, test, batch_size=model.batch_size or 256, piece_steps=pieces)
+    scores = evaluate(model, test)
     return {
         "loss": history.update_loss,
         "accuracy": history.update_accuracy,
         "test_accuracy": scores.accuracy,
         "seconds": seconds,
-        "latency_ms": latency_ms(model, test, pieces),
+        "latency_ms": latency_ms(model, test),
         "parameters": model.count_params(),
         "streams": can_stream(model),
         "training": {"updates": config.updates, "batch_size": config.batch_size, "learning_rate": config.learning_rate},
@@ -164,10 +159,8 @@ def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | No
         for seed in range(spec.seeds)
     ]
     for group in spec.groups:  # fail on a bad model or task before any training
-        task = get_task(group.task)
-        conf = task_config(group.task, **group.task_options)
         for _, preset, options in group.models:
-            check_fits(task, get_preset(preset).build(model_config(task, conf, preset, options)))
+            prepare(spec.run_spec(group, preset, options, 0))
     workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
     start = time.perf_counter()
     results: list[dict[str, Any]] = []

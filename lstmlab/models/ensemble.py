@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 from torch import Tensor, nn
 
+from ..data import SequenceData
 from .sequential import Sequential
 
 __all__ = ["Ensemble", "combine_logits", "ensemble_of", "ensemble_size"]
@@ -94,8 +95,12 @@ class Ensemble(Sequential):
         """Each member's logits, stacked: (K, B, [T,] C)."""
         return torch.stack([member(x, lengths) for member in self._members()])
 
-    def member_parameters(self) -> list[list[nn.Parameter]]:
-        """Each member's parameters (for clipping each member's gradient on its own)."""
+    def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Every member's logits `(K, B, [T,] C)`: each member learns from its own loss (the training hook)."""
+        return self.member_logits(batch.x, batch.lengths), batch.y, batch.lengths if batch.per_step else None
+
+    def clip_groups(self) -> list[list[nn.Parameter]]:
+        """Each member's parameters: each member's gradient is clipped on its own (the training hook)."""
         return [list(member.parameters()) for member in self._members()]
 
     def summary(self, print_fn: Callable[[str], None] | None = print) -> str:

@@ -7,9 +7,11 @@ from collections.abc import Callable, Iterator, Sequence
 
 from torch import Tensor, nn
 
-from ..layers import Embedding, Layer, Lengths, Parallel, Shape, as_lengths, run_checks
+from ..data import SequenceData
+from ..layers import LSTM, Embedding, Layer, Lengths, Parallel, Shape, as_lengths, run_checks
 from ..layers.base import apply_layers, build_layers
 from ..layers.sequence import lengths_check, padding_lengths_check
+from .pieces import answer_in_pieces
 
 __all__ = ["Sequential"]
 
@@ -199,6 +201,29 @@ class Sequential(nn.Module):
         if not fits:
             text = ", ".join("B" if e == "B" else "any" if e is None else str(e) for e in expected)
             raise ValueError(f'Model "{self.name}" expected an input of shape ({text}). Received: shape={received}')
+
+    # ------------------------------------------------------------------------- training hooks (BatchModel)
+    @property
+    def stateful(self) -> bool:
+        """Whether an LSTM of the model carries its state from call to call: it reads sequences in pieces of its
+        input length (`answer`)."""
+        return any(isinstance(m, LSTM) and m.stateful for m in self.modules())
+
+    def answer(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:
+        """Logits for `batch`, the targets they answer and the lengths that mask them (per-step targets only);
+        a stateful model reads each sequence in pieces (`answer_in_pieces`)."""
+        if self.stateful and self.input_shape and self.input_shape[0] is not None:
+            return answer_in_pieces(self, self.input_shape[0], batch)
+        return self(batch.x, batch.lengths), batch.y, batch.lengths if batch.per_step else None
+
+    def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:
+        """`answer` with a leading learner axis of size 1: the model learns from one loss."""
+        logits, targets, lengths = self.answer(batch)
+        return logits.unsqueeze(0), targets, lengths
+
+    def clip_groups(self) -> list[list[nn.Parameter]]:
+        """One group: the gradient norm of all the weights is clipped together."""
+        return [list(self.parameters())]
 
     @staticmethod
     def _keras_names(layers: Sequence[Layer]) -> list[str]:

@@ -430,7 +430,7 @@ PRESETS: dict[str, Preset] = {
 
 
 def get_preset(name: str) -> Preset:
-    """The preset called `name`; raises a ValueError naming the known presets (the closest first) otherwise."""
+    """The preset called `name`; raises a ValueError naming the known presets and the closest ones otherwise."""
     if name not in PRESETS:
         raise ValueError(unknown_name("a preset", name, PRESETS))
     return PRESETS[name]

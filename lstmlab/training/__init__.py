@@ -1,19 +1,31 @@
-"""Training: losses and metrics on logits, the fit/evaluate/predict loop, callbacks. Independent of LSTMs."""
+"""Training: losses and metrics on logits, the training loop and its callbacks. Knows no model types or files."""
 
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
-from .data import OnlineSource, SequenceData
-from .engine import History, Scores, TrainConfig, evaluate, fit, predict, predict_classes, set_seed, train_step
-from .metrics import accuracy, classes_from_logits, classes_from_probabilities, loss, valid_targets
+from .config import TrainConfig
+from .engine import History, Progress, Trainer, evaluate, fit, predict, predict_classes, train_step
+from .hooks import Answers, BatchModel, PlainModel, scored_lengths
+from .metrics import (
+    Scores,
+    accuracy,
+    classes_from_logits,
+    classes_from_probabilities,
+    loss,
+    scores_of,
+    valid_targets,
+)
 
 __all__ = [
+    "Answers",
+    "BatchModel",
     "Callback",
     "EarlyStopping",
     "History",
     "ModelCheckpoint",
-    "OnlineSource",
+    "PlainModel",
+    "Progress",
     "Scores",
-    "SequenceData",
     "TrainConfig",
+    "Trainer",
     "accuracy",
     "classes_from_logits",
     "classes_from_probabilities",
@@ -22,7 +34,8 @@ __all__ = [
     "loss",
     "predict",
     "predict_classes",
-    "set_seed",
+    "scored_lengths",
+    "scores_of",
     "train_step",
     "valid_targets",
 ]

@@ -5,7 +5,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
-from typing import Literal
+from typing import Any, Literal
 
 from torch import Tensor, nn
 
@@ -25,6 +25,13 @@ class Callback:
 
     def on_train_end(self, model: nn.Module) -> None:
         """Called once after the last epoch."""
+
+    def state(self) -> tuple[dict[str, Any], dict[str, Tensor]]:
+        """What a resumed run needs of this callback: plain JSON values and tensors."""
+        return {}, {}
+
+    def load_state(self, values: dict[str, Any], tensors: dict[str, Tensor]) -> None:
+        """Continue from `state()`."""
 
 
 class _Monitor:
@@ -104,6 +111,20 @@ class EarlyStopping(Callback):
         if self.restore_best and self.best_weights is not None:
             model.load_state_dict(self.best_weights)
 
+    def state(self) -> tuple[dict[str, Any], dict[str, Tensor]]:
+        values = {
+            "best": self.tracker.best,
+            "wait": self.wait,
+            "best_epoch": self.best_epoch,
+            "stopped_epoch": self.stopped_epoch,
+        }
+        return values, dict(self.best_weights or {})
+
+    def load_state(self, values: dict[str, Any], tensors: dict[str, Tensor]) -> None:
+        self.tracker.best, self.wait = values["best"], values["wait"]
+        self.best_epoch, self.stopped_epoch = values["best_epoch"], values["stopped_epoch"]
+        self.best_weights = dict(tensors) if tensors else None
+
 
 class ModelCheckpoint(Callback):
     """Call `save(model)` whenever `monitor` reaches a new best (every epoch when `monitor` is None)."""
@@ -127,3 +148,10 @@ class ModelCheckpoint(Callback):
             self.tracker.best = value
             self.save(model)
         return False
+
+    def state(self) -> tuple[dict[str, Any], dict[str, Tensor]]:
+        return {"best": None if self.tracker is None else self.tracker.best}, {}
+
+    def load_state(self, values: dict[str, Any], tensors: dict[str, Tensor]) -> None:
+        if self.tracker is not None:
+            self.tracker.best = values["best"]

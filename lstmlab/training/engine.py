@@ -1,70 +1,50 @@
-"""The training loop: `fit`, `evaluate`, `predict`. Small functions; nothing here knows about LSTMs or files."""
+"""The training loop: `Trainer` (and `fit`, its one-call form), `evaluate`, `predict`.
+
+Small functions; nothing here knows about LSTMs, model types or files. A model answers batches through the hooks of
+`hooks.BatchModel`; a `Trainer` can stop after any update and hand over its whole state (weights, optimiser,
+schedule, generators, history, callbacks) so that a resumed run ends bit for bit where an uninterrupted one ends.
+"""
 
 from __future__ import annotations
 
 import dataclasses
-import math
-import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..models.ensemble import Ensemble
+from ..data import OnlineSource, SequenceData
+from ..seeds import set_seed
 from .callbacks import Callback
-from .data import OnlineSource, SequenceData
-from .metrics import accuracy, classes_from_logits, classes_from_probabilities, loss, valid_targets
+from .config import TrainConfig
+from .hooks import BatchModel, batch_model
+from .metrics import Scores, accuracy, classes_from_probabilities, loss, scores_of, valid_targets
 
 __all__ = [
+    "Advance",
+    "Figures",
     "History",
-    "Scores",
-    "TrainConfig",
+    "Progress",
+    "Trainer",
     "evaluate",
     "fit",
-    "forward_batch",
+    "make_optimizer",
     "predict",
     "predict_classes",
-    "set_seed",
     "train_step",
 ]
 
-
-@dataclass(frozen=True)
-class TrainConfig:
-    epochs: int | None = None  # passes over a fixed training set
-    updates: int | None = None  # optimiser steps on fresh examples (online training), instead of epochs
-    updates_per_epoch: int = 100  # online training: updates between two history rows / callback checks
-    batch_size: int = 32  # examples per update (the tutorial: 1)
-    learning_rate: float = 1e-3  # Adam's step size (Keras's default)
-    clip_norm: float | None = None  # clip the gradient's global norm to this, or None
-    weight_decay: float = 0.0  # decoupled weight decay (AdamW) when > 0; 0: plain Adam
-    schedule: str = "constant"  # learning rate: constant (Keras's default) or cosine (decays to 0 at the last update)
-    shuffle: bool = True  # reshuffle a fixed training set every epoch
-    validation_split: float = 0.0  # hold out this last fraction of a fixed training set (Keras's rule)
-    seed: int = 0  # one seed for weights, data order and dropout: CPU runs repeat bit for bit
-
-    def __post_init__(self) -> None:
-        if (self.epochs is None) == (self.updates is None):
-            raise ValueError(
-                f"Expected exactly one of epochs or updates. Received: epochs={self.epochs}, updates={self.updates}"
-            )
-        for name in ("epochs", "updates", "updates_per_epoch", "batch_size"):
-            value = getattr(self, name)
-            if value is not None and (not isinstance(value, int) or value < 1):
-                raise ValueError(f"Expected {name} to be a positive integer. Received: {name}={value!r}")
-        if not (self.learning_rate > 0 and math.isfinite(self.learning_rate)):
-            raise ValueError(f"Expected a finite learning_rate > 0. Received: learning_rate={self.learning_rate!r}")
-        if self.clip_norm is not None and not (self.clip_norm > 0 and math.isfinite(self.clip_norm)):
-            raise ValueError(f"Expected a finite clip_norm > 0, or None. Received: clip_norm={self.clip_norm!r}")
-        if self.schedule not in ("constant", "cosine"):
-            raise ValueError(f"Expected schedule 'constant' or 'cosine'. Received: schedule={self.schedule!r}")
-        if not (self.weight_decay >= 0 and math.isfinite(self.weight_decay)):
-            raise ValueError(f"Expected a finite weight_decay >= 0. Received: weight_decay={self.weight_decay!r}")
-        if not 0.0 <= self.validation_split < 1.0:
-            raise ValueError(f"Expected validation_split in [0, 1). Received: {self.validation_split!r}")
+# figures() gives the running loss and accuracy of the epoch so far (and the validation figures at an epoch's end);
+# a progress display calls it only when it draws, since reading the figures waits for the device
+Figures = Callable[[], dict[str, float]]
+# progress(total) gives a context manager yielding advance(updates, figures)
+Advance = Callable[[int, Figures], None]
+Progress = Callable[[int], AbstractContextManager[Advance]]
+STATE_FORMAT = "lstmlab-trainer/1"
 
 
 @dataclass
@@ -76,87 +56,30 @@ class History:
     update_accuracy: list[float] = field(default_factory=list)
 
 
-def set_seed(seed: int) -> torch.Generator:
-    """Seed Python, NumPy and PyTorch; return a generator for data order and sampling."""
-    random.seed(seed)
-    np.random.seed(seed % 2**32)
-    torch.manual_seed(seed)
-    return torch.Generator().manual_seed(seed)
-
-
-def _score_lengths(batch: SequenceData) -> Tensor | None:
-    """Lengths that mask the targets: only per-step targets have padded positions."""
-    return batch.lengths if batch.per_step else None
-
-
-def forward_batch(
-    model: nn.Module, batch: SequenceData, piece_steps: int | None = None
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Logits, the targets they answer, and the lengths that mask those targets.
-
-    With `piece_steps`, a stateful model reads each sequence in pieces of that many steps, its state carried from
-    piece to piece and reset before the batch (the Q&A's model 2): each call answers for its piece's last step, so
-    per-step targets are taken at those steps, and a per-sequence target is answered by the last call.
-    """
-    if piece_steps is None:
-        return model(batch.x, batch.lengths), batch.y, _score_lengths(batch)
-    steps = batch.x.shape[1]
-    if batch.lengths is not None or steps % piece_steps:
-        raise ValueError(
-            f"Expected full-length sequences of a multiple of {piece_steps} steps for a model fed in pieces. "
-            f"Received: {steps} steps, lengths {'given' if batch.lengths is not None else 'none'}"
-        )
-    reset = getattr(model, "reset_states", None)
-    if callable(reset):
-        reset()
-    answers = [model(batch.x[:, start : start + piece_steps]) for start in range(0, steps, piece_steps)]  # (B, C)
-    if not batch.per_step:
-        return answers[-1], batch.y, None
-    return torch.stack(answers, dim=1), batch.y[:, piece_steps - 1 :: piece_steps], None  # (B, P, C), (B, P)
-
-
 def train_step(
-    model: nn.Module,
-    optimizer: torch.optim.Optimizer,
-    batch: SequenceData,
-    clip_norm: float | None,
-    piece_steps: int | None = None,
+    model: nn.Module, optimizer: torch.optim.Optimizer, batch: SequenceData, clip_norm: float | None
 ) -> tuple[Tensor, Tensor]:
-    """One optimiser step on `batch`; returns its loss and accuracy (detached scalars, no device sync)."""
+    """One optimiser step on `batch`; returns its loss and accuracy (detached scalars, no device sync).
+
+    A model with K learners (`BatchModel.training_answers`) is scored on all of them laid end to end along the
+    batch axis: the mean over them times K gives each learner the gradient of its own loss.
+    """
+    hooks = batch_model(model)
     optimizer.zero_grad(set_to_none=True)
-    members = model if isinstance(model, Ensemble) else None
-    if members is None:
-        logits, targets, lengths = forward_batch(model, batch, piece_steps)
-    else:
-        logits, targets, lengths = _member_batch(members, batch, piece_steps)
-    flat_logits, flat_targets = valid_targets(logits, targets, lengths)  # once, for the loss and the accuracy
+    logits, targets, lengths = hooks.training_answers(batch)  # (K, B, [T,] C)
+    learners = logits.shape[0]
+    if learners > 1:
+        targets = targets.repeat(learners, *([1] * (targets.dim() - 1)))  # (K * B, [T])
+        lengths = None if lengths is None else lengths.repeat(learners)
+    flat_logits, flat_targets = valid_targets(logits.reshape(-1, *logits.shape[2:]), targets, lengths)
     value = loss(flat_logits, flat_targets)
-    # an ensemble's loss is the members' mean: times K, each member's gradient is its own loss's
-    (value if members is None else value * members.size).backward()  # type: ignore[no-untyped-call]
+    (value if learners == 1 else value * learners).backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
-        for parameters in [list(model.parameters())] if members is None else members.member_parameters():
+        for parameters in hooks.clip_groups():
             nn.utils.clip_grad_norm_(parameters, clip_norm)
     optimizer.step()
     with torch.no_grad():
         return value.detach(), accuracy(flat_logits.detach(), flat_targets)
-
-
-def _member_batch(
-    model: Ensemble, batch: SequenceData, piece_steps: int | None
-) -> tuple[Tensor, Tensor, Tensor | None]:
-    """Every member's logits on `batch`, members laid end to end along the batch axis, with the targets (and the
-    lengths that mask them) repeated to match: the loss over them is the mean of the members' own losses."""
-    if piece_steps is not None:
-        raise ValueError("Expected a model that reads whole sequences for an ensemble. Received: pieces of steps")
-    logits = model.member_logits(batch.x, batch.lengths)  # (K, B, [T,] C)
-    lengths = _score_lengths(batch)
-    repeat = model.size
-    targets = batch.y.repeat(repeat, *([1] * (batch.y.dim() - 1)))  # (K * B, [T])
-    return (
-        logits.reshape(-1, *logits.shape[2:]),
-        targets,
-        None if lengths is None else lengths.repeat(repeat),
-    )
 
 
 def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
@@ -169,10 +92,241 @@ def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimiz
     return torch.optim.Adam(params, lr=config.learning_rate, fused=fused or None)
 
 
-def _online_batches(source: OnlineSource, config: TrainConfig, generator: torch.Generator) -> Iterator[SequenceData]:
-    assert config.updates is not None
-    for _ in range(config.updates):
-        yield source(config.batch_size, generator)
+class Trainer:
+    """Train `model` with Adam on a fixed data set (`epochs`) or on fresh examples (`updates`).
+
+    Args:
+        model: returns logits for `(x, lengths)`; its `BatchModel` hooks, where it has them, say how it answers.
+        train: a `SequenceData`, or a source `(count, generator) -> SequenceData` of fresh examples.
+        config: epochs or updates, batch size, learning rate, clipping, shuffling, validation split, seed.
+        validation: data scored after every epoch (else the `validation_split` of a fixed set, if any).
+        callbacks: e.g. `EarlyStopping`, `ModelCheckpoint`; any may stop training after an epoch.
+        progress: `progress(total)` gives a context manager yielding `advance(n, figures)`; None shows nothing.
+
+    `run()` trains to the end, or until `stop()` returns True after an update; `state()` and `load_state()` carry
+    everything a resumed run needs.
+
+    Example:
+        >>> trainer = Trainer(model, data, config=TrainConfig(epochs=3))
+        >>> history = trainer.run()
+    """
+
+    def __init__(
+        self,
+        model: nn.Module,
+        train: SequenceData | OnlineSource,
+        *,
+        config: TrainConfig,
+        validation: SequenceData | None = None,
+        callbacks: Sequence[Callback] = (),
+        progress: Progress | None = None,
+    ) -> None:
+        self.generator = set_seed(config.seed)
+        online = not isinstance(train, SequenceData)
+        if online and config.updates is None:
+            raise ValueError("Expected updates for online training (fresh examples each step). Received: epochs")
+        if not online and config.epochs is None:
+            raise ValueError("Expected epochs for a fixed training set. Received: updates")
+        if isinstance(train, SequenceData) and config.validation_split > 0 and validation is None:
+            train, validation = train.split(config.validation_split)
+        self.model, self.train, self.validation, self.config = model, train, validation, config
+        self.callbacks, self.progress = list(callbacks), progress
+        self.optimizer = make_optimizer(model, config)
+        self.total = _total_updates(train, config)
+        self.scheduler = (
+            torch.optim.lr_scheduler.CosineAnnealingLR(self.optimizer, T_max=self.total)
+            if config.schedule == "cosine"
+            else None
+        )
+        fixed = batch_model(model).batch_size
+        self.eval_batch = fixed or max(config.batch_size, 256)
+        self.history = History()
+        self.epoch = 0  # epochs finished
+        self.step = 0  # updates done in the current epoch
+        self.updates = 0  # updates done in all
+        self.epoch_losses: list[Tensor] = []
+        self.epoch_accuracies: list[Tensor] = []
+        self.epoch_start = self.generator.get_state()  # a fixed set's epoch draws its order from here
+        self.finished = False
+        self.interrupted = False
+
+    @property
+    def epochs(self) -> int:
+        """Epochs in all (online: rows of `updates_per_epoch` updates)."""
+        if self.config.epochs is not None:
+            return self.config.epochs
+        return -(-self.total // self.config.updates_per_epoch)
+
+    def run(self, *, stop: Callable[[], bool] | None = None, after_epoch: Callable[[], None] | None = None) -> History:
+        """Train until the end (or early stopping), or until `stop()` is True after an update (`interrupted`);
+        `after_epoch()` is called after each epoch but the last (e.g. to save a checkpoint)."""
+        self.interrupted = False
+        if self.updates == 0 and self.epoch == 0:
+            for callback in self.callbacks:
+                callback.on_train_begin(self.model)
+        context = self.progress(self.total) if self.progress else nullcontext(_no_progress)
+        with context as advance:
+            advance(self.updates, dict)
+            while self.epoch < self.epochs and not self.finished:
+                if self._train_epoch(advance, stop):
+                    return self.history
+                if self._end_epoch(advance):
+                    self.finished = True
+                elif after_epoch is not None and self.epoch < self.epochs:
+                    after_epoch()
+        self.finished = True
+        for callback in self.callbacks:
+            callback.on_train_end(self.model)
+        self.model.eval()
+        return self.history
+
+    def _train_epoch(self, advance: Advance, stop: Callable[[], bool] | None) -> bool:
+        """The rest of the current epoch's updates; True when `stop` asked to stop after one of them."""
+        self.model.train()
+        for batch in self._remaining_batches():
+            batch_loss, batch_accuracy = train_step(self.model, self.optimizer, batch, self.config.clip_norm)
+            if self.scheduler is not None:
+                self.scheduler.step()
+            self.epoch_losses.append(batch_loss)
+            self.epoch_accuracies.append(batch_accuracy)
+            self.step += 1
+            self.updates += 1
+            advance(1, self._running_figures)
+            if stop is not None and stop():
+                self.interrupted = True
+                return True
+        return False
+
+    def _running_figures(self) -> dict[str, float]:
+        """The epoch's mean loss and accuracy so far (a device sync)."""
+        if not self.epoch_losses:
+            return {}
+        values = torch.stack([torch.stack(self.epoch_losses).double(), torch.stack(self.epoch_accuracies)])
+        loss_value, accuracy_value = values.mean(dim=1).tolist()
+        return {"loss": loss_value, "accuracy": accuracy_value}
+
+    def _end_epoch(self, advance: Advance) -> bool:
+        """Log the finished epoch, score the validation set, ask the callbacks; True to stop training."""
+        logs = _epoch_logs(self.epoch_losses, self.epoch_accuracies, self.history if self._online else None)
+        if self.validation is not None:
+            scores = evaluate(self.model, self.validation, batch_size=self.eval_batch)
+            logs.update(val_loss=scores.loss, val_accuracy=scores.accuracy)
+            advance(0, lambda: logs)
+        self.history.epochs.append({"epoch": self.epoch, **logs})
+        stopped = any([callback.on_epoch_end(self.epoch, logs, self.model) for callback in self.callbacks])
+        self.epoch += 1
+        self.step = 0
+        self.epoch_losses, self.epoch_accuracies = [], []
+        self.epoch_start = self.generator.get_state()
+        return stopped
+
+    @property
+    def _online(self) -> bool:
+        return not isinstance(self.train, SequenceData)
+
+    def _epoch_length(self) -> int:
+        if isinstance(self.train, SequenceData):
+            return -(-len(self.train) // self.config.batch_size)
+        return min(self.config.updates_per_epoch, self.total - self.epoch * self.config.updates_per_epoch)
+
+    def _remaining_batches(self) -> Iterator[SequenceData]:
+        """The current epoch's batches from `step` on: a fixed set's order redrawn from the epoch's generator
+        state (so that a resumed epoch has the same order), fresh examples from the generator as it stands."""
+        if isinstance(self.train, SequenceData):
+            self.generator.set_state(self.epoch_start)
+            batches = self.train.batches(self.config.batch_size, shuffle=self.config.shuffle, generator=self.generator)
+            for index, batch in enumerate(batches):
+                if index >= self.step:
+                    yield batch
+            return
+        for _ in range(self._epoch_length() - self.step):
+            yield self.train(self.config.batch_size, self.generator)
+
+    def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        """Everything a resumed run needs: tensors (weights, optimiser moments, generator states, the epoch's
+        figures so far, callbacks' weights) and plain JSON (positions, optimiser and schedule settings, history)."""
+        optimizer = self.optimizer.state_dict()
+        tensors: dict[str, Tensor] = {f"model.{k}": v for k, v in self.model.state_dict().items()}
+        slots: dict[str, dict[str, Any]] = {}
+        for index, slot in optimizer["state"].items():
+            slots[str(index)] = {}
+            for key, value in slot.items():
+                if isinstance(value, Tensor):
+                    tensors[f"optimizer.{index}.{key}"] = value
+                else:
+                    slots[str(index)][key] = value
+        tensors["rng.torch"] = torch.get_rng_state()
+        tensors["rng.data"] = self.generator.get_state()
+        tensors["rng.epoch_start"] = self.epoch_start
+        if self.epoch_losses:
+            tensors["epoch.losses"] = torch.stack(self.epoch_losses)
+            tensors["epoch.accuracies"] = torch.stack(self.epoch_accuracies)
+        callbacks = []
+        for number, callback in enumerate(self.callbacks):
+            meta, weights = callback.state()
+            callbacks.append(meta)
+            tensors.update({f"callback.{number}.{k}": v for k, v in weights.items()})
+        meta = {
+            "format": STATE_FORMAT,
+            "config": dataclasses.asdict(self.config),
+            "epoch": self.epoch,
+            "step": self.step,
+            "updates": self.updates,
+            "total": self.total,
+            "optimizer": {"param_groups": optimizer["param_groups"], "slots": slots},
+            "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "history": dataclasses.asdict(self.history),
+            "callbacks": callbacks,
+        }
+        return {k: v.detach().cpu().contiguous().clone() for k, v in tensors.items()}, meta
+
+    def load_state(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+        """Continue from `state()`; the trainer must be set up as the one that saved it (same model, data and
+        config), which is checked as far as the state can tell.
+
+        Raises:
+            ValueError: if the state was saved by another kind of training.
+        """
+        if meta.get("format") != STATE_FORMAT or meta.get("config") != _json_round_trip(self.config):
+            raise ValueError(
+                f"Expected a checkpoint of this training ({STATE_FORMAT}, the same settings). Received: "
+                f"{meta.get('format')!r} with settings {meta.get('config')!r}"
+            )
+        if meta["total"] != self.total:
+            raise ValueError(f"Expected a checkpoint of {self.total} updates in all. Received: {meta['total']}")
+        self.model.load_state_dict({k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")})
+        device = next(iter(self.model.parameters())).device
+        state: dict[int, dict[str, Any]] = {}
+        for index, slot in meta["optimizer"]["slots"].items():
+            state[int(index)] = dict(slot)
+        for key, value in tensors.items():
+            if key.startswith("optimizer."):
+                _, index, name = key.split(".", 2)
+                state.setdefault(int(index), {})[name] = value if name == "step" else value.to(device)
+        self.optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
+        if self.scheduler is not None:
+            self.scheduler.load_state_dict(meta["scheduler"])
+        torch.set_rng_state(tensors["rng.torch"])
+        self.generator.set_state(tensors["rng.data"])
+        self.epoch_start = tensors["rng.epoch_start"]
+        self.epoch, self.step, self.updates = meta["epoch"], meta["step"], meta["updates"]
+        self.epoch_losses = list(tensors["epoch.losses"].unbind()) if "epoch.losses" in tensors else []
+        self.epoch_accuracies = list(tensors["epoch.accuracies"].unbind()) if "epoch.accuracies" in tensors else []
+        self.history = History(**meta["history"])
+        for number, (callback, saved) in enumerate(zip(self.callbacks, meta["callbacks"], strict=True)):
+            prefix = f"callback.{number}."
+            callback.load_state(saved, {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
+
+
+def _json_round_trip(config: TrainConfig) -> dict[str, Any]:
+    import json
+
+    value: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(config)))
+    return value
+
+
+def _no_progress(updates: int, figures: Figures) -> None:
+    """Progress that shows nothing."""
 
 
 def fit(
@@ -182,62 +336,15 @@ def fit(
     config: TrainConfig,
     validation: SequenceData | None = None,
     callbacks: Sequence[Callback] = (),
-    progress: Callable[[int], AbstractContextManager[Callable[[int], None]]] | None = None,
-    piece_steps: int | None = None,
+    progress: Progress | None = None,
 ) -> History:
-    """Train `model` with Adam on a fixed data set (`epochs`) or on fresh examples (`updates`).
-
-    Args:
-        model: returns logits for `(x, lengths)`.
-        train: a `SequenceData`, or a source `(count, generator) -> SequenceData` of fresh examples.
-        config: epochs or updates, batch size, learning rate, clipping, shuffling, validation split, seed.
-        validation: data scored after every epoch (else the `validation_split` of a fixed set, if any).
-        callbacks: e.g. `EarlyStopping`, `ModelCheckpoint`; any may stop training after an epoch.
-        progress: `progress(total)` gives a context manager yielding `advance(n)`; None shows nothing.
-        piece_steps: feed a stateful model each sequence in pieces of this many steps (see `forward_batch`).
+    """Train `model` to the end: `Trainer(...).run()` (see `Trainer` for the arguments).
 
     Returns:
         The `History`: one row per epoch (online: per `updates_per_epoch` updates), and per-update figures online.
     """
-    generator = set_seed(config.seed)
-    online = not isinstance(train, SequenceData)
-    if online and config.updates is None:
-        raise ValueError("Expected updates for online training (fresh examples each step). Received: epochs")
-    if not online and config.epochs is None:
-        raise ValueError("Expected epochs for a fixed training set. Received: updates")
-    if isinstance(train, SequenceData) and config.validation_split > 0 and validation is None:
-        train, validation = train.split(config.validation_split)
-    optimizer = make_optimizer(model, config)
-    total = _total_updates(train, config)
-    scheduler = (
-        torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=total) if config.schedule == "cosine" else None
-    )
-    eval_batch = config.batch_size if piece_steps else max(config.batch_size, 256)  # stateful: a fixed batch
-    history = History()
-    for callback in callbacks:
-        callback.on_train_begin(model)
-    with progress(total) if progress else nullcontext(lambda n: None) as advance:
-        for epoch, batches in enumerate(_epochs(train, config, generator)):
-            model.train()
-            losses, accuracies = [], []
-            for batch in batches:
-                batch_loss, batch_accuracy = train_step(model, optimizer, batch, config.clip_norm, piece_steps)
-                if scheduler is not None:
-                    scheduler.step()
-                losses.append(batch_loss)
-                accuracies.append(batch_accuracy)
-                advance(1)
-            logs = _epoch_logs(losses, accuracies, history if online else None)
-            if validation is not None:
-                scores = evaluate(model, validation, batch_size=eval_batch, piece_steps=piece_steps)
-                logs.update(val_loss=scores.loss, val_accuracy=scores.accuracy)
-            history.epochs.append({"epoch": float(epoch), **logs})
-            if any([callback.on_epoch_end(epoch, logs, model) for callback in callbacks]):
-                break
-    for callback in callbacks:
-        callback.on_train_end(model)
-    model.eval()
-    return history
+    trainer = Trainer(model, train, config=config, validation=validation, callbacks=callbacks, progress=progress)
+    return trainer.run()
 
 
 def _total_updates(train: SequenceData | OnlineSource, config: TrainConfig) -> int:
@@ -246,22 +353,6 @@ def _total_updates(train: SequenceData | OnlineSource, config: TrainConfig) -> i
         return config.epochs * -(-len(train) // config.batch_size)
     assert config.updates is not None
     return config.updates
-
-
-def _epochs(
-    train: SequenceData | OnlineSource, config: TrainConfig, generator: torch.Generator
-) -> Iterator[Iterator[SequenceData]]:
-    """Each epoch's batches: passes over a fixed set, or `updates_per_epoch` fresh batches at a time."""
-    if isinstance(train, SequenceData):
-        assert config.epochs is not None
-        for _ in range(config.epochs):
-            yield train.batches(config.batch_size, shuffle=config.shuffle, generator=generator)
-        return
-    fresh = _online_batches(train, config, generator)
-    assert config.updates is not None
-    for start in range(0, config.updates, config.updates_per_epoch):
-        count = min(config.updates_per_epoch, config.updates - start)
-        yield (next(fresh) for _ in range(count))
 
 
 def _epoch_logs(losses: list[Tensor], accuracies: list[Tensor], history: History | None) -> dict[str, float]:
@@ -273,63 +364,39 @@ def _epoch_logs(losses: list[Tensor], accuracies: list[Tensor], history: History
     return {"loss": float(np.mean(values[0])), "accuracy": float(np.mean(values[1]))}
 
 
+def _answers(model: BatchModel, data: SequenceData, batch_size: int) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
+    for batch in data.batches(batch_size, shuffle=False, generator=torch.Generator()):
+        yield model.answer(batch)
+
+
 @torch.no_grad()
-def predict(model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None) -> Tensor:
+def predict(model: nn.Module, data: SequenceData, *, batch_size: int = 256) -> Tensor:
     """Class probabilities: (N, [T,] 1) sigmoid for one logit, (N, [T,] C) softmax for several."""
     model.eval()
+    hooks = batch_model(model)
     parts = []
-    for batch in data.batches(batch_size, shuffle=False, generator=torch.Generator()):
-        logits, _, _ = forward_batch(model, batch, piece_steps)
+    for logits, _, _ in _answers(hooks, data, hooks.batch_size or batch_size):
         parts.append(torch.sigmoid(logits) if logits.shape[-1] == 1 else torch.softmax(logits, dim=-1))
     return torch.cat(parts)
 
 
 @torch.no_grad()
-def predict_classes(
-    model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None
-) -> Tensor:
+def predict_classes(model: nn.Module, data: SequenceData, *, batch_size: int = 256) -> Tensor:
     """Predicted class ids, (N,) or (N, T): probability above 0.5 for one logit, the most likely class otherwise."""
-    return classes_from_probabilities(predict(model, data, batch_size=batch_size, piece_steps=piece_steps))
-
-
-@dataclass(frozen=True)
-class Scores:
-    """What `evaluate` measured; per-class figures only for more than two classes."""
-
-    loss: float
-    accuracy: float
-    count: int  # scored items: sequences, or valid steps for per-step targets
-    precision: list[float] | None = None
-    recall: list[float] | None = None
-    f1: list[float] | None = None
-    confusion: list[list[int]] | None = None  # rows: true class, columns: predicted class
+    return classes_from_probabilities(predict(model, data, batch_size=batch_size))
 
 
 @torch.no_grad()
-def evaluate(model: nn.Module, data: SequenceData, *, batch_size: int = 256, piece_steps: int | None = None) -> Scores:
-    """Loss and accuracy over `data` (padded steps left out); for several classes also per-class precision,
-    recall, F1 and the confusion matrix (rows: true class, columns: predicted)."""
+def evaluate(
+    model: nn.Module, data: SequenceData, *, batch_size: int = 256, labels: Sequence[str] | None = None
+) -> Scores:
+    """Loss and accuracy over `data` (padded steps left out), per-class precision, recall, F1 and the confusion
+    matrix (rows: true class, columns: predicted), the classes named by `labels` (default: their ids)."""
     model.eval()
+    hooks = batch_model(model)
     logits_parts, target_parts = [], []
-    for batch in data.batches(batch_size, shuffle=False, generator=torch.Generator()):
-        logits, targets, lengths = forward_batch(model, batch, piece_steps)
+    for logits, targets, lengths in _answers(hooks, data, hooks.batch_size or batch_size):
         flat_logits, flat_targets = valid_targets(logits, targets, lengths)
         logits_parts.append(flat_logits)
         target_parts.append(flat_targets)
-    logits, targets = torch.cat(logits_parts), torch.cat(target_parts)
-    scores = Scores(float(loss(logits, targets)), float(accuracy(logits, targets)), len(targets))
-    if logits.shape[-1] > 2:
-        scores = _with_per_class(scores, classes_from_logits(logits), targets.long(), logits.shape[-1])
-    return scores
-
-
-def _with_per_class(scores: Scores, predicted: Tensor, targets: Tensor, classes: int) -> Scores:
-    confusion = torch.zeros(classes, classes, dtype=torch.long)
-    confusion.index_put_((targets, predicted), torch.ones_like(targets), accumulate=True)
-    hits = confusion.diag().double()
-    precision = hits / confusion.sum(0).clamp(min=1)
-    recall = hits / confusion.sum(1).clamp(min=1)
-    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall), torch.zeros_like(hits))
-    return dataclasses.replace(
-        scores, precision=precision.tolist(), recall=recall.tolist(), f1=f1.tolist(), confusion=confusion.tolist()
-    )
+    return scores_of(torch.cat(logits_parts), torch.cat(target_parts), labels)

@@ -6,11 +6,22 @@ classes have one logit per class (softmax + cross-entropy). Nothing here knows a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from dataclasses import dataclass
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-__all__ = ["accuracy", "classes_from_logits", "classes_from_probabilities", "loss", "valid_targets"]
+__all__ = [
+    "Scores",
+    "accuracy",
+    "classes_from_logits",
+    "classes_from_probabilities",
+    "loss",
+    "scores_of",
+    "valid_targets",
+]
 
 
 def valid_targets(logits: Tensor, targets: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
@@ -61,3 +72,47 @@ def accuracy(logits: Tensor, targets: Tensor, lengths: Tensor | None = None) -> 
     """Fraction of scored items whose predicted class equals the target."""
     flat_logits, flat_targets = valid_targets(logits, targets, lengths)
     return (classes_from_logits(flat_logits) == flat_targets.long()).double().mean()
+
+
+@dataclass(frozen=True)
+class Scores:
+    """What `evaluate` measured: loss, accuracy and, per class (named by `labels`), precision, recall, F1 and the
+    confusion matrix."""
+
+    loss: float
+    accuracy: float
+    count: int  # scored items: sequences, or valid steps for per-step targets
+    labels: list[str]  # class names by id
+    precision: list[float]
+    recall: list[float]
+    f1: list[float]
+    confusion: list[list[int]]  # rows: true class, columns: predicted class
+
+
+def scores_of(logits: Tensor, targets: Tensor, labels: Sequence[str] | None = None) -> Scores:
+    """`Scores` of flat logits `(N, C)` against targets `(N,)`; one logit means two classes.
+
+    Raises:
+        ValueError: if `labels` does not name every class.
+    """
+    classes = max(logits.shape[-1], 2)
+    names = [str(k) for k in range(classes)] if labels is None else [str(label) for label in labels]
+    if len(names) != classes:
+        raise ValueError(f"Expected {classes} class labels. Received: {len(names)} ({names})")
+    predicted = classes_from_logits(logits)
+    confusion = torch.zeros(classes, classes, dtype=torch.long)
+    confusion.index_put_((targets.long().cpu(), predicted.cpu()), torch.ones_like(predicted.cpu()), accumulate=True)
+    hits = confusion.diag().double()
+    precision = hits / confusion.sum(0).clamp(min=1)
+    recall = hits / confusion.sum(1).clamp(min=1)
+    f1 = torch.where(precision + recall > 0, 2 * precision * recall / (precision + recall), torch.zeros_like(hits))
+    return Scores(
+        float(loss(logits, targets)),
+        float(accuracy(logits, targets)),
+        len(targets),
+        names,
+        precision.tolist(),
+        recall.tolist(),
+        f1.tolist(),
+        confusion.tolist(),
+    )

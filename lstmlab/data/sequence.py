@@ -1,14 +1,15 @@
-"""Sequence data for training: tensors with optional lengths, batching, Keras-style validation split."""
+"""The batch type of lstmlab: inputs, targets and optional lengths of N sequences, with batching and Keras's
+validation split. Data loaders return it; models, training and experiments read it."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor
 
-__all__ = ["OnlineSource", "SequenceData"]
+__all__ = ["OnlineSource", "SequenceData", "label_ids"]
 
 
 @dataclass(frozen=True)
@@ -69,3 +70,9 @@ class SequenceData:
 
 # A source of fresh examples for online training: (count, generator) -> SequenceData
 OnlineSource = Callable[[int, torch.Generator], SequenceData]
+
+
+def label_ids(labels: Sequence[str], classes: Sequence[str]) -> Tensor:
+    """Class ids `(N,)` of `labels` by their position in `classes` (every label must be one of them)."""
+    index = {label: i for i, label in enumerate(classes)}
+    return torch.tensor([index[label] for label in labels], dtype=torch.long)

@@ -14,10 +14,12 @@ from typing import Any
 
 import torch
 
-from ..data.loaders import Example, load_texts
-from ..data.series import SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, is_aeon, load_series
-from ..data.text import TextEncoder, TextSettings
-from ..training import SequenceData
+from ..seeds import training_order_seed
+from .bundled import is_bundled
+from .loaders import Example, load_texts
+from .sequence import SequenceData
+from .series import SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, is_aeon, load_series
+from .text import TextEncoder, TextSettings
 
 __all__ = [
     "DataSets",
@@ -44,7 +46,7 @@ class DataSpec:
     label_column: str = "label"
     encoding: str = "utf-8"
     test_fraction: float = 0.1  # of each class, when there is no test_path
-    split_seed: int = 0
+    split_seed: int | None = None  # the stratified split's seed; None: the run's (see `resolved`)
     text: TextSettings = field(default_factory=TextSettings)
     standardise: bool = True  # series: per-channel standardisation fitted on the training split
 
@@ -68,6 +70,25 @@ class DataSpec:
         if self.data_format is not None:
             return "series" if self.data_format in SERIES_FORMATS else "text"
         return "series" if guess_series_format(self.path) is not None else "text"
+
+    @property
+    def split(self) -> int:
+        """The split's seed (0 where none is set)."""
+        return 0 if self.split_seed is None else self.split_seed
+
+    def resolved(self, split_seed: int) -> DataSpec:
+        """The spec as a run records it: file paths made absolute (so that a saved run finds its data from any
+        working directory; named sets such as `aeon:NAME` and `uci:NAME` stay names) and the split seed set."""
+
+        def absolute(path: str | None) -> str | None:
+            if path is None or is_aeon(path, self.data_format) or is_bundled(path):
+                return path
+            return str(Path(path).expanduser().absolute())
+
+        seed = split_seed if self.split_seed is None else self.split_seed
+        return dataclasses.replace(
+            self, path=absolute(self.path) or self.path, test_path=absolute(self.test_path), split_seed=seed
+        )
 
     def to_json(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -107,10 +128,7 @@ def _encode(encoder: TextEncoder, examples: list[Example]) -> SequenceData:
     for example, tokens in zip(examples, token_lists, strict=True):  # name the file and line of an empty text
         if not tokens:
             raise ValueError(f"Expected text with at least one token at {example.where}. Received: {example.text!r}")
-    ids, lengths = encoder.encode_tokens(token_lists)
-    index = {label: i for i, label in enumerate(encoder.labels)}
-    y = torch.tensor([index[e.label] for e in examples], dtype=torch.long)
-    return SequenceData(ids, y, lengths)
+    return encoder.dataset(token_lists, [e.label for e in examples])
 
 
 def _check_known(test: list[Example], labels: list[str] | tuple[str, ...], known_by: str) -> None:
@@ -138,15 +156,15 @@ def load_split(spec: DataSpec, *, test_only: bool = False) -> tuple[list[Example
         return [], load(spec.test_path)
     examples = load(spec.path)
     if spec.test_path is not None:
-        return _shuffled(examples, spec.split_seed), load(spec.test_path)
-    train_index, test_index = stratified_split([e.label for e in examples], spec.test_fraction, spec.split_seed)
-    return _shuffled([examples[i] for i in train_index], spec.split_seed), [examples[i] for i in test_index]
+        return _shuffled(examples, spec.split), load(spec.test_path)
+    train_index, test_index = stratified_split([e.label for e in examples], spec.test_fraction, spec.split)
+    return _shuffled([examples[i] for i in train_index], spec.split), [examples[i] for i in test_index]
 
 
 def _shuffled(items: list[Any], seed: int) -> list[Any]:
     """The training examples in an order drawn by the split seed: files often list one class after another, and
     the validation split is the last part of the training set (as in Keras), so it must not be one class."""
-    order = torch.randperm(len(items), generator=torch.Generator().manual_seed(seed + 1)).tolist()
+    order = torch.randperm(len(items), generator=torch.Generator().manual_seed(training_order_seed(seed))).tolist()
     return [items[i] for i in order]
 
 
@@ -163,19 +181,12 @@ def load_series_split(spec: DataSpec, *, test_only: bool = False) -> tuple[Label
         test = load_series(spec.test_path, fmt)
     else:
         every = load_series(spec.path, fmt)
-        train_index, test_index = stratified_split(every.labels, spec.test_fraction, spec.split_seed)
+        train_index, test_index = stratified_split(every.labels, spec.test_fraction, spec.split)
         train, test = every.take(train_index), every.take(test_index)
     if train is None:  # test_only
         return test.take([]), test
-    order = _shuffled(list(range(len(train.labels))), spec.split_seed)
+    order = _shuffled(list(range(len(train.labels))), spec.split)
     return train.take(order), test
-
-
-def _encode_series(scaler: SeriesScaler, series: LabelledSeries) -> SequenceData:
-    x, lengths = scaler.transform(series.values, series.source)
-    index = {label: i for i, label in enumerate(scaler.labels)}
-    y = torch.tensor([index[label] for label in series.labels], dtype=torch.long)
-    return SequenceData(x, y, lengths)
 
 
 def _check_known_series(test: LabelledSeries, labels: tuple[str, ...], known_by: str) -> None:
@@ -197,7 +208,7 @@ def saved_test_set(spec: DataSpec, encoder: Encoder) -> SequenceData:
     if isinstance(encoder, SeriesScaler):
         _, series = load_series_split(spec, test_only=True)
         _check_known_series(series, encoder.labels, "the model knows")
-        return _encode_series(encoder, series)
+        return encoder.dataset(series)
     _, test = load_split(spec, test_only=True)
     _check_known(test, encoder.labels, "the model knows")
     return _encode(encoder, test)
@@ -213,8 +224,8 @@ def prepare_data(spec: DataSpec) -> DataSets:
         _check_known_series(test_series, tuple(labels), "seen in training")
         if not test_series.labels:
             raise ValueError(f"Expected test series. Received: none from {spec.test_path or spec.path}")
-        scaler = SeriesScaler.fit(train_series.values, labels, standardise=spec.standardise)
-        return DataSets(_encode_series(scaler, train_series), _encode_series(scaler, test_series), scaler)
+        scaler = SeriesScaler.fit(train_series.values, labels, standardise=spec.standardise, source=train_series.source)
+        return DataSets(scaler.dataset(train_series), scaler.dataset(test_series), scaler)
     train, test = load_split(spec)
     labels = sorted({e.label for e in train})
     _check_classes(labels, spec)

@@ -1,0 +1,386 @@
+"""One run pipeline for task runs and data runs: describe, prepare, fit, save, evaluate, report.
+
+`train_run` takes a `RunSpec` (what the user asked for, typed) and writes a run directory as a transaction
+(`rundir`); `resume_run` continues an interrupted one. The command line, the comparisons and the benchmarks all
+train through here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..data import OnlineSource, SequenceData
+from ..data.datasets import DataSets, DataSpec, prepare_data
+from ..data.series import SeriesScaler
+from ..data.text import TextEncoder
+from ..layers import Embedding
+from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_config
+from ..seeds import Seeds, set_seed
+from ..training import Callback, EarlyStopping, History, ModelCheckpoint, Progress, Scores, TrainConfig, Trainer
+from ..training import evaluate as evaluate_model
+from . import defaults
+from .defaults import TrainChoices
+from .plots import plot_history
+from .rundir import RunDirectory, dated_name, interruptible, read_checkpoint, write_checkpoint
+from .runs import CHECKPOINT_FILE, RunKind, run_config, save_model, write_history, write_json
+from .tasks import Task, check_fits, get_task, model_options, task_config
+
+__all__ = ["Prepared", "RunResult", "RunSpec", "data_model", "prepare", "resume_run", "train_run"]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything that determines a training run: a built-in task or the user's data, a preset, the user's
+    training choices and one seed."""
+
+    task: str = "cumsum"  # a name from TASKS (ignored with `data`)
+    preset: str | None = None  # a name from PRESETS; None: the default for the task or the kind of data
+    task_options: dict[str, Any] = field(default_factory=dict)  # task config fields to change
+    model_options: dict[str, Any] = field(default_factory=dict)  # preset config fields to change
+    train: TrainChoices = field(default_factory=TrainChoices)  # None fields: lstmlab's defaults (`defaults`)
+    seed: int = 0  # one seed for weights, data order, dropout, the test set and the split (`Seeds`)
+    train_size: int | None = None  # a task's fixed training set of this many examples; None: online
+    test_size: int = 200  # a task's fresh test examples (the tutorial's 200 sequences)
+    data: DataSpec | None = None  # the user's labelled texts or series instead of a task
+
+    @property
+    def seeds(self) -> Seeds:
+        return Seeds(self.seed, None if self.data is None else self.data.split_seed)
+
+    def to_json(self) -> dict[str, Any]:
+        value = dataclasses.asdict(self)
+        value["data"] = None if self.data is None else self.data.to_json()
+        return value
+
+    @staticmethod
+    def from_json(value: dict[str, Any]) -> RunSpec:
+        data = None if value.get("data") is None else DataSpec.from_json(value["data"])
+        return RunSpec(**{**value, "train": TrainChoices(**value["train"]), "data": data})
+
+
+@dataclass
+class Prepared:
+    """A run before training: its resolved spec, kind, model, training settings, data and description."""
+
+    spec: RunSpec  # preset, data paths and split seed resolved
+    kind: RunKind
+    model: Sequential
+    config: TrainConfig
+    train: SequenceData | OnlineSource
+    test: SequenceData
+    labels: list[str] | None  # class names (the user's data), or None (ids)
+    description: dict[str, Any]  # config.json
+    notes: list[str]  # what lstmlab chose for the user, one line each
+
+    def callbacks(self, directory: Path) -> list[Callback]:
+        """With a validation split the run keeps its best epoch by val_loss: on disk in `directory` as training
+        goes, and in the end (stopping after `patience` epochs without improvement; None: never)."""
+        if self.config.epochs is None or self.config.validation_split == 0:
+            return []
+        patience = self.spec.train.patience
+        stop_after = patience if patience is not None else self.config.epochs
+        return [
+            EarlyStopping("val_loss", patience=stop_after, restore_best=True, sink=None),
+            ModelCheckpoint(lambda m: save_model(directory, self.model, self.description), monitor="val_loss"),
+        ]
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a training command reports: where the run is, what was trained, the test scores."""
+
+    directory: Path  # the finished run, or the `.partial` directory holding the checkpoint
+    model: Sequential
+    history: History
+    scores: Scores | None  # None when interrupted
+    trained: str  # one sentence: what was trained on what, how
+    test_set: str  # which test set `scores` come from
+    notes: list[str]  # defaults lstmlab chose, one line each
+    interrupted: bool = False
+    updates: tuple[int, int] = (0, 0)  # updates done, in all
+
+
+def _model_config(task: Task, task_conf: Any, preset: str, overrides: dict[str, Any]) -> Any:
+    """The preset's config with the fields the task implies (input length, vocabulary), then the user's changes."""
+    fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
+    if get_preset(preset).streaming:
+        fields.discard("steps")  # its steps are one call's piece; the task's sequences arrive piece by piece
+    return preset_config(preset, **{**model_options(task, task_conf, fields), **overrides})
+
+
+def _prepare_task(spec: RunSpec) -> Prepared:
+    task = get_task(spec.task)
+    task_conf = task_config(spec.task, **spec.task_options)
+    preset = spec.preset or defaults.preset_for(None)
+    seeds = spec.seeds
+    config = defaults.training_config(
+        spec.train, seed=seeds.training, preset=preset, task=task.name, fixed_set=spec.train_size is not None
+    )
+    set_seed(seeds.weights)
+    model_conf = _model_config(task, task_conf, preset, spec.model_options)
+    model = ensemble_of(lambda: get_preset(preset).build(model_conf), spec.train.ensemble or 1)
+    check_fits(task, model)
+    if model.batch_size is not None and config.batch_size != model.batch_size:
+        raise ValueError(f"Expected batch size {model.batch_size} for {preset}. Received: {config.batch_size}")
+    if spec.train.patience is not None and (spec.train_size is None or config.validation_split == 0):
+        raise ValueError("Expected a fixed training set (--train-size) with a validation split for early stopping")
+    train: SequenceData | OnlineSource
+    if spec.train_size is None:
+        train = lambda count, generator: task.sample(task_conf, count, generator)  # noqa: E731
+    else:
+        train = task.sample(task_conf, spec.train_size, torch.Generator().manual_seed(seeds.fixed_set))
+    test = task.sample(task_conf, spec.test_size, torch.Generator().manual_seed(seeds.test_set))
+    resolved = dataclasses.replace(spec, preset=preset)
+    description = run_config(
+        preset,
+        model_conf,
+        {
+            "task": {"name": task.name, "config": dataclasses.asdict(task_conf)},
+            "train": dataclasses.asdict(config),
+            "data": {"train_size": spec.train_size, "test_size": spec.test_size, "patience": spec.train.patience},
+            "run": resolved.to_json(),
+        },
+        kind="task",
+        ensemble=ensemble_size(model),
+    )
+    return Prepared(resolved, "task", model, config, train, test, None, description, [])
+
+
+def data_model(preset: str, sets: DataSets, overrides: dict[str, Any], ensemble: int = 1) -> tuple[Any, Sequential]:
+    """The preset sized for the data (vocabulary and length, or channels; classes), then the user's changes, as
+    one model or an ensemble of `ensemble` members; it must read what the data holds (token ids or series of any
+    length) and give one answer per example."""
+    fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
+    encoder = sets.encoder
+    classes = len(encoder.labels)
+    implied: dict[str, Any] = {"num_classes": classes}
+    if isinstance(encoder, TextEncoder):
+        implied |= {"vocab_size": encoder.vocabulary.size, "max_len": encoder.max_len}
+    else:
+        implied |= {"features": encoder.channels, "steps": None, **defaults.SERIES_REGULARISATION}
+    config = preset_config(preset, **{**{k: v for k, v in implied.items() if k in fields}, **overrides})
+    model = ensemble_of(lambda: get_preset(preset).build(config), ensemble)
+    first = model.layers[0]
+    answers = model.output_shape == ((1,) if classes == 2 else (classes,))
+    if isinstance(encoder, SeriesScaler):
+        if isinstance(first, Embedding) or not answers or model.input_shape != (None, encoder.channels):
+            raise ValueError(
+                f"Expected a model that reads series of any length with {encoder.channels} channels and gives one "
+                f"answer of {classes} classes per series. Received: {preset} with input {model.input_shape}, "
+                f"output {model.output_shape}"
+            )
+        return config, model
+    if not isinstance(first, Embedding) or not answers:
+        raise ValueError(
+            f"Expected a model that reads token ids and gives one answer per text for text data. Received: {preset}"
+        )
+    if first.mask_zero and encoder.settings.padding == "pre":
+        raise ValueError(
+            "Expected padding='post' with mask_zero=true (lengths keep padding out of both directions). Received: "
+            "padding='pre'; use it only with --set mask_zero=false, where the model reads the padding as Keras does"
+        )
+    return config, model
+
+
+_KIND_WORDS = {"text": "token sequences (text)", "series": "numeric series"}
+
+
+def _prepare_data(spec: RunSpec, data: DataSpec) -> Prepared:
+    if spec.train.updates is not None:
+        raise ValueError(
+            f"Expected --epochs with --data (a fixed training set). Received: --updates {spec.train.updates}"
+        )
+    seeds = spec.seeds
+    data = data.resolved(seeds.data_split)
+    sets = prepare_data(data)
+    kind: RunKind = "series" if data.kind == "series" else "text"
+    preset = spec.preset or defaults.preset_for(kind)
+    notes = [] if spec.preset else [f"model: {preset} (the default for {_KIND_WORDS[kind]}; --model to choose another)"]
+    size = len(sets.train)
+    config = defaults.training_config(spec.train, seed=seeds.training, preset=preset, kind=kind, train_size=size)
+    set_seed(seeds.weights)
+    members = spec.train.ensemble or defaults.default_ensemble(kind, size)
+    model_conf, model = data_model(preset, sets, spec.model_options, members)
+    if config.validation_split == 0 and spec.train.patience is not None:
+        raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
+    if config.validation_split > 0:
+        sets.train.split(config.validation_split)  # refuses a split that leaves nothing to train, before any write
+    resolved = dataclasses.replace(spec, preset=preset, data=data)
+    description = run_config(
+        preset,
+        model_conf,
+        {
+            "dataset": {"spec": data.to_json(), "encoder": sets.encoder.to_json()},
+            "train": dataclasses.asdict(config),
+            "data": {"train_size": size, "test_size": len(sets.test), "patience": spec.train.patience},
+            "run": resolved.to_json(),
+        },
+        kind=kind,
+        ensemble=ensemble_size(model),
+    )
+    labels = list(sets.encoder.labels)
+    return Prepared(resolved, kind, model, config, sets.train, sets.test, labels, description, notes)
+
+
+def prepare(spec: RunSpec) -> Prepared:
+    """Resolve a spec's defaults, build its seeded model and its data, checked to fit each other; nothing is
+    written."""
+    return _prepare_task(spec) if spec.data is None else _prepare_data(spec, spec.data)
+
+
+def _trained(prepared: Prepared, shown: RunSpec, history: History) -> tuple[str, str]:
+    """The sentence saying what was trained on what, and the name of the test set."""
+    members = ensemble_size(prepared.model)
+    preset = str(prepared.spec.preset)
+    what = preset if members == 1 else f"an ensemble of {members} {preset}"
+    config, spec = prepared.config, prepared.spec
+    if spec.data is None:
+        stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
+        return f"trained {what} on {spec.task}{stopped}", f"{spec.test_size} fresh examples"
+    assert shown.data is not None
+    if members > 1 and spec.train.ensemble is None:
+        what += " (--ensemble to change)"
+    size = prepared.description["data"]["train_size"]
+    kept = (
+        f"the best epoch by val_loss on the last {config.validation_split:.0%} of {size} kept"
+        if config.validation_split > 0
+        else f"all {size} training examples, the last epoch kept"
+    )
+    source = f"{shown.data.path} ({len(history.epochs)} epochs, {config.schedule} learning rate, {kept})"
+    data = spec.data
+    where = shown.data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split}"
+    if data.aeon:
+        where = "the archive's TEST split"
+    return f"trained {what} on {source}", where
+
+
+def _write_results(directory: Path, prepared: Prepared, history: History, scores: Scores) -> None:
+    """history.csv, history.png, updates.csv (online runs) and metrics.json of a finished run."""
+    write_history(directory / "history.csv", history.epochs)
+    if history.update_loss:
+        rows = [
+            {"update": i + 1, "loss": loss, "accuracy": acc}
+            for i, (loss, acc) in enumerate(zip(history.update_loss, history.update_accuracy, strict=True))
+        ]
+        write_history(directory / "updates.csv", rows)
+    write_json(directory / "metrics.json", {"test": dataclasses.asdict(scores)})
+    window = "" if prepared.config.updates is None else f" (rows of {prepared.config.updates_per_epoch} updates)"
+    plot_history(history.epochs, directory / "history.png", title=f"{prepared.spec.preset}{window}")
+
+
+def _fit_and_save(
+    prepared: Prepared,
+    shown: RunSpec,
+    run_dir: RunDirectory,
+    *,
+    progress: Progress | None,
+    checkpoint_every: int | None,
+    stop: Callable[[], bool] | None,
+    state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+) -> RunResult:
+    directory = run_dir.partial
+    trainer = Trainer(
+        prepared.model,
+        prepared.train,
+        config=prepared.config,
+        callbacks=prepared.callbacks(directory),
+        progress=progress,
+    )
+    if state is not None:
+        trainer.load_state(*state)
+
+    def checkpoint() -> None:
+        tensors, meta = trainer.state()
+        target = str(run_dir.target.absolute())
+        run = {"run": prepared.spec.to_json(), "target": target, "checkpoint_every": checkpoint_every}
+        write_checkpoint(directory, tensors, {**run, "trainer": meta})
+
+    def every() -> None:
+        if checkpoint_every is not None and trainer.epoch % checkpoint_every == 0:
+            checkpoint()
+
+    write_json(directory / "config.json", prepared.description)
+    with interruptible() as pressed:
+        history = trainer.run(stop=stop or pressed, after_epoch=every)
+    trained, test_set = _trained(prepared, shown, history)
+    if trainer.interrupted:
+        checkpoint()
+        return RunResult(
+            directory, prepared.model, history, None, trained, test_set, prepared.notes, True,
+            (trainer.updates, trainer.total),
+        )  # fmt: skip
+    save_model(directory, prepared.model, prepared.description)
+    batch = prepared.model.batch_size or 256
+    scores = evaluate_model(prepared.model, prepared.test, batch_size=batch, labels=prepared.labels)
+    _write_results(directory, prepared, history, scores)
+    for name in (CHECKPOINT_FILE, "checkpoint.json"):
+        (directory / name).unlink(missing_ok=True)
+    run_dir.commit()
+    return RunResult(
+        run_dir.target, prepared.model, history, scores, trained, test_set, prepared.notes, False,
+        (trainer.updates, trainer.total),
+    )  # fmt: skip
+
+
+def train_run(
+    spec: RunSpec,
+    out: Path | None = None,
+    *,
+    overwrite: bool = False,
+    progress: Progress | None = None,
+    checkpoint_every: int | None = None,
+    stop: Callable[[], bool] | None = None,
+) -> RunResult:
+    """Train `spec`, save the run in `out` (None: a new dated directory under `runs/`) and score its test set.
+
+    The run is written into `<out>.partial` and renamed into place when complete. Ctrl-C (or `stop()` returning
+    True) stops after the current update and leaves a checkpoint there instead (`resume_run`); any other error
+    removes it. `checkpoint_every`: also save a checkpoint every that many epochs.
+
+    Raises:
+        ValueError: on bad settings or data (before anything is written), or an `out` that holds files and
+            `overwrite` is False.
+    """
+    if checkpoint_every is not None and checkpoint_every < 1:
+        raise ValueError(f"Expected checkpoint_every >= 1. Received: {checkpoint_every}")
+    prepared = prepare(spec)
+    run_dir = RunDirectory(out if out is not None else dated_name(str(prepared.spec.preset)))
+    run_dir.begin(overwrite=overwrite)
+    try:
+        return _fit_and_save(prepared, spec, run_dir, progress=progress, checkpoint_every=checkpoint_every, stop=stop)
+    except BaseException:
+        run_dir.abandon()
+        raise
+
+
+def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[], bool] | None = None) -> RunResult:
+    """Continue the interrupted run at `path` (the run's directory or its `.partial` sibling) from its checkpoint;
+    it ends bit for bit where the run would have ended uninterrupted (CPU, the same thread count).
+
+    Raises:
+        ValueError: if there is no checkpoint to resume from.
+    """
+    run_dir = RunDirectory.of(path)
+    tensors, meta = read_checkpoint(run_dir.partial)
+    spec = RunSpec.from_json(meta["run"])
+    run_dir = RunDirectory(Path(meta["target"]))
+    prepared = prepare(spec)
+    try:
+        return _fit_and_save(
+            prepared,
+            spec,
+            run_dir,
+            progress=progress,
+            checkpoint_every=meta.get("checkpoint_every"),
+            stop=stop,
+            state=(tensors, meta["trainer"]),
+        )
+    except BaseException:
+        run_dir.abandon()
+        raise

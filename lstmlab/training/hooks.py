@@ -1,0 +1,68 @@
+"""What the training loop asks of a model, beyond `model(x, lengths) -> logits`.
+
+The loop knows no model types: a model that answers a batch differently (a stateful model fed in pieces, an
+ensemble whose members each learn from their own loss) says so through these hooks, and any other `nn.Module`
+gets the plain behaviour of `PlainModel`. lstmlab's `Sequential` implements `BatchModel`.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from torch import Tensor, nn
+
+from ..data import SequenceData
+
+__all__ = ["Answers", "BatchModel", "PlainModel", "batch_model", "scored_lengths"]
+
+# (logits, the targets they answer, the lengths that mask those targets or None)
+Answers = tuple[Tensor, Tensor, Tensor | None]
+
+
+def scored_lengths(batch: SequenceData) -> Tensor | None:
+    """Lengths that mask the targets: only per-step targets have padded positions."""
+    return batch.lengths if batch.per_step else None
+
+
+@runtime_checkable
+class BatchModel(Protocol):
+    """The hooks `fit`, `evaluate` and `predict` call on every model."""
+
+    batch_size: int | None  # a fixed batch size the model needs (stateful models), or None
+
+    def answer(self, batch: SequenceData) -> Answers:
+        """Logits `(B, [T,] C)` for the batch, the targets they answer and the lengths that mask them."""
+        ...
+
+    def training_answers(self, batch: SequenceData) -> Answers:
+        """What training scores: logits `(K, B, [T,] C)` of the model's K learners (1 for one model; an
+        ensemble's members, each learning from its own loss), the targets and their lengths."""
+        ...
+
+    def clip_groups(self) -> list[list[nn.Parameter]]:
+        """The groups of parameters whose gradient norm is clipped on its own (one per learner)."""
+        ...
+
+
+class PlainModel:
+    """The hooks of a model that answers every target of a batch in one call, as one learner."""
+
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
+        size = getattr(module, "batch_size", None)
+        self.batch_size: int | None = size if isinstance(size, int) else None
+
+    def answer(self, batch: SequenceData) -> Answers:
+        return self.module(batch.x, batch.lengths), batch.y, scored_lengths(batch)
+
+    def training_answers(self, batch: SequenceData) -> Answers:
+        logits, targets, lengths = self.answer(batch)
+        return logits.unsqueeze(0), targets, lengths
+
+    def clip_groups(self) -> list[list[nn.Parameter]]:
+        return [list(self.module.parameters())]
+
+
+def batch_model(model: nn.Module) -> BatchModel:
+    """The model's own hooks, or the plain ones."""
+    return model if isinstance(model, BatchModel) else PlainModel(model)
