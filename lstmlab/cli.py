@@ -149,9 +149,11 @@ def print_scores(scores: Scores, label: str) -> None:
     print(f"{'class'.rjust(width)}  precision  recall  f1")
     for name, p, r, f in zip(scores.labels, scores.precision, scores.recall, scores.f1, strict=True):
         print(f"{name.rjust(width)}  {p:9.3f}  {r:6.3f}  {f:.3f}")
-    print("confusion (rows: true, columns: predicted): " + " ".join(scores.labels))
+    print("confusion (rows: true class, columns: predicted class):")
+    cell = max(5, *map(len, scores.labels), *(len(str(v)) for row in scores.confusion for v in row))
+    print(" " * width + " " + " ".join(name.rjust(cell) for name in scores.labels))
     for name, row in zip(scores.labels, scores.confusion, strict=True):
-        print(f"{name.rjust(width)} " + " ".join(f"{v:5d}" for v in row))
+        print(f"{name.rjust(width)} " + " ".join(str(v).rjust(cell) for v in row))
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:

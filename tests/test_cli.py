@@ -78,3 +78,62 @@ def test_non_positive_batch_is_an_argparse_error() -> None:
     with pytest.raises(SystemExit) as exit_info:
         main(["demo", "qa-lstm", "--batch", "0"])
     assert exit_info.value.code == 2
+
+
+def test_lstmlab_alone_prints_the_help_and_version_is_known(capsys: pytest.CaptureFixture[str]) -> None:
+    from lstmlab import __version__
+
+    assert main([]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("usage: lstmlab") and "train" in out and "evaluate" in out
+    with pytest.raises(SystemExit) as exit_info:
+        main(["--version"])
+    assert exit_info.value.code == 0 and capsys.readouterr().out == f"lstmlab {__version__}\n"
+
+
+@pytest.mark.parametrize("command", ["train", "compare", "evaluate", "predict", "demo", "summary", "report", "models"])
+def test_help_states_each_default_once_and_as_a_value(command: str) -> None:
+    import argparse
+
+    from lstmlab.cli import HelpFormatter, make_parser
+
+    commands = next(a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction))
+    parser = commands.choices[command]
+    assert parser.description
+    for action in parser._actions:
+        text = HelpFormatter(command)._get_help_string(action)
+        assert text.count("default") <= 1, text
+        assert "(default: None)" not in text and "(default: task)" not in text and "(default: False)" not in text, text
+
+
+def test_train_help_defaults_come_from_the_defaults_module(capsys: pytest.CaptureFixture[str]) -> None:
+    from lstmlab.experiments import defaults
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split()).replace("- ", "-")
+    for name in ("updates", "epochs", "batch_size", "learning_rate", "validation_split", "schedule", "ensemble"):
+        assert f"(default: {defaults.describe(name)})" in text, name
+    assert "(default: 200)" in text  # --test-size, argparse's own default
+
+
+def test_scores_name_the_classes_by_their_labels(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    data = Path(str(tmp_path)) / "d.csv"
+    data.write_text("text,label\n" + "".join(f"good fine {i},pos\nbad awful {i},neg\n" for i in range(15)))
+    run = Path(str(tmp_path)) / "run"
+    small = ["--set", "units=4", "--set", "embed_dim=4", "--epochs", "2", "--ensemble", "1"]
+    assert main(["train", "--data", str(data), "--out", str(run), *small]) == 0
+    out = capsys.readouterr().out
+    assert "class  precision  recall  f1" in out
+    assert [line.split()[0] for line in out.splitlines() if line.startswith("  neg") or line.startswith("  pos")] == [
+        "neg",
+        "pos",
+        "neg",
+        "pos",
+    ]  # per-class rows, then the confusion matrix's rows
+    metrics = __import__("json").loads((run / "metrics.json").read_text())["test"]
+    assert metrics["labels"] == ["neg", "pos"] and len(metrics["confusion"]) == 2 and len(metrics["f1"]) == 2

@@ -106,3 +106,37 @@ def test_incomplete_description_is_refused(tmp_path: Path) -> None:
     save_file({"w": torch.zeros(2)}, str(tmp_path / "model.safetensors"), metadata={"lstmlab": text})
     with pytest.raises(ValueError, match="Expected a model preset and config"):
         read_config(tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("metadata", "message"),
+    [
+        ("{not json", "Expected JSON in the lstmlab metadata of .*model.safetensors. Received: "),
+        ("[1, 2]", "Expected a JSON object in the lstmlab metadata of .*model.safetensors. Received: list"),
+        ('{"format": "lstmlab-run/1", "model": 3}', "Expected a model preset and config in .*. Received: 3"),
+        (
+            '{"format": "lstmlab-run/1", "model": {"preset": "qa-lstm", "config": [1]}}',
+            "Expected a model config object in .*model.safetensors. Received: \\[1\\]",
+        ),
+        (
+            '{"format": "lstmlab-run/1", "model": {"preset": "qa-lstm", "config": {"units": "ten"}}}',
+            "Expected a model config that builds in .*model.safetensors",
+        ),
+    ],
+)
+def test_a_model_file_with_bad_metadata_is_one_line_naming_it(tmp_path: Path, metadata: str, message: str) -> None:
+    save_file({"w": torch.zeros(2)}, str(tmp_path / "model.safetensors"), metadata={"lstmlab": metadata})
+    with pytest.raises(ValueError, match=message) as error:
+        load_model(tmp_path)
+    assert "\n" not in str(error.value)
+
+
+def test_weights_that_disagree_with_the_metadata_are_one_line(tmp_path: Path) -> None:
+    model = build_model("qa-lstm")
+    save_model(tmp_path, model, run_config("qa-lstm", preset_config("qa-lstm"), {}))
+    description = read_config(tmp_path)
+    description["model"]["config"]["units"] = 12  # the weights were saved for 10
+    state = {k: v.contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp_path / "model.safetensors"), metadata={"lstmlab": json.dumps(description)})
+    with pytest.raises(ValueError, match=r"Expected weights of the shapes the metadata of .*model.safetensors"):
+        load_model(tmp_path)

@@ -376,3 +376,34 @@ def test_evaluate_reads_only_the_test_file_where_the_run_had_one(
     data.unlink()
     assert main(["evaluate", str(out)]) == 0
     assert trained in capsys.readouterr().out  # the same scores, from the test file alone
+
+
+def test_series_too_large_to_standardise_are_refused_up_front(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Values around 1e200 overflow the variance: standardised they would all be 0 and training would 'succeed' on
+    nothing. Raw (no standardisation) they would overflow float32."""
+    data = tmp_path / "huge.npz"
+    write_npz(data, n=10)
+    with np.load(data) as raw:
+        x = raw["x"].copy()
+        x[:, :, 1] *= 1e198
+        np.savez(data, x=x, y=raw["y"], lengths=raw["lengths"])
+    for extra, message in [
+        ([], "Expected series values whose squares are finite in float64 (below about 1e154) to standardise"),
+        (["--no-standardise"], "Expected values within float32's range (about 3.4e38) after standardisation"),
+    ]:
+        out = tmp_path / "out"
+        assert main(["train", "--data", str(data), "--out", str(out), "--epochs", "1", *extra]) == 2
+        err = capsys.readouterr().err
+        assert message in err and err.count("\n") == 1, err
+        assert not out.exists() and not (tmp_path / "out.partial").exists()
+    assert "channel 2 reaches" in scaler_error(x)
+
+
+def scaler_error(x: np.ndarray) -> str:
+    from lstmlab.data.series import SeriesScaler
+
+    with pytest.raises(ValueError, match="Expected series values whose squares are finite") as error:
+        SeriesScaler.fit(list(x), standardise=True)
+    return str(error.value)

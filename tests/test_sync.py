@@ -172,3 +172,16 @@ def test_a_model_checks_a_call_once_for_several_runs() -> None:
         model(torch.tensor([[3, 30, 0, 0, 0, 0]]), torch.tensor([2]))
     with pytest.raises(ValueError, match=r"Expected lengths in 1\.\.6 \(the time axis\)\. Received: min=7, max=7"):
         model(ids, torch.tensor([7, 7]))
+
+
+@pytest.mark.parametrize("name", ["text-bilstm-pool", "series-lstm-fcn"])
+def test_an_ensemble_checks_its_input_once_for_all_members(name: str) -> None:
+    from lstmlab.models import ensemble_of
+
+    torch.manual_seed(0)
+    model = ensemble_of(lambda: build_model(name), 3).train()
+    x, lengths = preset_batch(model)
+    for given in (lengths, None):
+        with torch.no_grad(), HostSyncs() as syncs:
+            model(x, given)
+        assert len(syncs.names) <= 1, syncs.names

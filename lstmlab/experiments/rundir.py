@@ -109,7 +109,7 @@ class RunDirectory:
 
 def write_checkpoint(directory: Path, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
     """One atomic file: the tensors, and the JSON `meta` in its metadata; a JSON copy beside it, for people."""
-    text = json.dumps({"format": CHECKPOINT_FORMAT, **meta}, sort_keys=True)
+    text = json.dumps({"format": CHECKPOINT_FORMAT, **meta})  # key order kept: history rows become CSV columns
     atomic_write(directory / CHECKPOINT_FILE, save(tensors, metadata={"lstmlab-checkpoint": text}))
     atomic_write(directory / "checkpoint.json", (json.dumps(json.loads(text), indent=2) + "\n").encode())
 

@@ -120,12 +120,12 @@ def read_config(directory: Path) -> dict[str, Any]:
         ValueError: if `directory` holds no lstmlab model.
     """
     path = Path(directory) / MODEL_FILE
+    if (Path(directory) / CHECKPOINT_FILE).is_file():  # its model file, if any, is only the best epoch so far
+        raise ValueError(
+            f"Expected a finished run in {directory}. Received: an interrupted one; continue it with "
+            f"`lstmlab train --resume {directory}`"
+        )
     if not path.is_file():
-        if (Path(directory) / CHECKPOINT_FILE).is_file():
-            raise ValueError(
-                f"Expected a finished run in {directory}. Received: an interrupted one; continue it with "
-                f"`lstmlab train --resume {directory}`"
-            )
         raise ValueError(f"Expected a run directory holding {MODEL_FILE}. Received: {directory}")
     try:
         with safe_open(str(path), framework="pt") as file:
@@ -144,7 +144,8 @@ def read_config(directory: Path) -> dict[str, Any]:
         )
     if description.get("format") != FORMAT:
         raise ValueError(f"Expected run format {FORMAT!r} in {path}. Received: {description.get('format')!r}")
-    if not {"preset", "config"} <= set(description.get("model", {})):
+    model = description.get("model")
+    if not (isinstance(model, dict) and {"preset", "config"} <= set(model)):
         raise ValueError(f"Expected a model preset and config in {path}. Received: {description.get('model')!r}")
     return description
 
@@ -160,7 +161,7 @@ def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
         model = ensemble_of(
             lambda: build_model(model_spec["preset"], **model_spec["config"]), model_spec.get("ensemble", 1)
         )
-    except TypeError as error:  # a field of the wrong type reaches a layer
+    except (TypeError, ValueError) as error:  # an unknown preset or field, or one of the wrong type
         raise ValueError(f"Expected a model config that builds in {path}. Received: {error}") from None
     state = load_file(str(path))
     expected = model.state_dict()

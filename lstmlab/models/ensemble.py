@@ -92,8 +92,10 @@ class Ensemble(Sequential):
         return combine_logits(self.member_logits(x, lengths))
 
     def member_logits(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        """Each member's logits, stacked: (K, B, [T,] C)."""
-        return torch.stack([member(x, lengths) for member in self._members()])
+        """Each member's logits, stacked: (K, B, [T,] C). The input is checked once for all members (they share the
+        first member's input shape and first layer)."""
+        checked = next(self._members()).check_call(x, lengths)
+        return torch.stack([member.run_checked(x, checked) for member in self._members()])
 
     def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:
         """Every member's logits `(K, B, [T,] C)`: each member learns from its own loss (the training hook)."""

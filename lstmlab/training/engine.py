@@ -314,6 +314,7 @@ class Trainer:
         self.epoch_accuracies = list(tensors["epoch.accuracies"].unbind()) if "epoch.accuracies" in tensors else []
         self.history = History(**meta["history"])
         for number, (callback, saved) in enumerate(zip(self.callbacks, meta["callbacks"], strict=True)):
+            callback.on_train_begin(self.model)  # as the saved run's callbacks were, before their state
             prefix = f"callback.{number}."
             callback.load_state(saved, {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)})
 
