@@ -38,3 +38,50 @@ def test_readme_lstmlab_example_runs_and_counts_like_keras() -> None:
     model = namespace["model"]
     assert model.count_params() == 3561  # type: ignore[attr-defined]
     assert namespace["logits"].shape == (3, 10, 1)  # type: ignore[attr-defined]
+
+
+# room -> the rooms of lstmlab it may import (ARCHITECTURE.md)
+ALLOWED = {
+    "layers": set(),
+    "data": {"seeds", "names"},
+    "models": {"layers", "data", "names"},
+    "training": {"data", "seeds"},
+    "experiments": {"layers", "data", "models", "training", "seeds", "names"},
+    "cli": {"experiments", "data", "models", "training", "progress", "__init__"},
+    "seeds": set(),
+    "names": set(),
+    "progress": set(),
+}
+
+
+def _rooms_imported(path: pathlib.Path) -> set[str]:
+    """The lstmlab rooms a module imports (relative or absolute imports), by their first name."""
+    import ast
+
+    package = path.relative_to(ROOT / "lstmlab").parts[:-1]
+    rooms = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = list(package[: len(package) - node.level + 1])  # the package the import is relative to
+            parts = [*base, *(node.module.split(".") if node.module else [])]
+            rooms.add(parts[0] if parts else "__init__")
+        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lstmlab"):
+            rooms.add(node.module.split(".")[1] if "." in node.module else "__init__")
+        elif isinstance(node, ast.Import):
+            rooms.update(a.name.split(".")[1] for a in node.names if a.name.startswith("lstmlab."))
+    return rooms
+
+
+def test_each_room_imports_only_what_the_architecture_allows() -> None:
+    for path in sorted((ROOT / "lstmlab").rglob("*.py")):
+        parts = path.relative_to(ROOT / "lstmlab").parts
+        room = parts[0].removesuffix(".py")
+        if room == "__init__" or room == "__main__":
+            continue
+        imported = _rooms_imported(path) - {room}
+        assert imported <= ALLOWED[room], f"{path.relative_to(ROOT)} imports {sorted(imported - ALLOWED[room])}"
+
+
+def test_the_command_line_holds_no_tensor_code() -> None:
+    text = (ROOT / "lstmlab" / "cli.py").read_text()
+    assert "import torch" not in text and "torch." not in text

@@ -265,3 +265,21 @@ def test_larger_text_sets_hold_out_a_tenth_and_keep_the_best_epoch(
     size = config["data"]["train_size"]
     assert f"(10 epochs, constant learning rate, the best epoch by val_loss on the last 10% of {size} kept)" in printed
     assert config["train"]["validation_split"] == 0.1 and config["train"]["schedule"] == "constant"
+
+
+def test_a_run_finds_its_data_from_any_working_directory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A relative --data is recorded as an absolute path, so evaluate works from elsewhere; named sets stay names."""
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    (tmp_path / "a" / "d.txt").write_text("".join(f"good fine {i}\t1\nbad awful {i}\t0\n" for i in range(10)))
+    monkeypatch.chdir(tmp_path / "a")
+    small = ["--set", "units=4", "--set", "embed_dim=4", "--epochs", "1", "--ensemble", "1"]
+    assert main(["train", "--data", "d.txt", "--out", str(tmp_path / "run"), *small]) == 0
+    assert "on d.txt (" in capsys.readouterr().out  # printed as given
+    spec = json.loads((tmp_path / "run" / "config.json").read_text())["dataset"]["spec"]
+    assert spec["path"] == str(tmp_path / "a" / "d.txt") and spec["split_seed"] == 0
+    monkeypatch.chdir(tmp_path / "b")
+    assert main(["evaluate", str(tmp_path / "run")]) == 0
+    assert f"the stratified 10% split of {tmp_path / 'a' / 'd.txt'}, seed 0" in capsys.readouterr().out
