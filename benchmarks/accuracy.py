@@ -57,7 +57,7 @@ class Bench:
     target: float | None
     test_fraction: float = 0.1
     model: dict[str, Any] = field(default_factory=dict)  # --set
-    train: dict[str, Any] = field(default_factory=dict)  # training settings beyond the defaults
+    train: dict[str, Any] = field(default_factory=dict)  # training choices beyond the defaults (TrainChoices fields)
     text: dict[str, Any] = field(default_factory=dict)  # text settings beyond the defaults
     ensemble: int | None = None  # --ensemble (None: lstmlab train's default for the data)
 
@@ -85,42 +85,40 @@ BENCHES = {
 
 
 def data_spec(bench: Bench, seed: int) -> Any:
+    from lstmlab.data.datasets import DataSpec
     from lstmlab.data.text import TextSettings
-    from lstmlab.experiments.datasets import DataSpec
 
     return DataSpec(bench.data, test_fraction=bench.test_fraction, split_seed=seed, text=TextSettings(**bench.text))
 
 
 def preset_of(bench: Bench, model: str | None) -> str:
-    from lstmlab.experiments.training import DEFAULT_PRESETS
+    from lstmlab.experiments.defaults import preset_for
 
-    return model or DEFAULT_PRESETS[bench.kind]
+    return model or preset_for(bench.kind)
 
 
 def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict[str, Any]:
-    from lstmlab.experiments.training import RunSpec, train_run
+    from lstmlab.experiments.defaults import TrainChoices
+    from lstmlab.experiments.pipeline import RunSpec, train_run
     from lstmlab.models import ensemble_size
 
     set_threads(1)
-    train = {"seed": seed, **bench.train, **({"epochs": 2} if quick else {})}
+    train = TrainChoices(**{**bench.train, **({"epochs": 2} if quick else {})}, ensemble=bench.ensemble)
     spec = RunSpec(
-        preset=preset_of(bench, model),
-        model_options=bench.model,
-        train=train,
-        data=data_spec(bench, seed),
-        ensemble=bench.ensemble,
+        preset=preset_of(bench, model), model_options=bench.model, train=train, seed=seed, data=data_spec(bench, seed)
     )
     start = time.perf_counter()
     with tempfile.TemporaryDirectory() as out:
-        trained, scores, history = train_run(spec, Path(out))
+        result = train_run(spec, Path(out) / "run")
+    assert result.scores is not None  # None only for a run stopped by Ctrl-C
     return {
         "set": bench.name,
         "seed": seed,
         "candidate": "lstmlab",
-        "accuracy": scores.accuracy,
+        "accuracy": result.scores.accuracy,
         "seconds": time.perf_counter() - start,
-        "epochs": len(history.epochs),
-        "members": ensemble_size(trained),
+        "epochs": len(result.history.epochs),
+        "members": ensemble_size(result.model),
     }
 
 
@@ -136,7 +134,7 @@ def run_baseline(bench: Bench, seed: int) -> list[dict[str, Any]]:
     from sklearn.pipeline import make_pipeline
     from sklearn.preprocessing import StandardScaler
 
-    from lstmlab.experiments.datasets import load_series_split, load_split
+    from lstmlab.data.datasets import load_series_split, load_split
 
     spec = data_spec(bench, seed)
     scored: list[tuple[str, float, float]] = []  # name, accuracy, seconds

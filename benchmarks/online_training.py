@@ -27,8 +27,8 @@ from timing import keras_missing, timed
 from torch import nn
 
 from lstmlab import build_model
-from lstmlab.data import CumsumConfig, make_cumsum
-from lstmlab.training import SequenceData, TrainConfig, evaluate, fit
+from lstmlab.data import CumsumConfig, SequenceData, make_cumsum
+from lstmlab.training import TrainConfig, evaluate, fit
 
 TASK = CumsumConfig()  # 10 steps, threshold 1/4 of the length
 LEARNING_RATE = 3e-3  # lstmlab's default for this task, used by every candidate

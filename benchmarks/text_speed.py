@@ -67,7 +67,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmlab import Bidirectional, Dense, Embedding, Sequential, build_model
-from lstmlab.training import SequenceData, TrainConfig, fit, loss
+from lstmlab.data import SequenceData
+from lstmlab.training import TrainConfig, fit, loss
 
 VOCAB, STEPS, EMBED, UNITS = 3800, 380, 32, 32  # the first article's model
 BATCH = 64
