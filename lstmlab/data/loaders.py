@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .bundled import bundled_path, is_bundled
 
-__all__ = ["TEXT_FORMATS", "Example", "guess_text_format", "lines", "load_texts", "read_text"]
+__all__ = ["TEXT_FORMATS", "Example", "guess_text_format", "lines", "load_texts", "read_text", "read_texts"]
 
 TEXT_FORMATS = ("csv", "tsv", "jsonl", "folder", "class-files", "tab-lines")
 _SKIPPED_FILES = ("readme", "license", "licence", "copying")  # documentation beside class files
@@ -48,6 +48,16 @@ def read_text(path: Path, encoding: str = "utf-8") -> str:
 def lines(text: str) -> list[str]:
     """Lines split on \\n only (U+0085 and friends stay inside a line), without \\r."""
     return [line.removesuffix("\r") for line in text.split("\n")]
+
+
+def read_texts(path: Path) -> list[str]:
+    """Unlabelled texts to predict, one a line (blank lines skipped)."""
+    if not path.is_file():
+        raise ValueError(f"Expected a file of texts, one a line. Received: {path} does not exist")
+    texts = [line for line in lines(read_text(path)) if line.strip()]
+    if not texts:
+        raise ValueError(f"Expected at least one text in {path}. Received: an empty file")
+    return texts
 
 
 def guess_text_format(path: Path) -> str:

@@ -1,0 +1,93 @@
+"""`lstmlab compare`: the stacked comparisons of the tutorial's models, or any presets run by run, then the report."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .compare import COMPARISONS, CompareSpec, run_comparison
+from .report import Report, write_report
+from .sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
+
+__all__ = ["KINDS", "CompareRequest", "compare", "runs_of"]
+
+KINDS = (*COMPARISONS, "models", "archetypes")
+
+
+@dataclass(frozen=True)
+class CompareRequest:
+    """What a user asks to compare; None leaves a setting to the comparison's default."""
+
+    kind: str  # a name from KINDS
+    models: tuple[str, ...] = ()  # with "models": PRESET or PRESET:KEY=VALUE,...
+    task: str | None = None  # with "models" (default: cumsum)
+    task_options: dict[str, Any] = field(default_factory=dict)
+    seeds: int | None = None
+    updates: int | None = None
+    learning_rate: float | None = None
+    batch_size: int | None = None  # models, archetypes
+    workers: int | None = None  # models, archetypes
+    steps: int = CompareSpec.steps  # directions, merge-modes
+    keras_go_backwards: bool = False  # directions
+
+    def groups(self) -> tuple[Group, ...]:
+        if self.kind == "archetypes":
+            if self.models or self.task or self.task_options:
+                raise ValueError(
+                    "Expected no models, --task or --task-set with archetypes: it picks a task per model. "
+                    f"Received: {' '.join(self.models) or '--task'}"
+                )
+            return ARCHETYPES
+        if len(self.models) < 2:
+            raise ValueError(f"Expected at least two models to compare. Received: {list(self.models)}")
+        task = self.task or "cumsum"
+        return (Group(f"task {task}", task, tuple(parse_model(m) for m in self.models), self.task_options),)
+
+
+def compare(
+    request: CompareRequest, out: Path, *, smooth: int, advance: Callable[[int], None] | None = None
+) -> tuple[str, Report]:
+    """Train the comparison, write its CSV files and its report in `out`; a line on what ran, and the report."""
+    if request.kind in COMPARISONS:
+        if request.models or request.task or request.task_options or request.batch_size or request.workers:
+            raise ValueError(
+                f"Expected no models, --task, --task-set, --batch-size or --workers with {request.kind} (the "
+                "tutorial's models on its problem, one stacked computation)"
+            )
+        base = CompareSpec()
+        spec = CompareSpec(
+            request.kind,
+            seeds=request.seeds or base.seeds,
+            updates=request.updates or base.updates,
+            learning_rate=request.learning_rate or base.learning_rate,
+            steps=request.steps,
+            keras_go_backwards=request.keras_go_backwards,
+        )
+        runs = run_comparison(spec, out)
+        line = f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s"
+    elif request.kind in ("models", "archetypes"):
+        if request.keras_go_backwards:
+            raise ValueError(f"Expected --keras-go-backwards with directions. Received: {request.kind}")
+        sweep = SweepSpec(
+            request.kind,
+            request.groups(),
+            seeds=request.seeds or SweepSpec.seeds,
+            updates=request.updates,
+            batch_size=request.batch_size,
+            learning_rate=request.learning_rate,
+            workers=request.workers or 0,
+        )
+        runs = run_sweep(sweep, out, advance=advance)
+        line = f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)"
+    else:
+        raise ValueError(f"Expected a comparison in {list(KINDS)}. Received: {request.kind!r}")
+    return line, write_report(out, smooth=smooth)
+
+
+def runs_of(request: CompareRequest) -> int:
+    """How many runs a models or archetypes comparison trains (for a progress bar); 0 for the stacked ones."""
+    if request.kind in COMPARISONS:
+        return 0
+    return (request.seeds or SweepSpec.seeds) * sum(len(g.models) for g in request.groups())
