@@ -17,7 +17,7 @@ Sets:
                      the baseline here is a logistic regression on each channel's mean, std, min, max, first and
                      last value (summary features), trained on the same split.
     mr               Sentence polarity (../shared/datasets/sentence_polarity), stratified 90/10 split by seed.
-    amazon|yelp|imdb UCI sentiment sentences (../shared/datasets/uci_sentiment), stratified 80/20 split by seed
+    amazon|yelp|imdb UCI sentiment sentences (uci:NAME, shipped with lstmlab), stratified 80/20 split by seed
                      (200 test sentences: a 90/10 split would leave 100, and a std of about 4 points).
     Text baselines: scikit-learn CountVectorizer (binary) + LogisticRegression (C=1), trained on exactly the
     training texts lstmlab trains on (validation part included), scored on the same test texts: words and pairs of
@@ -62,7 +62,6 @@ class Bench:
     ensemble: int | None = None  # --ensemble (None: lstmlab train's default for the data)
 
 
-UCI = SHARED / "uci_sentiment"
 BENCHES = {
     "japanese-vowels": Bench(
         "japanese-vowels",
@@ -78,9 +77,10 @@ BENCHES = {
         "CNN, random embeddings 0.761; static word2vec 0.815 (10-fold CV)",
         0.77,
     ),
-    "amazon": Bench("amazon", str(UCI / "amazon_cells_labelled.txt"), "text", "bag-of-words LR about 0.80", None, 0.2),
-    "yelp": Bench("yelp", str(UCI / "yelp_labelled.txt"), "text", "bag-of-words LR about 0.80", None, 0.2),
-    "imdb": Bench("imdb", str(UCI / "imdb_labelled.txt"), "text", "bag-of-words LR about 0.75", None, 0.2),
+    # the UCI sets ship with lstmlab (the files of ../shared/datasets/uci_sentiment, byte for byte)
+    "amazon": Bench("amazon", "uci:amazon", "text", "bag-of-words LR about 0.80", None, 0.2),
+    "yelp": Bench("yelp", "uci:yelp", "text", "bag-of-words LR about 0.80", None, 0.2),
+    "imdb": Bench("imdb", "uci:imdb", "text", "bag-of-words LR about 0.75", None, 0.2),
 }
 
 
@@ -230,7 +230,7 @@ def main() -> None:
     benches = []
     for name in names:
         bench = BENCHES[name]
-        if bench.kind == "text" and not Path(bench.data).exists():
+        if bench.kind == "text" and not bench.data.startswith("uci:") and not Path(bench.data).exists():
             print(f"skip {name}: {bench.data} not found (development data, see ../shared/datasets/README.md)")
             continue
         try:

@@ -14,6 +14,7 @@ __all__ = ["progress_bar"]
 
 REFRESH = 0.25  # seconds between two readings of the running figures (each waits for the device)
 SHOWN = ("loss", "accuracy", "val_loss", "val_accuracy")
+clock: Callable[[], float] = time.monotonic  # when the figures were last read
 
 
 def _figures_text(figures: dict[str, float]) -> str:
@@ -42,7 +43,7 @@ def progress_bar(total: int, description: str = "training") -> Iterator[Callable
 
         def advance(n: int, figures: Callable[[], dict]) -> None:
             nonlocal last
-            now = time.monotonic()
+            now = clock()
             if n == 0 or now - last >= REFRESH:  # n == 0: an epoch's end, with its validation figures
                 shown.update(figures())
                 last = now

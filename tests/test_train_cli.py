@@ -77,6 +77,9 @@ def test_train_evaluate_predict_on_the_command_line(tmp_path: Path, capsys: pyte
     metrics = json.loads((run / "metrics.json").read_text())
     assert f"accuracy {metrics['test']['accuracy']:.4f}" in out
     assert len((run / "updates.csv").read_text().splitlines()) == 201  # header + one row per update
+    assert (run / "updates.csv").read_text().splitlines()[1].startswith("1,")  # integers as integers
+    assert [line.split(",")[0] for line in (run / "history.csv").read_text().splitlines()] == ["epoch", "0", "1"]
+    assert (run / "history.png").read_bytes().startswith(b"\x89PNG")
 
     assert main(["evaluate", str(run)]) == 0
     assert f"accuracy {metrics['test']['accuracy']:.4f}" in capsys.readouterr().out
