@@ -155,6 +155,8 @@ def default_ensemble(kind: str | None, train_size: int) -> int:
 
 
 def _value(value: Any) -> str:
+    if value is None:
+        return "none"
     if isinstance(value, float):
         return f"{value:g}"
     return str(value)

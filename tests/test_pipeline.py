@@ -1,4 +1,5 @@
-"""Training end to end: every preset learns a task that fits it; train / evaluate / predict on the command line."""
+"""The run pipeline: every preset learns its task through it; train, evaluate and predict on the command line; bad
+input stops before anything is written."""
 
 from __future__ import annotations
 
