@@ -222,3 +222,10 @@ def test_a_given_backward_state_on_a_padded_batch_takes_two_calls_without_readin
     assert stateful.last_one_call is True  # the first call starts from zeros
     stateful(x, lengths)
     assert stateful.last_one_call is False  # then from the carried state
+
+
+def test_full_lengths_take_the_unpadded_path_with_the_same_result() -> None:
+    torch.manual_seed(0)
+    bi = Bidirectional(LSTM(4, return_sequences=True, input_size=3))
+    x = torch.randn(2, 6, 3)
+    assert torch.equal(bi(x, lengths=torch.tensor([6, 6])), bi(x))

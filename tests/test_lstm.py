@@ -392,6 +392,11 @@ def test_nan_and_inf_in_padding_reach_no_output_and_no_gradient(impl: str) -> No
         (lambda: LSTM.from_torch(nn.LSTM(3, 4), input_size=3), "Expected options other than input_size"),
         (lambda: LSTM.from_torch(nn.LSTM(3, 4), go_backwards=True), "Expected options other than go_backwards"),
         (lambda: LSTM(4, input_size=0), "Expected input_size to be a positive integer. Received: input_size=0"),
+        (lambda: LSTM(True), r"Expected units to be a positive integer. Received: units=True"),
+        (
+            lambda: LSTM(2, input_size=3)(torch.zeros(2, 0, 3)),
+            r"LSTM expected at least one time step. Received: shape=\(2, 0, 3\)",
+        ),
         (lambda: LSTM(4, dropout="0.1"), r"Expected dropout in \[0, 1\)"),  # type: ignore[arg-type]
         (lambda: LSTM(4, input_size=3)(torch.zeros(2, 4, 3), "abc"), "Expected lengths as a 1-D tensor or list"),
         (lambda: LSTM(4, input_size=3)(torch.zeros(0, 4, 3), torch.tensor([], dtype=torch.long)), "batch size 0"),

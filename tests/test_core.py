@@ -1,4 +1,4 @@
-"""The layers around the LSTM: hand-computed values on tiny inputs, masking, and argument checks."""
+"""lstmlab/layers/core.py, the layers around the LSTM: hand-computed values on tiny inputs, masking, argument checks."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import torch
 from torch import Tensor
 
 from lstmlab import (
-    LSTM,
     Dense,
     Dropout,
     Embedding,
@@ -383,7 +382,6 @@ def test_shape_builders_reject_unknown_shapes() -> None:
         (lambda: Dense(0, input_size=3), r"Expected units to be a positive integer. Received: units=0"),
         (lambda: Embedding(0, 4), r"Expected input_dim to be a positive integer. Received: input_dim=0"),
         (lambda: Embedding(5, -4), r"Expected output_dim to be a positive integer. Received: output_dim=-4"),
-        (lambda: LSTM(True), r"Expected units to be a positive integer. Received: units=True"),
     ],
 )
 def test_sizes_must_be_positive_integers(make, message) -> None:  # type: ignore[no-untyped-def]
@@ -394,10 +392,6 @@ def test_sizes_must_be_positive_integers(make, message) -> None:  # type: ignore
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (
-            lambda: LSTM(2, input_size=3)(torch.zeros(2, 0, 3)),
-            r"LSTM expected at least one time step. Received: shape=\(2, 0, 3\)",
-        ),
         (lambda: Embedding(10, 2)(torch.zeros(2, 0, dtype=torch.long)), r"Embedding expected at least one time step"),
         (
             lambda: GlobalAveragePooling1D()(torch.rand(2, 0, 3)),
@@ -437,15 +431,3 @@ def test_gaussian_noise_only_in_training_with_the_given_spread() -> None:
     assert sum(p.numel() for p in layer.parameters()) == 0  # as Keras's GaussianNoise
     with pytest.raises(ValueError, match="Expected a finite noise stddev >= 0. Received: stddev=-1"):
         GaussianNoise(-1)
-
-
-def test_full_lengths_take_the_unpadded_path_with_the_same_result() -> None:
-    from lstmlab.layers import LSTM, Bidirectional
-    from lstmlab.layers.sequence import check_lengths
-
-    assert check_lengths(torch.tensor([5, 5]), 2, 5, torch.device("cpu")).values is None
-    assert check_lengths(torch.tensor([5, 4]), 2, 5, torch.device("cpu")).values.tolist() == [5, 4]  # type: ignore[union-attr]
-    torch.manual_seed(0)
-    bi = Bidirectional(LSTM(4, return_sequences=True, input_size=3))
-    x = torch.randn(2, 6, 3)
-    assert torch.equal(bi(x, lengths=torch.tensor([6, 6])), bi(x))
