@@ -431,3 +431,21 @@ def test_gaussian_noise_only_in_training_with_the_given_spread() -> None:
     assert sum(p.numel() for p in layer.parameters()) == 0  # as Keras's GaussianNoise
     with pytest.raises(ValueError, match="Expected a finite noise stddev >= 0. Received: stddev=-1"):
         GaussianNoise(-1)
+
+
+def test_inputs_of_another_dtype_than_the_weights_are_one_line() -> None:
+    from lstmlab import Conv1D, LSTMCell, Sequential
+
+    with pytest.raises(
+        ValueError,
+        match=r"Dense expected inputs of its weights' dtype torch\.float32 .* Received: dtype=torch\.float64",
+    ):
+        Dense(2, input_size=3)(torch.zeros(4, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"Conv1D expected inputs of its weights' dtype torch\.float32"):
+        Conv1D(2, 3, input_size=3)(torch.zeros(4, 5, 3, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"Flatten expected an input of rank 2 or 3 .* Received: shape=\(4,\)"):
+        Flatten()(torch.zeros(4))
+    with pytest.raises(
+        ValueError, match=r"Expected LSTMCell inside an LSTM layer, .* Received: LSTMCell in a Sequential"
+    ):
+        Sequential([LSTMCell(3, 4)], input_shape=(5, 3))

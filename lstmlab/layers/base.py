@@ -99,7 +99,12 @@ def check_feature_size(name: str, x: Tensor, size: int) -> None:
         raise ValueError(f"{name} expected {size} features on the last axis. Received: shape={tuple(x.shape)}")
 
 
-def check_floating(name: str, x: Tensor) -> None:
-    """Raise a ValueError unless `x` holds floating-point values."""
+def check_floating(name: str, x: Tensor, weights: Tensor | None = None) -> None:
+    """Raise a ValueError unless `x` holds floating-point values (of the dtype of `weights`, where given)."""
     if not torch.is_floating_point(x):
         raise ValueError(f"{name} expected a floating-point input. Received: dtype={x.dtype}")
+    if weights is not None and x.dtype != weights.dtype:
+        raise ValueError(
+            f"{name} expected inputs of its weights' dtype {weights.dtype} (convert the model with .to(dtype)). "
+            f"Received: dtype={x.dtype}"
+        )

@@ -80,7 +80,7 @@ class Conv1D(Layer):
                 "Expected Conv1D(filters, kernel_size, input_size=D) or a Sequential. Received: no input size"
             )
         check_rank("Conv1D", x, (3,), "(batch, steps, features)")
-        check_floating("Conv1D", x)
+        check_floating("Conv1D", x, self.conv.weight)
         check_steps("Conv1D", x)
         check_feature_size("Conv1D", x, self.conv.in_channels)
         values = as_lengths(lengths, x).values

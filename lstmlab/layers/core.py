@@ -232,9 +232,12 @@ class Dense(Layer):
 
     def forward(self, x: Tensor) -> Tensor:
         if self.linear is None:
-            raise ValueError("Dense has no input size yet. Expected Dense(units, input_size=D) or a Sequential")
+            raise ValueError(
+                "Dense has no input size yet. Expected Dense(units, input_size=D) or a Sequential. Received: a Dense "
+                "called before it was built"
+            )
         check_feature_size("Dense", x, self.linear.in_features)
-        check_floating("Dense", x)
+        check_floating("Dense", x, self.linear.weight)
         return ACTIVATIONS[self.activation](self.linear(x))
 
     def extra_repr(self) -> str:
@@ -278,6 +281,7 @@ class Flatten(Layer):
         return None
 
     def forward(self, x: Tensor) -> Tensor:
+        check_rank("Flatten", x, tuple(range(2, 8)), "(batch, ...)")
         return x.flatten(1)
 
 

@@ -111,6 +111,12 @@ class LSTMCell(Layer):
             self.bias.zero_()
             self.bias[self.units : 2 * self.units] = 1.0
 
+    def build(self, input_shape: Shape) -> Shape:
+        raise ValueError(
+            "Expected LSTMCell inside an LSTM layer, which runs it over time (use LSTM(units) in a Sequential). "
+            f"Received: LSTMCell in a Sequential, input_shape={input_shape}"
+        )
+
     def forward(self, x: Tensor, state: tuple[Tensor, Tensor]) -> LSTMState:
         h, c = state  # (B, H) each
         gates = x @ self.weight_ih.T + h @ self.weight_hh.T + self.bias  # (B, 4H)
