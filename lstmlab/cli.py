@@ -7,7 +7,7 @@ import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
 from .data.datasets import DataSpec
@@ -58,14 +58,34 @@ def task_options(task: str, texts: list[str]) -> dict[str, Any]:
     return parse_options(task, texts, parse=parse_task_option, usage="--task-set KEY=VALUE")
 
 
+def given_options(args: argparse.Namespace) -> list[str]:
+    """The options written on the command line (not those left at their defaults), e.g. ['--seed', '--out']."""
+    return [token.split("=")[0] for token in args.argv if token.startswith("--")]
+
+
+def refuse_unused(args: argparse.Namespace, data: DataSpec | None) -> None:
+    """Options that would change nothing for this run are refused, not ignored."""
+    given = set(given_options(args))
+    if data is None:
+        unused = given & (DATA_ONLY | TEXT_ONLY | SERIES_ONLY)
+        reason = "they describe --data"
+    elif data.kind == "series":
+        unused = given & (TASK_ONLY | TEXT_ONLY)
+        reason = "series from --data take neither task nor text options"
+    else:
+        unused = given & (TASK_ONLY | SERIES_ONLY)
+        reason = "texts from --data take neither task nor series options"
+    if unused:
+        raise ValueError(f"Expected only options that apply to this run ({reason}). Received: {sorted(unused)}")
+
+
 def run_spec(args: argparse.Namespace) -> RunSpec:
-    if args.data is None and args.test_path is not None:
-        raise ValueError(f"Expected --test-data with --data. Received: --test-data {args.test_path} alone")
     data = None
     if args.data is not None:
         text = TextSettings(**{name: getattr(args, name) for name in TEXT_OPTIONS}, lower=not args.keep_case)
         given = {name: getattr(args, name) for name in DATA_OPTIONS}
         data = DataSpec(args.data, text=text, standardise=not args.no_standardise, **given)
+    refuse_unused(args, data)
     model_options = parse_options(args.model or defaults.preset_for(None if data is None else data.kind), args.set)
     if args.merge_mode is not None:
         model_options["merge_mode"] = args.merge_mode
@@ -88,8 +108,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         every = args.checkpoint_every
         result = train_run(run_spec(args), out, overwrite=args.overwrite, progress=progress_bar, checkpoint_every=every)
         return print_run(result)
-    untouched = vars(make_parser().parse_args(["train"]))
-    given = [f"--{k.replace('_', '-')}" for k, v in vars(args).items() if k != "resume" and v != untouched[k]]
+    given = [option for option in given_options(args) if option != "--resume"]
     if given:
         raise ValueError(f"Expected no other run options with --resume (it continues as saved). Received: {given}")
     return print_run(resume_run(Path(args.resume), progress=progress_bar))
@@ -134,17 +153,25 @@ def cmd_predict(args: argparse.Namespace) -> None:
     run = Path(args.run)
     texts = list(args.text) + (read_texts(Path(args.text_file)) if args.text_file else [])
     kind = saved_kind(run)
+    others = [option for option in given_options(args) if option in ("--text", "--text-file", "--input")]
     if args.series_file is not None or kind == "series":
         if args.series_file is None:
-            raise ValueError("Expected --series-file FILE (.ts or .npz) for a run trained on series. Received: none")
+            received = " and ".join(others) or "none"
+            raise ValueError(
+                f"Expected --series-file FILE (.ts or .npz) for a run trained on series. Received: {received}"
+            )
+        series = predict_series(run, args.series_file)
         print("series\tpredicted\tconfidence\tlabel in file")
-        for i, (found, label) in enumerate(predict_series(run, args.series_file)):
-            print(f"{i + 1}\t{found.label}\t{found.confidence:.3f}\t{label}")
+        for i, (prediction, label) in enumerate(series):
+            print(f"{i + 1}\t{prediction.label}\t{prediction.confidence:.3f}\t{label}")
     elif texts or kind == "text":
         if not texts:
-            raise ValueError("Expected --text TEXT or --text-file FILE for a run trained on text. Received: neither")
-        for text, found in zip(texts, predict_texts(run, texts), strict=True):
-            print(f"{found.label}\t{found.confidence:.3f}\t{text}")
+            received = " and ".join(others) or "neither"
+            raise ValueError(
+                f"Expected --text TEXT or --text-file FILE for a run trained on text. Received: {received}"
+            )
+        for text, answer in zip(texts, predict_texts(run, texts), strict=True):
+            print(f"{answer.label}\t{answer.confidence:.3f}\t{text}")
     else:
         print("\n".join(predict_example(run, args.seed) if args.input is None else predict_sequences(run, args.input)))
 
@@ -157,12 +184,15 @@ def cmd_compare(args: argparse.Namespace) -> None:
         task_options(args.task or RunSpec.task, args.task_set),
         **{name: getattr(args, name) for name in COMPARE_OPTIONS},
     )
-    out = Path(args.out or f"comparisons/{args.comparison}")
+    out = None if args.out is None else Path(args.out)
     with progress_bar(runs_of(request), "runs") as advance:
-        line, report = compare(request, out, smooth=args.smooth, advance=lambda n: advance(n, dict))
+        line, report = compare(
+            request, out, smooth=args.smooth, overwrite=args.overwrite, advance=lambda n: advance(n, dict)
+        )
     print(line)
     print(report.summary)
-    print(f"report: {report.path}, curves: {out / 'curves.png'}, data: {out / 'results.csv'}")
+    where = report.path.parent
+    print(f"report: {report.path}, curves: {where / 'curves.png'}, data: {where / 'results.csv'}")
 
 
 def cmd_report(args: argparse.Namespace) -> None:
@@ -178,6 +208,14 @@ def positive_int(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
     return value
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse, with usage errors on one line like every other error of lstmlab's (the usage is in --help)."""
+
+    def error(self, message: str) -> NoReturn:
+        command = self.prog.removeprefix("lstmlab").strip()
+        self.exit(2, f"lstmlab: error: {command + ': ' if command else ''}{message} (see {self.prog} --help)\n")
 
 
 class HelpFormatter(argparse.HelpFormatter):
@@ -206,6 +244,11 @@ TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
 TRAINING = ("updates", "epochs", "schedule", *(flag[2:].replace("-", "_") for flag, _, _ in TRAINING_OPTIONS))
 DATA_OPTIONS = ("test_path", "data_format", "text_column", "label_column", "encoding", "test_fraction", "split_seed")
 TEXT_OPTIONS = ("level", "max_words", "min_count", "max_len", "truncating", "padding")
+TASK_ONLY = {"--task", "--task-set", "--train-size", "--test-size"}
+DATA_ONLY = {"--test-data", "--data-format", "--test-fraction", "--split-seed"}
+TEXT_ONLY = {"--text-column", "--label-column", "--encoding", "--text-level", "--keep-case", "--max-words"}
+TEXT_ONLY |= {"--min-count", "--max-len", "--truncating", "--padding"}
+SERIES_ONLY = {"--no-standardise"}
 COMPARE_OPTIONS = ("seeds", "updates", "learning_rate", "batch_size", "workers", "steps", "keras_go_backwards")
 
 
@@ -224,11 +267,16 @@ def add_train(sub: Any) -> None:
     add = train.add_argument
     data_models = ", ".join(f"{preset} for {kind}" for kind, preset in defaults.DATA_PRESETS.items())
     add("--task", default=RunSpec.task, choices=sorted(TASKS), help="built-in problem")
-    add("--model", help=f"a preset (default: {defaults.TASK_PRESET} on a task; with --data {data_models})")
+    add("--model", help=f"a preset of `lstmlab models` (default: {defaults.TASK_PRESET} on a task; {data_models})")
     add("--out", help="run directory to write (default: a new dated directory under runs/)")
     add("--overwrite", action="store_true", help="replace the run in --out once the new one is complete")
     add("--resume", metavar="RUN", help="continue an interrupted run from its checkpoint")
-    add("--checkpoint-every", type=positive_int, metavar="N", help="also save a checkpoint every N epochs")
+    add(
+        "--checkpoint-every",
+        type=positive_int,
+        metavar="N",
+        help="also save a checkpoint every N epochs (online: 100s)",
+    )
     budget = train.add_mutually_exclusive_group()
     budget.add_argument("--updates", type=positive_int, help=_with_default("updates", "online updates, fresh data"))
     budget.add_argument("--epochs", type=positive_int, help=_with_default("epochs", "epochs over a fixed set"))
@@ -249,7 +297,7 @@ def add_train(sub: Any) -> None:
         "uci:yelp (sentence sets shipped with lstmlab); series: a .ts or .npz file or aeon:NAME (a UCR/UEA set "
         "bundled with aeon, its own TRAIN/TEST split)",
     )
-    data("--test-data", dest="test_path", help="test examples (default: a stratified split of --data)")
+    data("--test-data", dest="test_path", metavar="TEST_DATA", help="test examples (default: a stratified split)")
     data("--data-format", choices=TEXT_FORMATS + SERIES_FORMATS, help="(default: guessed from the path)")
     data("--no-standardise", action="store_true", help="series: keep raw values, not standardised per channel")
     data("--text-column", default=spec.text_column, help="text column of a table")
@@ -286,11 +334,13 @@ def add_compare(sub: Any) -> None:
     add("--steps", type=positive_int, default=stacked.steps, help="sequence length of directions / merge-modes")
     add("--task", choices=sorted(TASKS), help=f"with `models` (default: {RunSpec.task})")
     add("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
-    add("--batch-size", type=positive_int, help=f"models: (default: {defaults.describe('batch_size')})")
+    batch = defaults.describe("batch_size", data=False)
+    add("--batch-size", type=positive_int, help=f"models: examples per update (default: the task's: {batch})")
     add("--workers", type=positive_int, help="processes for models / archetypes (default: one per core)")
     add("--keras-go-backwards", action="store_true", help="also the backward model with Keras's reversed outputs")
     add("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
-    add("--out", help="output directory (default: comparisons/COMPARISON)")
+    add("--out", help="output directory (default: a new dated directory under comparisons/)")
+    add("--overwrite", action="store_true", help="replace the comparison in --out once the new one is complete")
     compare_parser.set_defaults(handler=cmd_compare)
 
 
@@ -303,11 +353,8 @@ def _command(sub: Any, name: str, text: str, more: str = "") -> argparse.Argumen
 
 
 def make_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="lstmlab",
-        description="LSTM and Bi-LSTM sequence classification on PyTorch.",
-        formatter_class=HelpFormatter,
-    )
+    description = "LSTM and Bi-LSTM sequence classification on PyTorch."
+    parser = Parser(prog="lstmlab", description=description, formatter_class=HelpFormatter)
     parser.add_argument("--version", action="version", version=f"lstmlab {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     _command(sub, "models", "list the model zoo's presets, one line each").set_defaults(handler=cmd_models)
@@ -330,7 +377,7 @@ def make_parser() -> argparse.ArgumentParser:
         sub, "evaluate", "score a saved run on its test set: a task's fresh examples, or its data's test split"
     )
     evaluate.add_argument("run", help="a run directory written by `lstmlab train`")
-    evaluate.add_argument("--test-size", type=positive_int, help="task runs: this many fresh examples instead")
+    evaluate.add_argument("--test-size", type=positive_int, help="task runs: score this many fresh examples instead")
     evaluate.add_argument("--seed", type=int, help="task runs: draw the test examples with this seed")
     evaluate.set_defaults(handler=cmd_evaluate)
     predict = _command(
@@ -353,7 +400,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status (2 with a one-line message on bad input, 130 when
     interrupted)."""
     parser = make_parser()
-    args = parser.parse_args(argv)
+    tokens = list(sys.argv[1:] if argv is None else argv)
+    args = parser.parse_args(tokens)
+    args.argv = tokens
     if args.command is None:
         parser.print_help()
         return 0
@@ -366,7 +415,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"lstmlab: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
-        print("lstmlab: interrupted; nothing was saved", file=sys.stderr)
+        print("lstmlab: interrupted (a checkpoint is kept only where one was saved before)", file=sys.stderr)
         return 130
     return status if isinstance(status, int) else 0
 

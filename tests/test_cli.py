@@ -137,3 +137,88 @@ def test_scores_name_the_classes_by_their_labels(
     ]  # per-class rows, then the confusion matrix's rows
     metrics = __import__("json").loads((run / "metrics.json").read_text())["test"]
     assert metrics["labels"] == ["neg", "pos"] and len(metrics["confusion"]) == 2 and len(metrics["f1"]) == 2
+
+
+def test_usage_errors_are_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, message in [
+        (["train", "--updates", "0"], "lstmlab: error: train: argument --updates: expected a positive integer"),
+        (["compare", "nope"], "lstmlab: error: compare: argument comparison: invalid choice: 'nope'"),
+        (["train", "--epochs", "2", "--updates", "3"], "lstmlab: error: train: argument --updates: not allowed with"),
+    ]:
+        with pytest.raises(SystemExit) as exit_info:
+            main(argv)
+        err = capsys.readouterr().err
+        assert exit_info.value.code == 2 and err.startswith(message) and err.count("\n") == 1, err
+
+
+@pytest.mark.parametrize(
+    ("argv", "received"),
+    [
+        (["--task-set", "steps=3"], "['--task-set']"),
+        (["--train-size", "10", "--test-size", "3"], "['--test-size', '--train-size']"),
+        (["--no-standardise"], "['--no-standardise']"),
+    ],
+)
+def test_options_that_would_change_nothing_are_refused(
+    argv: list[str], received: str, tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    data = Path(str(tmp_path)) / "d.txt"
+    data.write_text("good\t1\nbad\t0\n" * 5)
+    assert main(["train", "--data", str(data), *argv, "--out", str(Path(str(tmp_path)) / "run")]) == 2
+    err = capsys.readouterr().err
+    assert err == f"lstmlab: error: Expected only options that apply to this run (texts from --data take neither " \
+        f"task nor series options). Received: {received}\n"  # fmt: skip
+    assert main(["train", "--max-len", "5", "--out", str(Path(str(tmp_path)) / "run")]) == 2
+    assert "(they describe --data). Received: ['--max-len']" in capsys.readouterr().err
+    assert not (Path(str(tmp_path)) / "run").exists()
+
+
+def test_resume_refuses_any_option_written_even_at_its_default(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--resume", "runs/x", "--seed", "0", "--task", "cumsum"]) == 2
+    assert "Received: ['--seed', '--task']" in capsys.readouterr().err
+
+
+def test_a_seed_out_of_range_is_one_line(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["train", "--seed", str(2**70)]) == 2
+    assert capsys.readouterr().err == f"lstmlab: error: Expected a seed in -2**63..2**63-1. Received: {2**70}\n"
+
+
+def test_a_failed_prediction_prints_nothing_but_the_error(
+    tmp_path: pytest.TempPathFactory, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from pathlib import Path
+
+    import numpy as np
+
+    run = Path(str(tmp_path)) / "run"
+    data = Path(str(tmp_path)) / "d.npz"
+    rng = np.random.default_rng(0)
+    np.savez(data, x=rng.normal(size=(20, 6, 2)), y=np.array(["a", "b"] * 10))
+    assert (
+        main(
+            [
+                "train",
+                "--data",
+                str(data),
+                "--model",
+                "series-bilstm",
+                "--set",
+                "units=4",
+                "--epochs",
+                "1",
+                "--out",
+                str(run),
+            ]
+        )
+        == 0
+    )
+    capsys.readouterr()
+    other = Path(str(tmp_path)) / "three.npz"
+    np.savez(other, x=rng.normal(size=(4, 6, 3)))
+    assert main(["predict", str(run), "--series-file", str(other)]) == 2
+    out, err = capsys.readouterr()
+    assert out == "" and "Expected 2 channels in every series" in err
+    assert main(["predict", str(run), "--text", "hello"]) == 2
+    assert "for a run trained on series. Received: --text" in capsys.readouterr().err

@@ -63,3 +63,24 @@ def test_bad_comparison_input(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     assert main(["report", str(tmp_path)]) == 2
     assert "Expected a comparison directory with results.csv and runs.json" in capsys.readouterr().err
     assert main(["compare", "merge-modes", "--keras-go-backwards", "--out", str(tmp_path / "x")]) == 2
+
+
+def test_a_comparison_is_written_whole_and_never_over_other_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lstmlab.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    quick = ["--seeds", "2", "--updates", "3"]
+    assert main(["compare", "merge-modes", *quick]) == 0
+    (made,) = (tmp_path / "comparisons").iterdir()  # a new dated directory
+    assert made.name.endswith("_merge-modes") and (made / "report.md").exists()
+    assert f"report: {Path('comparisons') / made.name / 'report.md'}" in capsys.readouterr().out
+    assert main(["compare", "merge-modes", *quick, "--out", str(made)]) == 2
+    assert "Expected a new or empty comparison directory" in capsys.readouterr().err
+    assert main(["compare", "merge-modes", *quick, "--out", str(made), "--overwrite"]) == 0
+    (tmp_path / "run").mkdir()
+    (tmp_path / "run" / "model.safetensors").write_bytes(b"a run's weights")
+    assert main(["compare", "merge-modes", *quick, "--out", "run", "--overwrite"]) == 2
+    assert "Expected an lstmlab comparison to overwrite" in capsys.readouterr().err
+    assert (tmp_path / "run" / "model.safetensors").read_bytes() == b"a run's weights"

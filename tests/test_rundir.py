@@ -106,7 +106,7 @@ def test_a_stopped_data_run_resumes_to_the_uninterrupted_run(tmp_path: Path) -> 
     assert not resumed.interrupted and resumed.directory == tmp_path / "run"
     assert not (tmp_path / "run.partial").exists() and "checkpoint.json" not in files(tmp_path / "run")
     assert_same_run(tmp_path / "whole", tmp_path / "run")
-    with pytest.raises(ValueError, match="Expected an interrupted run holding checkpoint.safetensors"):
+    with pytest.raises(ValueError, match=r"Expected an interrupted run to resume .*\. Received: a finished run"):
         resume_run(tmp_path / "run")
 
 
@@ -124,7 +124,7 @@ def test_resume_takes_no_other_options(tmp_path: Path, capsys: pytest.CaptureFix
         capsys.readouterr().err
     )
     assert main(["train", "--resume", str(tmp_path / "x")]) == 2
-    assert "Expected an interrupted run holding checkpoint.safetensors" in capsys.readouterr().err
+    assert "Expected an interrupted run to resume" in capsys.readouterr().err
 
 
 CHILD = "import sys, torch\ntorch.set_num_threads(1)\nfrom lstmlab.cli import main\nsys.exit(main(sys.argv[1:]))\n"
@@ -188,3 +188,84 @@ def test_a_killed_run_resumes_from_its_last_periodic_checkpoint(tmp_path: Path) 
 def test_run_directory_of_a_partial_path() -> None:
     assert RunDirectory.of(Path("runs/a.partial")).target == Path("runs/a")
     assert RunDirectory.of(Path("runs/a")).partial == Path("runs/a.partial")
+
+
+def test_overwrite_replaces_only_lstmlab_runs_and_never_the_working_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    project = tmp_path / "project"
+    (project / "src").mkdir(parents=True)
+    (project / "src" / "code.py").write_text("important\n")
+    assert main(["train", *QUICK, "--out", str(project), "--overwrite"]) == 2
+    assert "Expected an lstmlab run to overwrite in" in capsys.readouterr().err
+    assert (project / "src" / "code.py").read_text() == "important\n" and not (tmp_path / "project.partial").exists()
+    for name in (".", ".."):
+        assert main(["train", *QUICK, "--out", name, "--overwrite"]) == 2
+        assert "Expected a directory name for the run (e.g. runs/NAME)" in capsys.readouterr().err
+
+
+def test_a_partial_directory_without_a_checkpoint_is_leftover_and_replaced(tmp_path: Path) -> None:
+    (tmp_path / "run.partial").mkdir()
+    (tmp_path / "run.partial" / "config.json").write_text("{}")  # a run killed before its first checkpoint
+    assert main(["train", *QUICK, "--out", str(tmp_path / "run")]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["run"]
+
+
+def test_resume_finishes_into_the_run_it_is_given_and_refuses_to_replace_another(tmp_path: Path) -> None:
+    calls = iter(range(1, 1000))
+    spec = RunSpec(train=TrainChoices(updates=30), test_size=5)
+    assert train_run(spec, tmp_path / "a", stop=lambda: next(calls) == 10).interrupted
+    (tmp_path / "a.partial").rename(tmp_path / "b.partial")  # moved (or copied) elsewhere: it finishes there
+    assert resume_run(tmp_path / "b").directory == tmp_path / "b"
+    assert not (tmp_path / "a").exists()
+    calls = iter(range(1, 1000))
+    assert train_run(spec, tmp_path / "c", stop=lambda: next(calls) == 10).interrupted
+    assert main(["train", *QUICK, "--out", str(tmp_path / "c.other")]) == 0
+    (tmp_path / "c.other").rename(tmp_path / "c")  # a finished run appears where the interrupted one was going
+    with pytest.raises(ValueError, match="Expected a new or empty run directory. Received: .*c holds files"):
+        resume_run(tmp_path / "c")
+
+
+def test_resume_refuses_changed_training_data(tmp_path: Path) -> None:
+    from lstmlab.data.datasets import DataSpec
+
+    data = tmp_path / "d.txt"
+    data.write_text("".join(f"good fine {i}\t1\nbad awful {i}\t0\n" for i in range(20)))
+    choices = TrainChoices(epochs=2, batch_size=8, ensemble=1)
+    spec = RunSpec(model_options={"units": 4, "embed_dim": 4}, train=choices, data=DataSpec(str(data)))
+    calls = iter(range(1, 1000))
+    assert train_run(spec, tmp_path / "run", stop=lambda: next(calls) == 2).interrupted
+    data.write_text("".join(f"good nice {i}\t1\nbad awful {i}\t0\n" for i in range(20)))
+    with pytest.raises(ValueError, match="Expected the training data the run began with"):
+        resume_run(tmp_path / "run")
+
+
+def test_ctrl_c_after_training_still_saves_the_run() -> None:
+    """Once training is done, a first Ctrl-C no longer stops anything: the run is saved and scored."""
+    import signal as signals
+
+    from lstmlab.experiments import pipeline
+
+    original = pipeline.evaluate_model
+
+    def pressed_while_scoring(*args: object, **kwargs: object) -> object:
+        os.kill(os.getpid(), signals.SIGINT)  # the handler only sets the flag: no KeyboardInterrupt here
+        return original(*args, **kwargs)  # type: ignore[arg-type]
+
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as scratch, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(pipeline, "evaluate_model", pressed_while_scoring)
+        result = train_run(RunSpec(train=TrainChoices(updates=5), test_size=5), Path(scratch) / "run")
+        assert not result.interrupted and (Path(scratch) / "run" / "metrics.json").exists()
+
+
+def test_sigterm_stops_like_ctrl_c(tmp_path: Path) -> None:
+    run = tmp_path / "run"
+    child = start_child([*TRAIN, "--out", str(run)])
+    wait_for(tmp_path / "run.partial" / "config.json", child)
+    time.sleep(0.3)
+    child.send_signal(signal.SIGTERM)
+    out, err = child.communicate(timeout=60)
+    assert child.returncode == 130 and err == "" and out.startswith("interrupted after update "), (out, err)
+    assert (tmp_path / "run.partial" / "checkpoint.safetensors").exists() and not run.exists()

@@ -140,3 +140,13 @@ def test_weights_that_disagree_with_the_metadata_are_one_line(tmp_path: Path) ->
     save_file(state, str(tmp_path / "model.safetensors"), metadata={"lstmlab": json.dumps(description)})
     with pytest.raises(ValueError, match=r"Expected weights of the shapes the metadata of .*model.safetensors"):
         load_model(tmp_path)
+
+
+def test_weights_of_another_dtype_than_the_model_are_one_line(tmp_path: Path) -> None:
+    model = build_model("qa-lstm")
+    save_model(tmp_path, model, run_config("qa-lstm", preset_config("qa-lstm"), {}))
+    description = read_config(tmp_path)
+    state = {k: v.to(torch.float64).contiguous() for k, v in model.state_dict().items()}
+    save_file(state, str(tmp_path / "model.safetensors"), metadata={"lstmlab": json.dumps(description)})
+    with pytest.raises(ValueError, match=r"Expected weights of the dtype the model has .* of torch\.float64"):
+        load_model(tmp_path)

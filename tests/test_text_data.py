@@ -195,7 +195,10 @@ def test_text_cli_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixt
         (["--data", str(tmp_path / "missing.csv")], "does not exist"),
         (["--data", str(data), "--model", "tutorial-lstm"], "Expected a model that reads token ids"),
         (["--data", str(data), "--padding", "pre"], "Expected padding='post' with mask_zero=true"),
-        (["--test-data", str(data)], "Expected --test-data with --data"),
+        (
+            ["--test-data", str(data)],
+            "Expected only options that apply to this run (they describe --data). Received: ['--test-data']",
+        ),
     ]
     for extra, message in cases:
         out = tmp_path / "out"

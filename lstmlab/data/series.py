@@ -327,7 +327,7 @@ class SeriesScaler:
         for i, series in enumerate(scaled):
             if np.abs(series).max() > limit:  # the model reads float32: this would become infinity
                 raise ValueError(
-                    f"Expected values within float32's range (about 3.4e38) after standardisation in {source} series "
+                    f"Expected values within float32's range (about 3.4e38), standardised or not, in {source} series "
                     f"{i + 1}. Received: {float(np.abs(values[i]).max()):.3g}"
                 )
         return pad_series(scaled)

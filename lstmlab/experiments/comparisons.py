@@ -9,6 +9,7 @@ from typing import Any
 
 from .compare import COMPARISONS, CompareSpec, run_comparison
 from .report import Report, write_report
+from .rundir import RunDirectory, dated_name
 from .sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 
 __all__ = ["KINDS", "CompareRequest", "compare", "runs_of"]
@@ -46,10 +47,37 @@ class CompareRequest:
         return (Group(f"task {task}", task, tuple(parse_model(m) for m in self.models), self.task_options),)
 
 
+COMPARISONS_ROOT = Path("comparisons")  # where comparisons without --out go
+
+
 def compare(
-    request: CompareRequest, out: Path, *, smooth: int, advance: Callable[[int], None] | None = None
+    request: CompareRequest,
+    out: Path | None,
+    *,
+    smooth: int,
+    overwrite: bool = False,
+    advance: Callable[[int], None] | None = None,
 ) -> tuple[str, Report]:
-    """Train the comparison, write its CSV files and its report in `out`; a line on what ran, and the report."""
+    """Train the comparison, write its CSV files and its report in `out` (None: a new dated directory under
+    `comparisons/`), as `train` writes a run: into `<out>.partial`, renamed into place when complete, never onto a
+    directory holding files unless `overwrite` (and then only onto a comparison). A line on what ran, and the
+    report."""
+    directory = RunDirectory(out or dated_name(request.kind, root=COMPARISONS_ROOT), kind="comparison")
+    directory.check_target(overwrite=overwrite)
+    if request.kind in ("models", "archetypes"):
+        request.groups()  # bad models fail before anything is written
+    directory.begin(overwrite=overwrite)
+    try:
+        line = _train(request, directory.partial, advance)
+        report = write_report(directory.partial, smooth=smooth)
+        directory.commit()
+    except BaseException:
+        directory.abandon()
+        raise
+    return line, Report(directory.target / report.path.name, report.summary)
+
+
+def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | None) -> str:
     if request.kind in COMPARISONS:
         if request.models or request.task or request.task_options or request.batch_size or request.workers:
             raise ValueError(
@@ -66,7 +94,7 @@ def compare(
             keras_go_backwards=request.keras_go_backwards,
         )
         runs = run_comparison(spec, out)
-        line = f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s"
+        return f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s"
     elif request.kind in ("models", "archetypes"):
         if request.keras_go_backwards:
             raise ValueError(f"Expected --keras-go-backwards with directions. Received: {request.kind}")
@@ -80,10 +108,8 @@ def compare(
             workers=request.workers or 0,
         )
         runs = run_sweep(sweep, out, advance=advance)
-        line = f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)"
-    else:
-        raise ValueError(f"Expected a comparison in {list(KINDS)}. Received: {request.kind!r}")
-    return line, write_report(out, smooth=smooth)
+        return f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)"
+    raise ValueError(f"Expected a comparison in {list(KINDS)}. Received: {request.kind!r}")
 
 
 def runs_of(request: CompareRequest) -> int:

@@ -169,7 +169,7 @@ def _by_value(entries: list[tuple[str, Any]], everyone: str) -> str:
     return ", ".join(f"{name} {_value(v)}" for name, v in entries)
 
 
-def describe(name: str) -> str:
+def describe(name: str, *, data: bool = True) -> str:
     """The defaults of training setting `name`, as the command line's help states them: by task, on a fixed set,
     by kind and size of data, by preset (only where a rule sets it)."""
     if name == "ensemble":
@@ -183,10 +183,10 @@ def describe(name: str) -> str:
         parts.append(f"tasks {_value(keras[name])}")
     if name in FIXED_SET_TRAINING:
         parts.append(f"with --train-size {_value(FIXED_SET_TRAINING[name])}")
-    data = [(f"{kind}", table.get(name, keras[name])) for kind, table in DATA_TRAINING.items()]
+    by_data = [(f"{kind}", table.get(name, keras[name])) for kind, table in DATA_TRAINING.items()]
     if name in SMALL_TEXT_TRAINING:
-        data.insert(1, (f"fewer than {SMALL_TEXT} texts", SMALL_TEXT_TRAINING[name]))
-    data += [(preset, table[name]) for preset, table in PRESET_TRAINING.items() if name in table]
-    if name != "updates":
-        parts.append("--data: " + _by_value(data, "all"))
+        by_data.insert(1, (f"fewer than {SMALL_TEXT} texts", SMALL_TEXT_TRAINING[name]))
+    by_data += [(preset, table[name]) for preset, table in PRESET_TRAINING.items() if name in table]
+    if name != "updates" and data:
+        parts.append("--data: " + _by_value(by_data, "all"))
     return "; ".join(parts)

@@ -8,6 +8,8 @@ train through here.
 from __future__ import annotations
 
 import dataclasses
+import hashlib
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +50,10 @@ class RunSpec:
     train_size: int | None = None  # a task's fixed training set of this many examples; None: online
     test_size: int = 200  # a task's fresh test examples (the tutorial's 200 sequences)
     data: DataSpec | None = None  # the user's labelled texts or series instead of a task
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.seed, int) or not -(2**63) <= self.seed < 2**63:
+            raise ValueError(f"Expected a seed in -2**63..2**63-1. Received: {self.seed!r}")
 
     @property
     def seeds(self) -> Seeds:
@@ -234,6 +240,10 @@ def prepare(spec: RunSpec) -> Prepared:
     return _prepare_task(spec) if spec.data is None else _prepare_data(spec, spec.data)
 
 
+def _epochs(count: int) -> str:
+    return f"{count} epoch" if count == 1 else f"{count} epochs"
+
+
 def _trained(prepared: Prepared, shown: RunSpec, history: History) -> tuple[str, str]:
     """The sentence saying what was trained on what, and the name of the test set."""
     members = ensemble_size(prepared.model)
@@ -241,7 +251,7 @@ def _trained(prepared: Prepared, shown: RunSpec, history: History) -> tuple[str,
     what = preset if members == 1 else f"an ensemble of {members} {preset}"
     config, spec = prepared.config, prepared.spec
     if spec.data is None:
-        stopped = f" ({len(history.epochs)} epochs)" if spec.train_size else ""
+        stopped = f" ({_epochs(len(history.epochs))})" if spec.train_size else ""
         return f"trained {what} on {spec.task}{stopped}", f"{spec.test_size} fresh examples"
     assert shown.data is not None
     if members > 1 and spec.train.ensemble is None:
@@ -252,7 +262,7 @@ def _trained(prepared: Prepared, shown: RunSpec, history: History) -> tuple[str,
         if config.validation_split > 0
         else f"all {size} training examples, the last epoch kept"
     )
-    source = f"{shown.data.path} ({len(history.epochs)} epochs, {config.schedule} learning rate, {kept})"
+    source = f"{shown.data.path} ({_epochs(len(history.epochs))}, {config.schedule} learning rate, {kept})"
     data = spec.data
     where = shown.data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split}"
     if data.aeon:
@@ -274,11 +284,27 @@ def _write_results(directory: Path, prepared: Prepared, history: History, scores
     plot_history(history.epochs, directory / "history.png", title=f"{prepared.spec.preset}{window}")
 
 
+def fingerprint(prepared: Prepared) -> str | None:
+    """A digest of a fixed training set (inputs, targets, lengths) and of the encoder fitted on it (vocabulary or
+    channel statistics, class names): a resumed run must train on the same data. None for a task's fresh
+    examples, which the seeds determine."""
+    data = prepared.train
+    if not isinstance(data, SequenceData):
+        return None
+    digest = hashlib.sha256(json.dumps(prepared.description.get("dataset"), sort_keys=True).encode())
+    for tensor in (data.x, data.y, data.lengths):
+        if tensor is not None:
+            digest.update(str((tuple(tensor.shape), tensor.dtype)).encode())
+            digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()
+
+
 def _fit_and_save(
     prepared: Prepared,
     shown: RunSpec,
     run_dir: RunDirectory,
     *,
+    overwrite: bool,
     progress: Progress | None,
     checkpoint_every: int | None,
     stop: Callable[[], bool] | None,
@@ -297,8 +323,12 @@ def _fit_and_save(
 
     def checkpoint() -> None:
         tensors, meta = trainer.state()
-        target = str(run_dir.target.absolute())
-        run = {"run": prepared.spec.to_json(), "target": target, "checkpoint_every": checkpoint_every}
+        run = {
+            "run": prepared.spec.to_json(),
+            "overwrite": overwrite,
+            "checkpoint_every": checkpoint_every,
+            "data": fingerprint(prepared),
+        }
         write_checkpoint(directory, tensors, {**run, "trainer": meta})
 
     def every() -> None:
@@ -306,26 +336,27 @@ def _fit_and_save(
             checkpoint()
 
     write_json(directory / "config.json", prepared.description)
+    # Ctrl-C (or SIGTERM) stops training after an update; once training is done, the run is saved and scored
+    # whatever is pressed, and a second press (KeyboardInterrupt) leaves a checkpoint of the finished training
     with interruptible() as pressed:
         history = trainer.run(stop=stop or pressed, after_epoch=every)
-    trained, test_set = _trained(prepared, shown, history)
-    if trainer.interrupted:
-        checkpoint()
-        return RunResult(
-            directory, prepared.model, history, None, trained, test_set, prepared.notes, True,
-            (trainer.updates, trainer.total),
-        )  # fmt: skip
-    save_model(directory, prepared.model, prepared.description)
-    batch = prepared.model.batch_size or 256
-    scores = evaluate_model(prepared.model, prepared.test, batch_size=batch, labels=prepared.labels)
-    _write_results(directory, prepared, history, scores)
+        trained, test_set = _trained(prepared, shown, history)
+        updates = (trainer.updates, trainer.total)
+        if trainer.interrupted:
+            checkpoint()
+            return RunResult(directory, prepared.model, history, None, trained, test_set, prepared.notes, True, updates)
+        try:
+            save_model(directory, prepared.model, prepared.description)
+            batch = prepared.model.batch_size or 256
+            scores = evaluate_model(prepared.model, prepared.test, batch_size=batch, labels=prepared.labels)
+            _write_results(directory, prepared, history, scores)
+        except KeyboardInterrupt:
+            checkpoint()
+            raise
     for name in (CHECKPOINT_FILE, "checkpoint.json"):
         (directory / name).unlink(missing_ok=True)
     run_dir.commit()
-    return RunResult(
-        run_dir.target, prepared.model, history, scores, trained, test_set, prepared.notes, False,
-        (trainer.updates, trainer.total),
-    )  # fmt: skip
+    return RunResult(run_dir.target, prepared.model, history, scores, trained, test_set, prepared.notes, False, updates)
 
 
 def train_run(
@@ -349,11 +380,21 @@ def train_run(
     """
     if checkpoint_every is not None and checkpoint_every < 1:
         raise ValueError(f"Expected checkpoint_every >= 1. Received: {checkpoint_every}")
+    if out is not None:
+        RunDirectory(out).check_target(overwrite=overwrite)  # before the data is read
     prepared = prepare(spec)
     run_dir = RunDirectory(out if out is not None else dated_name(str(prepared.spec.preset)))
     run_dir.begin(overwrite=overwrite)
     try:
-        return _fit_and_save(prepared, spec, run_dir, progress=progress, checkpoint_every=checkpoint_every, stop=stop)
+        return _fit_and_save(
+            prepared,
+            spec,
+            run_dir,
+            overwrite=overwrite,
+            progress=progress,
+            checkpoint_every=checkpoint_every,
+            stop=stop,
+        )
     except BaseException:
         run_dir.abandon()
         raise
@@ -361,25 +402,36 @@ def train_run(
 
 def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[], bool] | None = None) -> RunResult:
     """Continue the interrupted run at `path` (the run's directory or its `.partial` sibling) from its checkpoint;
-    it ends bit for bit where the run would have ended uninterrupted (CPU, the same thread count).
+    it ends bit for bit where the run would have ended uninterrupted (CPU, the same thread count), in `path`.
 
     Raises:
-        ValueError: if there is no checkpoint to resume from.
+        ValueError: if there is no checkpoint to resume from, the training data changed since, or `path` now holds
+            another run that the interrupted one was not started to replace (`--overwrite`).
     """
     run_dir = RunDirectory.of(path)
     tensors, meta = read_checkpoint(run_dir.partial)
-    spec = RunSpec.from_json(meta["run"])
-    run_dir = RunDirectory(Path(meta["target"]))
+    try:
+        spec, overwrite = RunSpec.from_json(meta["run"]), bool(meta["overwrite"])
+        trainer_state, every, data = meta["trainer"], meta["checkpoint_every"], meta["data"]
+    except (KeyError, TypeError) as error:
+        raise ValueError(f"Expected a complete checkpoint in {run_dir.partial}. Received: no {error}") from None
+    run_dir.check_target(overwrite=overwrite)
     prepared = prepare(spec)
+    if fingerprint(prepared) != data:
+        raise ValueError(
+            f"Expected the training data the run began with ({spec.data.path if spec.data else spec.task}). "
+            "Received: other data now (a resumed run must see the same examples)"
+        )
     try:
         return _fit_and_save(
             prepared,
             spec,
             run_dir,
+            overwrite=overwrite,
             progress=progress,
-            checkpoint_every=meta.get("checkpoint_every"),
+            checkpoint_every=every,
             stop=stop,
-            state=(tensors, meta["trainer"]),
+            state=(tensors, trainer_state),
         )
     except BaseException:
         run_dir.abandon()

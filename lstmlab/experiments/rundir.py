@@ -35,11 +35,11 @@ RUNS = Path("runs")  # where runs without --out go
 CHECKPOINT_FORMAT = "lstmlab-checkpoint/1"
 
 
-def dated_name(label: str, now: datetime.datetime | None = None) -> Path:
-    """A new run directory under `runs/`, named by the time and `label`, e.g. `runs/2026-12-02_081500_qa-lstm`;
-    `-2`, `-3`, ... added where that name is taken."""
+def dated_name(label: str, now: datetime.datetime | None = None, *, root: Path = RUNS) -> Path:
+    """A new directory under `root` (`runs/`), named by the time and `label`, e.g.
+    `runs/2026-12-02_081500_qa-lstm`; `-2`, `-3`, ... added where that name is taken."""
     stamp = (now or datetime.datetime.now()).strftime("%Y-%m-%d_%H%M%S")
-    base = RUNS / f"{stamp}_{label}"
+    base = root / f"{stamp}_{label}"
     candidate, number = base, 1
     while candidate.exists() or _partial(candidate).exists():
         number += 1
@@ -51,11 +51,16 @@ def _partial(target: Path) -> Path:
     return target.with_name(target.name + PARTIAL)
 
 
+# files by which a directory is known as lstmlab's own, so that --overwrite never deletes anything else
+OWN_FILES = {"run": ("config.json", "model.safetensors"), "comparison": ("runs.json", "results.csv")}
+
+
 @dataclass(frozen=True)
 class RunDirectory:
-    """Where a run goes (`target`) and where it is written until complete (`partial`)."""
+    """Where a run (or a comparison) goes (`target`) and where it is written until complete (`partial`)."""
 
     target: Path
+    kind: str = "run"  # "run" or "comparison": what an existing target must hold to be overwritten
 
     @property
     def partial(self) -> Path:
@@ -66,22 +71,37 @@ class RunDirectory:
         """The run directory of `path`: a run's own path or its `.partial` sibling."""
         return RunDirectory(path.with_name(path.name[: -len(PARTIAL)]) if path.name.endswith(PARTIAL) else path)
 
+    def check_target(self, *, overwrite: bool) -> None:
+        """Raise a ValueError unless the run may be written to `target`: new or empty, or (with `overwrite`) a
+        directory of lstmlab's own kind, replaced once the new run is complete."""
+        name = self.target.name
+        if name in ("", ".", "..") or self.target.resolve() in (Path.cwd().resolve(), Path.home().resolve()):
+            raise ValueError(f"Expected a directory name for the {self.kind} (e.g. runs/NAME). Received: {self.target}")
+        if self.target.exists() and not self.target.is_dir():
+            raise ValueError(f"Expected a directory for the {self.kind}. Received: {self.target} is a file")
+        if not self.target.is_dir() or not any(self.target.iterdir()):
+            return
+        if not overwrite:
+            raise ValueError(
+                f"Expected a new or empty {self.kind} directory. Received: {self.target} holds files (--overwrite to "
+                "replace them once the new run is complete)"
+            )
+        if not any((self.target / own).is_file() for own in OWN_FILES[self.kind]):
+            raise ValueError(
+                f"Expected an lstmlab {self.kind} to overwrite in {self.target} (one of {list(OWN_FILES[self.kind])}). "
+                "Received: a directory of other files; lstmlab replaces only its own"
+            )
+
     def begin(self, *, overwrite: bool) -> None:
-        """Check that the run may be written here and create `partial` (empty).
+        """Check the target (`check_target`) and create `partial`, empty. A `partial` left without a checkpoint (a
+        run killed before its first) is removed; one with a checkpoint is kept unless `overwrite`.
 
         Raises:
-            ValueError: if `target` is a file, holds files (and `overwrite` is False), or an interrupted run waits in
-                `partial` (and `overwrite` is False).
+            ValueError: as `check_target`, or for an interrupted run waiting in `partial`.
         """
-        if self.target.exists() and not self.target.is_dir():
-            raise ValueError(f"Expected a directory for the run. Received: {self.target} is a file")
-        if self.target.is_dir() and any(self.target.iterdir()) and not overwrite:
-            raise ValueError(
-                f"Expected a new or empty run directory. Received: {self.target} holds files (--overwrite to replace "
-                "them once the new run is complete)"
-            )
+        self.check_target(overwrite=overwrite)
         if self.partial.exists():
-            if not overwrite:
+            if (self.partial / CHECKPOINT_FILE).is_file() and not overwrite:
                 raise ValueError(
                     f"Expected no unfinished run at {self.target}. Received: {self.partial} (continue it with "
                     f"`lstmlab train --resume {self.target}`, or --overwrite to start again)"
@@ -122,7 +142,9 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, Tensor], dict[str, Any]]
     """
     path = directory / CHECKPOINT_FILE
     if not path.is_file():
-        raise ValueError(f"Expected an interrupted run holding {CHECKPOINT_FILE}. Received: {directory}")
+        target = RunDirectory.of(directory).target
+        found = "a finished run" if (target / "model.safetensors").is_file() else "no checkpoint"
+        raise ValueError(f"Expected an interrupted run to resume ({directory} holding a checkpoint). Received: {found}")
     try:
         with safe_open(str(path), framework="pt") as file:
             metadata = file.metadata() or {}
@@ -137,8 +159,9 @@ def read_checkpoint(directory: Path) -> tuple[dict[str, Tensor], dict[str, Any]]
 
 @contextlib.contextmanager
 def interruptible() -> Iterator[Callable[[], bool]]:
-    """Yield `stop()`, True once Ctrl-C (SIGINT) was pressed: training stops after the current update. A second
-    Ctrl-C interrupts at once (KeyboardInterrupt). Outside the main thread, `stop()` is always False."""
+    """Yield `stop()`, True once Ctrl-C (SIGINT) was pressed or SIGTERM received: training stops after the current
+    update. A second one interrupts at once (KeyboardInterrupt). Outside the main thread, `stop()` is always
+    False."""
     pressed = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield pressed.is_set
@@ -149,8 +172,9 @@ def interruptible() -> Iterator[Callable[[], bool]]:
             raise KeyboardInterrupt
         pressed.set()
 
-    previous = signal.signal(signal.SIGINT, handle)
+    previous = {number: signal.signal(number, handle) for number in (signal.SIGINT, signal.SIGTERM)}
     try:
         yield pressed.is_set
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for number, handler in previous.items():
+            signal.signal(number, handler)

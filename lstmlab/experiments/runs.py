@@ -120,10 +120,14 @@ def read_config(directory: Path) -> dict[str, Any]:
         ValueError: if `directory` holds no lstmlab model.
     """
     path = Path(directory) / MODEL_FILE
-    if (Path(directory) / CHECKPOINT_FILE).is_file():  # its model file, if any, is only the best epoch so far
+    directory = Path(directory)
+    partial = directory.with_name(directory.name + ".partial")
+    target = directory.with_name(directory.name.removesuffix(".partial"))
+    if (directory / CHECKPOINT_FILE).is_file() or (not path.is_file() and (partial / CHECKPOINT_FILE).is_file()):
+        # the model file of an interrupted run, if any, is only its best epoch so far
         raise ValueError(
             f"Expected a finished run in {directory}. Received: an interrupted one; continue it with "
-            f"`lstmlab train --resume {directory}`"
+            f"`lstmlab train --resume {target}`"
         )
     if not path.is_file():
         raise ValueError(f"Expected a run directory holding {MODEL_FILE}. Received: {directory}")
@@ -173,6 +177,12 @@ def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
         raise ValueError(
             f"Expected weights of the shapes the metadata of {path} describes. Received: {wrong} of shape "
             f"{tuple(state[wrong].shape)} where the model has {tuple(expected[wrong].shape)}"
+        )
+    wrong = next((k for k in expected if expected[k].dtype != state[k].dtype), None)
+    if wrong is not None:
+        raise ValueError(
+            f"Expected weights of the dtype the model has in {path}. Received: {wrong} of {state[wrong].dtype} where "
+            f"the model has {expected[wrong].dtype}"
         )
     model.load_state_dict(state)
     return model.eval(), description

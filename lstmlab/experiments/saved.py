@@ -75,8 +75,21 @@ def saved_kind(directory: Path) -> RunKind:
 
 
 def load_run(directory: Path) -> SavedRun:
+    """A saved run, its description checked to hold what its kind needs (one line naming the file otherwise)."""
     model, description = load_model(directory)
-    return SavedRun(directory, model, description, run_kind(description))
+    run = SavedRun(directory, model, description, run_kind(description))
+    try:
+        if run.kind == "task":
+            run.task  # noqa: B018 - reads and checks the task
+            int(description["train"]["seed"]), int(description["data"]["test_size"])
+        else:
+            run.data  # noqa: B018 - reads and checks the data spec and the encoder
+    except (KeyError, TypeError, AttributeError) as error:
+        raise ValueError(
+            f"Expected a complete {run.kind} run description in {directory / 'model.safetensors'}. Received: "
+            f"{type(error).__name__} {error}"
+        ) from None
+    return run
 
 
 def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | None = None) -> tuple[Scores, str]:
