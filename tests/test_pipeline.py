@@ -192,3 +192,14 @@ def test_non_finite_input_values(tmp_path: Path, capsys: pytest.CaptureFixture[s
     bad.write_text("0.1 inf 0.2\n")
     assert main(["predict", str(run), "--input", str(bad)]) == 2
     assert "Expected finite numbers" in capsys.readouterr().err
+
+
+def test_token_ids_outside_the_vocabulary_name_the_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--task", "tokens", "--model", "qa-embedding-lstm", "--updates", "3", "--out", str(run)]) == 0
+    ids = tmp_path / "ids.txt"
+    ids.write_text("5 6 7\n1000000 3\n")
+    assert main(["predict", str(run), "--input", str(ids)]) == 2
+    assert f"Expected token ids in 0..999 (the model's vocabulary) in {ids}, sequence 2. Received: 1000000" in (
+        capsys.readouterr().err
+    )

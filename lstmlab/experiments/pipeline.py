@@ -359,6 +359,35 @@ def _fit_and_save(
     return RunResult(run_dir.target, prepared.model, history, scores, trained, test_set, prepared.notes, False, updates)
 
 
+def _run_in(
+    run_dir: RunDirectory,
+    prepared: Prepared,
+    shown: RunSpec,
+    *,
+    overwrite: bool,
+    every: int | None,
+    progress: Progress | None,
+    stop: Callable[[], bool] | None,
+    state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+) -> RunResult:
+    """`_fit_and_save` in `run_dir`, whose `.partial` directory is removed on any error unless it holds a
+    checkpoint."""
+    try:
+        return _fit_and_save(
+            prepared,
+            shown,
+            run_dir,
+            overwrite=overwrite,
+            progress=progress,
+            checkpoint_every=every,
+            stop=stop,
+            state=state,
+        )
+    except BaseException:
+        run_dir.abandon()
+        raise
+
+
 def train_run(
     spec: RunSpec,
     out: Path | None = None,
@@ -385,19 +414,7 @@ def train_run(
     prepared = prepare(spec)
     run_dir = RunDirectory(out if out is not None else dated_name(str(prepared.spec.preset)))
     run_dir.begin(overwrite=overwrite)
-    try:
-        return _fit_and_save(
-            prepared,
-            spec,
-            run_dir,
-            overwrite=overwrite,
-            progress=progress,
-            checkpoint_every=checkpoint_every,
-            stop=stop,
-        )
-    except BaseException:
-        run_dir.abandon()
-        raise
+    return _run_in(run_dir, prepared, spec, overwrite=overwrite, every=checkpoint_every, progress=progress, stop=stop)
 
 
 def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[], bool] | None = None) -> RunResult:
@@ -422,17 +439,5 @@ def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[
             f"Expected the training data the run began with ({spec.data.path if spec.data else spec.task}). "
             "Received: other data now (a resumed run must see the same examples)"
         )
-    try:
-        return _fit_and_save(
-            prepared,
-            spec,
-            run_dir,
-            overwrite=overwrite,
-            progress=progress,
-            checkpoint_every=every,
-            stop=stop,
-            state=(tensors, trainer_state),
-        )
-    except BaseException:
-        run_dir.abandon()
-        raise
+    state = (tensors, trainer_state)
+    return _run_in(run_dir, prepared, spec, overwrite=overwrite, every=every, progress=progress, stop=stop, state=state)

@@ -15,6 +15,7 @@ from ..data.datasets import DataSpec, Encoder, encoder_from_json, saved_test_set
 from ..data.loaders import lines, read_text
 from ..data.series import is_aeon, load_series
 from ..data.text import TextEncoder
+from ..layers import Embedding
 from ..models import Sequential
 from ..seeds import Seeds
 from ..training import Scores, classes_from_probabilities, evaluate, predict
@@ -215,7 +216,16 @@ def predict_sequences(directory: Path, path: Path) -> list[str]:
     run = load_run(directory)
     task, _ = run.task
     tokens = task.inputs == "tokens"
-    data = pad_rows(read_sequences(path, tokens), run.model, tokens, task.targets == "per-step")
+    rows = read_sequences(path, tokens)
+    first = run.model.layers[0]
+    if isinstance(first, Embedding):
+        line = next((i for i, row in enumerate(rows, start=1) if max(row) >= first.input_dim), None)
+        if line is not None:
+            raise ValueError(
+                f"Expected token ids in 0..{first.input_dim - 1} (the model's vocabulary) in {path}, sequence "
+                f"{line}. Received: {int(max(rows[line - 1]))}"
+            )
+    data = pad_rows(rows, run.model, tokens, task.targets == "per-step")
     probabilities = predict(run.model, data)
     shown = []
     for row, p in enumerate(probabilities):
