@@ -21,6 +21,7 @@ from .experiments.defaults import TrainChoices
 from .experiments.demo import demo
 from .experiments.pipeline import RunResult, RunSpec, resume_run, train_run
 from .experiments.report import write_report
+from .experiments.runs import target_of
 from .experiments.saved import (
     evaluate_run,
     predict_example,
@@ -119,7 +120,7 @@ def print_run(result: RunResult) -> int:
         print(note)
     if result.interrupted:
         done, total = result.updates
-        target = str(result.directory).removesuffix(".partial")
+        target = target_of(result.directory)
         print(
             f"interrupted after update {done} of {total}; checkpoint saved in {result.directory}; continue with "
             f"`lstmlab train --resume {target}`"

@@ -46,6 +46,11 @@ class SequenceData:
         """Whether there is a target per step (else one per sequence)."""
         return self.y.dim() == 2
 
+    @property
+    def scored_lengths(self) -> Tensor | None:
+        """The lengths that mask the targets: only per-step targets have padded positions."""
+        return self.lengths if self.per_step else None
+
     def take(self, index: Tensor) -> SequenceData:
         """The examples at `index`, in that order."""
         lengths = None if self.lengths is None else self.lengths[index]

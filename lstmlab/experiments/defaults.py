@@ -8,7 +8,6 @@ sets it: the preset's, then the data's size, then the data's kind or the task.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -113,13 +112,6 @@ def _small_text(kind: str, train_size: int) -> bool:
     return kind == "text" and train_size < SMALL_TEXT
 
 
-def _layered(*layers: Mapping[str, Any]) -> dict[str, Any]:
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged.update(layer)
-    return merged
-
-
 def training_config(
     choices: TrainChoices,
     *,
@@ -141,7 +133,7 @@ def training_config(
     else:
         assert kind is not None
         small = SMALL_TEXT_TRAINING if _small_text(kind, train_size) else {}
-        defaults = _layered(DATA_TRAINING[kind], small, PRESET_TRAINING.get(preset, {}))
+        defaults = {**DATA_TRAINING[kind], **small, **PRESET_TRAINING.get(preset, {})}
     if "epochs" in chosen:
         defaults.pop("updates", None)
     if "updates" in chosen:

@@ -30,7 +30,7 @@ from . import defaults
 from .defaults import TrainChoices
 from .plots import plot_history
 from .rundir import RunDirectory, dated_name, interruptible, read_checkpoint, write_checkpoint
-from .runs import CHECKPOINT_FILE, RunKind, run_config, save_model, write_history, write_json
+from .runs import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model, write_history, write_json
 from .tasks import Task, check_fits, get_task, model_options, task_config
 
 __all__ = ["Prepared", "RunResult", "RunSpec", "data_model", "prepare", "resume_run", "train_run"]
@@ -75,7 +75,6 @@ class Prepared:
     """A run before training: its resolved spec, kind, model, training settings, data and description."""
 
     spec: RunSpec  # preset, data paths and split seed resolved
-    kind: RunKind
     model: Sequential
     config: TrainConfig
     train: SequenceData | OnlineSource
@@ -83,6 +82,11 @@ class Prepared:
     labels: list[str] | None  # class names (the user's data), or None (ids)
     description: dict[str, Any]  # config.json
     notes: list[str]  # what lstmlab chose for the user, one line each
+
+    @property
+    def kind(self) -> RunKind:
+        """What the run trains on, as its description records it."""
+        return run_kind(self.description)
 
     def callbacks(self, directory: Path) -> list[Callback]:
         """With a validation split the run keeps its best epoch by val_loss: on disk in `directory` as training
@@ -155,7 +159,7 @@ def _prepare_task(spec: RunSpec) -> Prepared:
         kind="task",
         ensemble=ensemble_size(model),
     )
-    return Prepared(resolved, "task", model, config, train, test, None, description, [])
+    return Prepared(resolved, model, config, train, test, None, description, [])
 
 
 def data_model(preset: str, sets: DataSets, overrides: dict[str, Any], ensemble: int = 1) -> tuple[Any, Sequential]:
@@ -231,7 +235,7 @@ def _prepare_data(spec: RunSpec, data: DataSpec) -> Prepared:
         ensemble=ensemble_size(model),
     )
     labels = list(sets.encoder.labels)
-    return Prepared(resolved, kind, model, config, sets.train, sets.test, labels, description, notes)
+    return Prepared(resolved, model, config, sets.train, sets.test, labels, description, notes)
 
 
 def prepare(spec: RunSpec) -> Prepared:
@@ -321,14 +325,15 @@ def _fit_and_save(
     if state is not None:
         trainer.load_state(*state)
 
+    run = {  # what a checkpoint holds beside the trainer's state, the same at every checkpoint of the run
+        "run": prepared.spec.to_json(),
+        "overwrite": overwrite,
+        "checkpoint_every": checkpoint_every,
+        "data": fingerprint(prepared),
+    }
+
     def checkpoint() -> None:
         tensors, meta = trainer.state()
-        run = {
-            "run": prepared.spec.to_json(),
-            "overwrite": overwrite,
-            "checkpoint_every": checkpoint_every,
-            "data": fingerprint(prepared),
-        }
         write_checkpoint(directory, tensors, {**run, "trainer": meta})
 
     def every() -> None:

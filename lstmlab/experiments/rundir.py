@@ -26,11 +26,10 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import Tensor
 
-from .runs import CHECKPOINT_FILE, atomic_write
+from .runs import CHECKPOINT_FILE, atomic_write, partial_of, target_of
 
-__all__ = ["PARTIAL", "RunDirectory", "dated_name", "interruptible", "read_checkpoint", "write_checkpoint"]
+__all__ = ["RunDirectory", "dated_name", "interruptible", "read_checkpoint", "write_checkpoint"]
 
-PARTIAL = ".partial"  # suffix of a run directory being written
 RUNS = Path("runs")  # where runs without --out go
 CHECKPOINT_FORMAT = "lstmlab-checkpoint/1"
 
@@ -41,14 +40,10 @@ def dated_name(label: str, now: datetime.datetime | None = None, *, root: Path =
     stamp = (now or datetime.datetime.now()).strftime("%Y-%m-%d_%H%M%S")
     base = root / f"{stamp}_{label}"
     candidate, number = base, 1
-    while candidate.exists() or _partial(candidate).exists():
+    while candidate.exists() or partial_of(candidate).exists():
         number += 1
         candidate = base.with_name(f"{base.name}-{number}")
     return candidate
-
-
-def _partial(target: Path) -> Path:
-    return target.with_name(target.name + PARTIAL)
 
 
 # files by which a directory is known as lstmlab's own, so that --overwrite never deletes anything else
@@ -64,12 +59,12 @@ class RunDirectory:
 
     @property
     def partial(self) -> Path:
-        return _partial(self.target)
+        return partial_of(self.target)
 
     @staticmethod
     def of(path: Path) -> RunDirectory:
         """The run directory of `path`: a run's own path or its `.partial` sibling."""
-        return RunDirectory(path.with_name(path.name[: -len(PARTIAL)]) if path.name.endswith(PARTIAL) else path)
+        return RunDirectory(target_of(path))
 
     def check_target(self, *, overwrite: bool) -> None:
         """Raise a ValueError unless the run may be written to `target`: new or empty, or (with `overwrite`) a

@@ -26,13 +26,17 @@ from ..models.zoo import Config
 __all__ = [
     "CHECKPOINT_FILE",
     "FORMAT",
+    "PARTIAL",
     "RunKind",
     "atomic_write",
+    "file_mode",
     "load_model",
+    "partial_of",
     "read_config",
     "run_config",
     "run_kind",
     "save_model",
+    "target_of",
     "write_history",
     "write_json",
 ]
@@ -41,8 +45,19 @@ FORMAT = "lstmlab-run/1"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
+PARTIAL = ".partial"  # suffix of a run directory being written (see rundir)
 RunKind = Literal["task", "text", "series"]
 RUN_KINDS: tuple[RunKind, ...] = ("task", "text", "series")
+
+
+def partial_of(target: Path) -> Path:
+    """The directory a run is written in until complete: `<target>.partial`."""
+    return target.with_name(target.name + PARTIAL)
+
+
+def target_of(path: Path) -> Path:
+    """The run directory of `path`: the run's own path, or the path its `.partial` directory stands for."""
+    return path.with_name(path.name.removesuffix(PARTIAL))
 
 
 def file_mode() -> int:
@@ -121,9 +136,9 @@ def read_config(directory: Path) -> dict[str, Any]:
     """
     path = Path(directory) / MODEL_FILE
     directory = Path(directory)
-    partial = directory.with_name(directory.name + ".partial")
-    target = directory.with_name(directory.name.removesuffix(".partial"))
-    if (directory / CHECKPOINT_FILE).is_file() or (not path.is_file() and (partial / CHECKPOINT_FILE).is_file()):
+    target = target_of(directory)
+    waiting = (partial_of(target) / CHECKPOINT_FILE).is_file()
+    if (directory / CHECKPOINT_FILE).is_file() or (not path.is_file() and waiting):
         # the model file of an interrupted run, if any, is only its best epoch so far
         raise ValueError(
             f"Expected a finished run in {directory}. Received: an interrupted one; continue it with "

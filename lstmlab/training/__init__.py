@@ -3,7 +3,7 @@
 from .callbacks import Callback, EarlyStopping, ModelCheckpoint
 from .config import TrainConfig
 from .engine import History, Progress, Trainer, evaluate, fit, predict, predict_classes, train_step
-from .hooks import Answers, BatchModel, PlainModel, scored_lengths
+from .hooks import Answers, BatchModel, PlainModel
 from .metrics import (
     Scores,
     accuracy,
@@ -34,7 +34,6 @@ __all__ = [
     "loss",
     "predict",
     "predict_classes",
-    "scored_lengths",
     "scores_of",
     "train_step",
     "valid_targets",

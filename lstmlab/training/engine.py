@@ -8,6 +8,7 @@ schedule, generators, history, callbacks) so that a resumed run ends bit for bit
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -64,7 +65,13 @@ def train_step(
     A model with K learners (`BatchModel.training_answers`) is scored on all of them laid end to end along the
     batch axis: the mean over them times K gives each learner the gradient of its own loss.
     """
-    hooks = batch_model(model)
+    return _step(batch_model(model), optimizer, batch, clip_norm)
+
+
+def _step(
+    hooks: BatchModel, optimizer: torch.optim.Optimizer, batch: SequenceData, clip_norm: float | None
+) -> tuple[Tensor, Tensor]:
+    """`train_step` on the model's hooks, resolved once by the caller (a `Trainer`, once per run)."""
     optimizer.zero_grad(set_to_none=True)
     logits, targets, lengths = hooks.training_answers(batch)  # (K, B, [T,] C)
     learners = logits.shape[0]
@@ -138,8 +145,8 @@ class Trainer:
             if config.schedule == "cosine"
             else None
         )
-        fixed = batch_model(model).batch_size
-        self.eval_batch = fixed or max(config.batch_size, 256)
+        self.hooks = batch_model(model)
+        self.eval_batch = self.hooks.batch_size or max(config.batch_size, 256)
         self.history = History()
         self.epoch = 0  # epochs finished
         self.step = 0  # updates done in the current epoch
@@ -184,7 +191,7 @@ class Trainer:
         """The rest of the current epoch's updates; True when `stop` asked to stop after one of them."""
         self.model.train()
         for batch in self._remaining_batches():
-            batch_loss, batch_accuracy = train_step(self.model, self.optimizer, batch, self.config.clip_norm)
+            batch_loss, batch_accuracy = _step(self.hooks, self.optimizer, batch, self.config.clip_norm)
             if self.scheduler is not None:
                 self.scheduler.step()
             self.epoch_losses.append(batch_loss)
@@ -320,8 +327,6 @@ class Trainer:
 
 
 def _json_round_trip(config: TrainConfig) -> dict[str, Any]:
-    import json
-
     value: dict[str, Any] = json.loads(json.dumps(dataclasses.asdict(config)))
     return value
 

@@ -13,15 +13,10 @@ from torch import Tensor, nn
 
 from ..data import SequenceData
 
-__all__ = ["Answers", "BatchModel", "PlainModel", "batch_model", "scored_lengths"]
+__all__ = ["Answers", "BatchModel", "PlainModel", "batch_model"]
 
 # (logits, the targets they answer, the lengths that mask those targets or None)
 Answers = tuple[Tensor, Tensor, Tensor | None]
-
-
-def scored_lengths(batch: SequenceData) -> Tensor | None:
-    """Lengths that mask the targets: only per-step targets have padded positions."""
-    return batch.lengths if batch.per_step else None
 
 
 @runtime_checkable
@@ -53,7 +48,7 @@ class PlainModel:
         self.batch_size: int | None = size if isinstance(size, int) else None
 
     def answer(self, batch: SequenceData) -> Answers:
-        return self.module(batch.x, batch.lengths), batch.y, scored_lengths(batch)
+        return self.module(batch.x, batch.lengths), batch.y, batch.scored_lengths
 
     def training_answers(self, batch: SequenceData) -> Answers:
         logits, targets, lengths = self.answer(batch)
