@@ -62,10 +62,8 @@ def compare(
     `comparisons/`), as `train` writes a run: into `<out>.partial`, renamed into place when complete, never onto a
     directory holding files unless `overwrite` (and then only onto a comparison). A line on what ran, and the
     report."""
+    _check(request)  # bad options and models fail before anything is written
     directory = RunDirectory(out or dated_name(request.kind, root=COMPARISONS_ROOT), kind="comparison")
-    directory.check_target(overwrite=overwrite)
-    if request.kind in ("models", "archetypes"):
-        request.groups()  # bad models fail before anything is written
     directory.begin(overwrite=overwrite)
     try:
         line = _train(request, directory.partial, advance)
@@ -77,13 +75,25 @@ def compare(
     return line, Report(directory.target / report.path.name, report.summary)
 
 
-def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | None) -> str:
+def _check(request: CompareRequest) -> None:
+    """Raise a ValueError for a comparison that does not exist or options it does not take."""
     if request.kind in COMPARISONS:
         if request.models or request.task or request.task_options or request.batch_size or request.workers:
             raise ValueError(
                 f"Expected no models, --task, --task-set, --batch-size or --workers with {request.kind} (the "
                 "tutorial's models on its problem, one stacked computation)"
             )
+    elif request.kind in ("models", "archetypes"):
+        if request.keras_go_backwards:
+            raise ValueError(f"Expected --keras-go-backwards with directions. Received: {request.kind}")
+        request.groups()
+    else:
+        raise ValueError(f"Expected a comparison in {list(KINDS)}. Received: {request.kind!r}")
+
+
+def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | None) -> str:
+    """Train a checked request (`_check`) into `out`; a line on what ran."""
+    if request.kind in COMPARISONS:
         base = CompareSpec()
         spec = CompareSpec(
             request.kind,
@@ -95,21 +105,17 @@ def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | 
         )
         runs = run_comparison(spec, out)
         return f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s"
-    elif request.kind in ("models", "archetypes"):
-        if request.keras_go_backwards:
-            raise ValueError(f"Expected --keras-go-backwards with directions. Received: {request.kind}")
-        sweep = SweepSpec(
-            request.kind,
-            request.groups(),
-            seeds=request.seeds or SweepSpec.seeds,
-            updates=request.updates,
-            batch_size=request.batch_size,
-            learning_rate=request.learning_rate,
-            workers=request.workers or 0,
-        )
-        runs = run_sweep(sweep, out, advance=advance)
-        return f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)"
-    raise ValueError(f"Expected a comparison in {list(KINDS)}. Received: {request.kind!r}")
+    sweep = SweepSpec(
+        request.kind,
+        request.groups(),
+        seeds=request.seeds or SweepSpec.seeds,
+        updates=request.updates,
+        batch_size=request.batch_size,
+        learning_rate=request.learning_rate,
+        workers=request.workers or 0,
+    )
+    runs = run_sweep(sweep, out, advance=advance)
+    return f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)"
 
 
 def runs_of(request: CompareRequest) -> int:
