@@ -37,6 +37,8 @@ from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
 from lstmlab import LSTM, Bidirectional
+from lstmlab.layers import check_lengths
+from lstmlab.layers.sequence import roll_rows
 
 # (B, T, H, D): a tutorial-sized single sequence and a training-sized batch.
 SHAPES = ((1, 10, 20, 1), (64, 380, 32, 32))
@@ -54,6 +56,7 @@ class Candidate:
     forward: Callable[[], Tensor]
     blocks: Blocks
     anchor: bool = False  # the nn.LSTM the group's ratios are taken against
+    aligned: Callable[[Tensor], Tensor] | None = None  # its output laid out as the anchor's (checked, not timed)
 
 
 def candidate(
@@ -66,6 +69,7 @@ def candidate(
     anchor: bool = False,
     max_iters: int | None = None,
     min_warmup: int = 3,
+    aligned: Callable[[Tensor], Tensor] | None = None,
 ) -> Candidate:
     """A candidate whose step takes the gradients of `forward().sum()` for `x` and all of `module`'s parameters."""
     inputs = [x, *module.parameters()]
@@ -74,7 +78,7 @@ def candidate(
         loss = forward().sum()
         torch.autograd.grad(loss, inputs)  # no .grad accumulation to clear between iterations
 
-    return Candidate(group, name, forward, Blocks(step, max_iters=max_iters, min_warmup=min_warmup), anchor)
+    return Candidate(group, name, forward, Blocks(step, max_iters=max_iters, min_warmup=min_warmup), anchor, aligned)
 
 
 def build_candidates(batch: int, steps: int, hidden: int, size: int, device: torch.device) -> list[Candidate]:
@@ -123,7 +127,9 @@ def build_candidates(batch: int, steps: int, hidden: int, size: int, device: tor
 
 
 def varlen_candidates(x_full: Tensor, bi_torch: nn.LSTM, bi_fused: Bidirectional) -> list[Candidate]:
-    """Right-padded batch with lengths in [T/2, T]: ours with `lengths` vs nn.LSTM on a packed batch.
+    """Right-padded batch with lengths in [T/2, T]: ours with `lengths` vs nn.LSTM on a packed batch; and ours on
+    the same rows left-padded (Keras's `pad_sequences` default), its lengths checked in the timed step as the
+    right-padded candidate's are.
 
     The packed candidate packs and pads back inside the timed step, since a caller holding a padded batch pays
     for both; its output is then the same (B, T, 2H) tensor as ours.
@@ -140,9 +146,22 @@ def varlen_candidates(x_full: Tensor, bi_torch: nn.LSTM, bi_fused: Bidirectional
         out, _ = bi_torch(packed)
         return pad_packed_sequence(out, batch_first=True, total_length=steps)[0]
 
+    x_left = roll_rows(x.detach(), lengths).requires_grad_(True)  # each row's steps moved to its end
+
+    def left_forward() -> Tensor:
+        return bi_fused(x_left, check_lengths(lengths, batch, steps, x.device, padding_side="left"))
+
     return [
         candidate("bi varlen", "nn.LSTM packed", packed_forward, x, bi_torch, anchor=True, min_warmup=2),
         candidate("bi varlen", "fused + lengths", lambda: bi_fused(x, lengths), x, bi_fused),
+        candidate(
+            "bi varlen",
+            "fused + lengths, left-padded",
+            left_forward,
+            x_left,
+            bi_fused,
+            aligned=lambda out: roll_rows(out, steps - lengths),
+        ),
     ]
 
 
@@ -151,7 +170,7 @@ def check_outputs(candidates: list[Candidate]) -> None:
     for group in dict.fromkeys(c.group for c in candidates):
         members = [c for c in candidates if c.group == group]
         with torch.no_grad():
-            outputs = {c.name: c.forward() for c in members}
+            outputs = {c.name: c.aligned(c.forward()) if c.aligned else c.forward() for c in members}
         anchor = next(c.name for c in members if c.anchor)
         for name, out in outputs.items():
             diff = (out - outputs[anchor]).abs().max().item()

@@ -23,7 +23,8 @@ from helpers import HostSyncs, flatten_outputs, grads, right_pad, twin
 from torch import Tensor, nn
 from torch.testing import assert_close
 
-from lstmlab.layers import Layer, Shape, check_lengths
+from lstmlab.layers import Layer, Lengths, Shape, check_lengths
+from lstmlab.layers.sequence import roll_rows
 from lstmlab.models import Sequential
 
 __all__ = ["BATCH", "LENGTHS", "STEPS", "run_layer_test"]
@@ -73,7 +74,8 @@ def run_layer_test(
             time axis is free); for a layer that returns several tensors, the shape of the first.
         lengths: the layer reads lengths (it must say `uses_lengths`): check bad lengths, host reads, and padding
             invariance: a right-padded batch with `LENGTHS` gives, at each row's valid steps and for pooled
-            outputs (and in every gradient), what each row gives alone.
+            outputs (and in every gradient), what each row gives alone; and a left-padded batch gives what the
+            right-padded one gives, at the other end of each row.
         padded_outputs: what the layer promises at padded output steps: "zero", "input" (left as the input had
             them), or None (no promise).
         invariance: "row": a (padded) row gives what it gives alone, for every layer; "batch": the layer's output
@@ -101,6 +103,7 @@ def run_layer_test(
     if lengths:
         check_host_reads(case)
         check_padding(case, padded_outputs, invariance, random=training and random_in_training)
+        check_left_padding(case, padded_outputs, random=training and random_in_training)
     elif invariance == "row":
         check_rows_alone(case, random=training and random_in_training)
     check_round_trip(case, lengths=lengths)
@@ -288,6 +291,68 @@ def check_padding(
     else:
         assert all(per_step), "invariance 'batch' compares steps: every output must keep the time axis"
         _check_batch_as_one_row(case, layer, rows, batch, per_step)
+
+
+def left_padded(rows: list[Tensor], steps: int) -> Tensor:
+    """Rows (L_i, ...) left-padded to (B, steps, ...): `padded` with each row rotated to the end."""
+    return roll_rows(padded(rows, steps), lengths_tensor())
+
+
+def check_left_padding(case: _Case, padded_outputs: Literal["zero", "input"] | None, *, random: bool) -> None:
+    """A left-padded batch (lengths checked with `padding_side="left"`) gives what the right-padded batch of the same
+    rows gives: per-step outputs at the other end of each row, with the same promise at padded steps; outputs
+    without a time axis equal; the same gradients of every weight and of the inputs' valid steps, and none at a
+    padded input step."""
+    layer = case.new()
+    if random:  # the two batches would draw their numbers at other steps
+        layer.eval()
+    rows = case.rows()
+    sides = {}
+    for side, batch in (("right", padded(rows, STEPS)), ("left", left_padded(rows, STEPS))):
+        given = check_lengths(lengths_tensor(), BATCH, STEPS, batch.device, padding_side=side)  # type: ignore[arg-type]
+        sides[side] = _side_grads(case, copy.deepcopy(layer), batch, given)
+    (out_r, x_grad_r, grads_r, per_step), (out_l, x_grad_l, grads_l, _) = sides["right"], sides["left"]
+    tol = TOL[case.dtype]
+    left_batch = left_padded(rows, STEPS)
+    for t_r, t_l, steps in zip(out_r, out_l, per_step, strict=True):
+        if not steps:
+            assert_close(t_l, t_r, **tol)
+            continue
+        assert_close(_valid(_to_right(t_l)), _valid(t_r), **tol)
+        for b, n in enumerate(LENGTHS):
+            if padded_outputs == "zero":
+                assert torch.count_nonzero(t_l[b, : STEPS - n]) == 0, "left-padded output steps are not zero"
+            if padded_outputs == "input":
+                assert torch.equal(t_l[b, : STEPS - n], left_batch[b, : STEPS - n]), "padded steps are not the input's"
+    if x_grad_r is not None and x_grad_l is not None:
+        assert_close(_valid(_to_right(x_grad_l)), x_grad_r, **tol)
+        for b, n in enumerate(LENGTHS):
+            assert torch.count_nonzero(x_grad_l[b, : STEPS - n]) == 0, "a gradient reaches a left-padded input step"
+    assert_same(grads_l, grads_r, **tol)
+
+
+def _to_right(t: Tensor) -> Tensor:
+    """A left-padded (B, T, ...) tensor with each row's valid steps moved to its start (right padding)."""
+    return roll_rows(t, STEPS - lengths_tensor())
+
+
+def _side_grads(
+    case: _Case, layer: Layer, batch: Tensor, given: Lengths
+) -> tuple[list[Tensor], Tensor | None, list[Tensor], list[bool]]:
+    """Outputs, and the gradients of a loss over the valid outputs (the same weights on each row's valid steps
+    whichever its padding side) with respect to the input and every weight."""
+    batch = batch.clone().requires_grad_(batch.is_floating_point())
+    out = case.call(layer, batch, given)
+    keeps_time = layer.output_lengths(batch, given) is not None
+    per_step = [keeps_time and t.dim() == batch.dim() and t.shape[:2] == (BATCH, STEPS) for t in out]
+    weights = _weights(out)
+    loss = sum(
+        ((_valid(_to_right(t) if given.left else t) if s else t) * w).sum()
+        for t, w, s in zip(out, weights, per_step, strict=True)
+    )
+    assert isinstance(loss, Tensor)
+    x_grad, param_grads = _loss_grads(loss, batch, layer)
+    return out, x_grad, param_grads, per_step
 
 
 def check_rows_alone(case: _Case, *, random: bool) -> None:

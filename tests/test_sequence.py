@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import pytest
 import torch
 from torch import Tensor
 
-from lstmlab.layers.sequence import check_lengths, lengths_from_padding, reverse_padded, step_mask
+from lstmlab.layers.sequence import (
+    check_lengths,
+    lengths_from_padding,
+    padding_lengths_check,
+    reverse_padded,
+    roll_rows,
+    step_mask,
+)
 
 
 def test_full_lengths_check_to_no_values() -> None:
@@ -46,12 +55,61 @@ def test_lengths_from_padding_hand_computed() -> None:
 @pytest.mark.parametrize(
     ("ids", "message"),
     [
-        (torch.tensor([[3, 0, 4]]), r"Expected right-padded ids .*Received: row 0 has padding before a real id"),
+        (torch.tensor([[3, 0, 4]]), r"Expected padded ids .*Received: row 0 has padding between real ids"),
+        (
+            torch.tensor([[3, 4, 0], [0, 0, 1]]),
+            r"Expected ids padded on one side .*Received: row 0 is right-padded and row 1 left-padded",
+        ),
+        (torch.tensor([[0, 3, 0]]), r"Expected padded ids .*Received: row 0 has padding between real ids"),
         (torch.tensor([[3, 4], [0, 0]]), r"Expected at least one real id per row\. Received: row 1 is all padding"),
         (torch.tensor([1, 2, 0]), r"Expected token ids of shape \(batch, steps\), .*Received: shape=\(3,\)"),
         (torch.zeros(2, 0, dtype=torch.long), r"Expected token ids of shape .*Received: shape=\(2, 0\)"),
     ],
 )
-def test_lengths_from_padding_rejects_ids_that_are_not_right_padded(ids: Tensor, message: str) -> None:
+def test_lengths_from_padding_rejects_ids_padded_inside_or_on_both_sides(ids: Tensor, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         lengths_from_padding(ids)
+
+
+def test_left_padding_hand_computed() -> None:
+    assert step_mask(torch.tensor([3, 1, 4]), 4, left=True).tolist() == [
+        [False, True, True, True],
+        [False, False, False, True],
+        [True, True, True, True],
+    ]
+    x = torch.tensor([[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, 11, 12]])
+    assert reverse_padded(x, torch.tensor([4, 2, 1]), left=True).tolist() == [
+        [4, 3, 2, 1],
+        [5, 6, 8, 7],
+        [9, 10, 11, 12],
+    ]
+    assert roll_rows(x, torch.tensor([0, 2, 3])).tolist() == [[1, 2, 3, 4], [7, 8, 5, 6], [12, 9, 10, 11]]
+    checked = check_lengths([4, 2, 1], 3, 4, torch.device("cpu"), padding_side="left")
+    assert (checked.left, checked.side) == (True, "left")
+    assert checked.mask().tolist() == step_mask(torch.tensor([4, 2, 1]), 4, left=True).tolist()  # type: ignore[union-attr]
+    assert checked.reverse(x).tolist() == reverse_padded(x, torch.tensor([4, 2, 1]), left=True).tolist()
+
+
+def test_padding_side_read_from_the_ids() -> None:
+    left = padding_lengths_check(torch.tensor([[0, 0, 5, 3], [1, 2, 3, 4], [0, 0, 0, 7]])).run()
+    assert (left.left, left.values.tolist()) == (True, [2, 4, 1])  # type: ignore[union-attr]
+    right = padding_lengths_check(torch.tensor([[5, 3, 0, 0], [1, 2, 3, 4]])).run()
+    assert (right.left, right.values.tolist()) == (False, [2, 4])  # type: ignore[union-attr]
+    full = padding_lengths_check(torch.tensor([[5, 3], [1, 2]])).run()
+    assert (full.values, full.padded) == (None, False)
+    assert lengths_from_padding(torch.tensor([[0, 0, 5, 3], [0, 1, 2, 3]])).tolist() == [2, 3]
+
+
+@pytest.mark.parametrize(
+    ("side", "ids", "message"),
+    [
+        ("right", [[0, 5, 3]], r"Expected right-padded ids .*Received: row 0 has padding before a real id"),
+        ("left", [[1, 2], [5, 0]], r"Expected left-padded ids .*Received: row 1 has padding after a real id"),
+        ("pre", [[1, 2]], r"Expected padding_side in \{'right', 'left'\}\. Received: padding_side='pre'"),
+    ],
+)
+def test_a_demanded_side_is_checked(side: str, ids: list[list[int]], message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        padding_lengths_check(torch.tensor(ids), padding_side=side).run()  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Expected padding_side") if side == "pre" else nullcontext():
+        check_lengths([1], 1, 2, torch.device("cpu"), padding_side=side)  # type: ignore[arg-type]

@@ -276,11 +276,26 @@ def test_tutorial_backward_reads_each_row_from_its_end(keras_order: bool) -> Non
             torch.testing.assert_close(out[row, :length], expected)
 
 
-def test_left_padded_ids_raise() -> None:
+def test_ids_padded_on_both_sides_in_one_batch_raise() -> None:
     model = lstmlab.build_model("qa-embedding-bilstm", max_len=5, vocab_size=20)
     ids = torch.tensor([[3, 4, 5, 0, 0], [0, 0, 7, 8, 9]])
-    with pytest.raises(ValueError, match=r"Expected right-padded ids .*Received: row 1 has padding before a real id"):
+    with pytest.raises(
+        ValueError, match=r"Expected ids padded on one side .*Received: row 0 is right-padded and row 1 left-padded"
+    ):
         model(ids)
+
+
+def test_a_demanded_padding_side_is_checked() -> None:
+    model = lstmlab.build_model("qa-embedding-bilstm", max_len=5, vocab_size=20)
+    left = torch.tensor([[3, 4, 5, 6, 7], [0, 0, 7, 8, 9]])
+    with pytest.raises(ValueError, match=r"Expected right-padded ids .*Received: row 1 has padding before a real id"):
+        model(left, padding_side="right")
+    with pytest.raises(ValueError, match=r"Expected left-padded ids .*Received: row 1 has padding after a real id"):
+        model(torch.tensor([[3, 4, 5, 6, 7], [7, 8, 9, 0, 0]]), padding_side="left")
+    with pytest.raises(
+        ValueError, match=r"Expected padding_side in \{'right', 'left'\}\. Received: padding_side='pre'"
+    ):
+        model(left, padding_side="pre")  # type: ignore[arg-type]
 
 
 def test_all_padding_row_raises() -> None:

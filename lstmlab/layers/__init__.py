@@ -18,8 +18,10 @@ from .core import (
 from .lstm import IMPLS, LSTM, CallTrace, Impl, LSTMCell, LSTMState, fused_lstm, lstm_step
 from .parallel import Parallel
 from .sequence import (
+    PADDING_SIDES,
     DeviceCheck,
     Lengths,
+    PaddingSide,
     as_lengths,
     check_lengths,
     lengths_from_padding,
@@ -32,6 +34,7 @@ __all__ = [
     "IMPLS",
     "LSTM",
     "MERGE_MODES",
+    "PADDING_SIDES",
     "Activation",
     "BatchNormalization",
     "Bidirectional",
@@ -51,6 +54,7 @@ __all__ = [
     "Layer",
     "Lengths",
     "MergeMode",
+    "PaddingSide",
     "Parallel",
     "ReverseTime",
     "Shape",

@@ -9,7 +9,7 @@ from torch import Tensor, nn
 
 from .base import Layer, Shape, check_rank
 from .lstm import LSTM, CallTrace, LSTMState, check_torch_lstm, check_torch_options, fused_lstm
-from .sequence import Lengths, as_lengths, reverse_padded
+from .sequence import Lengths, as_lengths
 
 __all__ = ["MERGE_MODES", "Bidirectional", "MergeMode", "merge"]
 
@@ -135,16 +135,20 @@ class Bidirectional(Layer):
         check_rank("Bidirectional", x, (3,), "(batch, steps, features)")
         checked = as_lengths(lengths, x)  # once for both directions
         # a given or carried state is not known to be zero without a device read
-        backward_from_zeros = backward_state is None and self.backward_layer.carried_state is None
+        from_zeros = (
+            forward_state is None and self.forward_layer.carried_state is None,
+            backward_state is None and self.backward_layer.carried_state is None,
+        )
         start_f = self.forward_layer.prepare(x, forward_state)
         start_b = self.backward_layer.prepare(x, backward_state)
-        reason = self.one_call_unsupported_reason(x, checked, backward_from_zeros=backward_from_zeros)
+        reader_of_padding = 0 if checked.left else 1  # the kernel's direction that reads a row's padding first
+        reason = self.one_call_unsupported_reason(x, checked, from_zeros=from_zeros[reader_of_padding])
         self._trace.one_call = reason is None
         if self._trace.one_call:
             joint, state_f, state_b = self._run_one_call(x, checked, start_f, start_b)
             out_f, out_b = (joint, joint) if self.merge_mode == "concat" else joint.chunk(2, dim=-1)
         else:
-            out_f, out_b, state_f, state_b = self._run_two_calls(x, checked, start_f, start_b)
+            out_f, out_b, state_f, state_b = self._run_two_calls(x, checked, (start_f, start_b), from_zeros)
         if not self.return_sequences:
             merged = self._merge(state_f.h, state_b.h)
         elif self._trace.one_call and self.merge_mode == "concat":
@@ -155,9 +159,7 @@ class Bidirectional(Layer):
             return merged, (state_f, state_b)
         return merged
 
-    def one_call_unsupported_reason(
-        self, x: Tensor, lengths: Lengths | None, *, backward_from_zeros: bool = True
-    ) -> str | None:
+    def one_call_unsupported_reason(self, x: Tensor, lengths: Lengths | None, *, from_zeros: bool = True) -> str | None:
         """Why both directions cannot share one fused kernel call on `x`, or None when they can.
 
         One call (`torch.lstm(bidirectional=True)`, as `nn.LSTM` runs) costs less than two for short sequences.
@@ -165,8 +167,9 @@ class Bidirectional(Layer):
         Args:
             x: (B, T, D), the call's input.
             lengths: checked for x (None: no lengths).
-            backward_from_zeros: the backward direction starts from zeros (no given or carried state); the kernel's
-                backward direction reads a row's padding first, which holds only a zero state exactly.
+            from_zeros: the direction that reads a row's padding first in the kernel (the backward one on right
+                padding, the forward one on left padding) starts from zeros (no given or carried state): the held
+                padding holds only a zero state exactly.
         """
         if self.forward_layer.go_backwards:
             return "the first layer reads backwards"
@@ -174,8 +177,9 @@ class Bidirectional(Layer):
             return "a direction runs the reference implementation"
         if self.training and (self.forward_layer.dropout > 0 or self.backward_layer.dropout > 0):
             return "input dropout draws a separate mask for each direction"
-        if lengths is not None and lengths.padded and not backward_from_zeros:
-            return "the backward direction would read the padding first from a given (or carried) state"
+        if lengths is not None and lengths.padded and not from_zeros:
+            reader = "forward" if lengths.left else "backward"
+            return f"the {reader} direction would read the padding first from a given (or carried) state"
         return None
 
     def _run_one_call(
@@ -186,22 +190,24 @@ class Bidirectional(Layer):
         The kernel returns the backward half in input time order.
         """
         cells = [self.forward_layer.cell, self.backward_layer.cell]
-        outputs, (h_n, c_n) = fused_lstm(x, lengths.values, cells, [start_f, start_b], training=self.training)
+        outputs, (h_n, c_n) = fused_lstm(
+            x, lengths.values, cells, [start_f, start_b], training=self.training, left=lengths.left
+        )
         state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
         self.forward_layer.finish("fused", state_f)
         self.backward_layer.finish("fused", state_b)
         return outputs, state_f, state_b
 
     def _run_two_calls(
-        self, x: Tensor, lengths: Lengths, start_f: LSTMState, start_b: LSTMState
+        self, x: Tensor, lengths: Lengths, starts: tuple[LSTMState, LSTMState], from_zeros: tuple[bool, bool]
     ) -> tuple[Tensor, Tensor, LSTMState, LSTMState]:
         """Each direction on its own; outputs put back in input time order (within each row's length)."""
-        out_f, state_f = self.forward_layer.run_prepared(x, lengths, start_f)
-        out_b, state_b = self.backward_layer.run_prepared(x, lengths, start_b)
+        out_f, state_f = self.forward_layer.run_prepared(x, lengths, starts[0], from_zeros=from_zeros[0])
+        out_b, state_b = self.backward_layer.run_prepared(x, lengths, starts[1], from_zeros=from_zeros[1])
         if self.return_sequences and self.forward_layer.go_backwards:
-            out_f = reverse_padded(out_f, lengths.values)
+            out_f = lengths.reverse(out_f)
         if self.return_sequences and self.backward_layer.go_backwards:
-            out_b = reverse_padded(out_b, lengths.values)
+            out_b = lengths.reverse(out_b)
         return out_f, out_b, state_f, state_b
 
     def _merge(self, a: Tensor, b: Tensor) -> Tensor | tuple[Tensor, Tensor]:

@@ -16,25 +16,25 @@ from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
 from .core import ACTIVATIONS
-from .sequence import Lengths, as_lengths, step_mask
+from .sequence import Lengths, as_lengths
 
 __all__ = ["Activation", "BatchNormalization", "Conv1D"]
 
 
-def _zero_padding(x: Tensor, lengths: Tensor | None) -> Tensor:
-    """`x` (B, T, D) with the steps beyond each row's length set to 0, whatever they held (NaN included)."""
-    if lengths is None:
+def _zero_padding(x: Tensor, mask: Tensor | None) -> Tensor:
+    """`x` (B, T, D) with the padded steps (False in the (B, T) `mask`) set to 0, whatever they held (NaN included)."""
+    if mask is None:
         return x
-    return x.masked_fill(~step_mask(lengths, x.shape[1]).unsqueeze(-1), 0.0)
+    return x.masked_fill(~mask.unsqueeze(-1), 0.0)
 
 
-def _keep_valid(x: Tensor, lengths: Tensor | None) -> Tensor:
+def _keep_valid(x: Tensor, mask: Tensor | None) -> Tensor:
     """`_zero_padding` for values computed from zeroed inputs, finite at padded steps: a multiplication by the step
     mask, several times cheaper than `masked_fill` with a broadcast mask on a CPU (the same values and gradients;
     a padded value may come out as -0.0)."""
-    if lengths is None:
+    if mask is None:
         return x
-    return x * step_mask(lengths, x.shape[1]).unsqueeze(-1).to(x.dtype)
+    return x * mask.unsqueeze(-1).to(x.dtype)
 
 
 class Conv1D(Layer):
@@ -92,11 +92,11 @@ class Conv1D(Layer):
         check_floating("Conv1D", x, self.conv.weight)
         check_steps("Conv1D", x)
         check_feature_size("Conv1D", x, self.conv.in_channels)
-        values = as_lengths(lengths, x).values
+        mask = as_lengths(lengths, x).mask()  # (B, T) or None
         k = self.kernel_size
-        inputs = F.pad(_zero_padding(x, values).transpose(1, 2), ((k - 1) // 2, k // 2))  # (B, D, (k-1) + T)
+        inputs = F.pad(_zero_padding(x, mask).transpose(1, 2), ((k - 1) // 2, k // 2))  # (B, D, (k-1) + T)
         out = self.conv(inputs).transpose(1, 2)  # (B, T, filters)
-        return _keep_valid(out, values)
+        return _keep_valid(out, mask)
 
     def extra_repr(self) -> str:
         return f"{self.filters}, kernel_size={self.kernel_size}"
@@ -156,32 +156,32 @@ class BatchNormalization(Layer):
         check_rank("BatchNormalization", x, (2, 3), "(batch, features) or (batch, steps, features)")
         check_floating("BatchNormalization", x)
         check_feature_size("BatchNormalization", x, self.size)
-        values = None
+        mask = None
         if x.dim() == 3:
             check_steps("BatchNormalization", x)
-            values = as_lengths(lengths, x).values
-            x = _zero_padding(x, values)  # padding never enters the arithmetic: NaN there must not reach a gradient
+            mask = as_lengths(lengths, x).mask()  # (B, T) or None
+            x = _zero_padding(x, mask)  # padding never enters the arithmetic: NaN there must not reach a gradient
         if self.training:
-            mean, variance = self._batch_moments(x, values)
+            mean, variance = self._batch_moments(x, mask)
             self._follow(mean, variance)
         else:
             mean, variance = self.moving_mean, self.moving_variance
         out = (x - mean) * torch.rsqrt(variance + self.epsilon) * self.gamma + self.beta
-        return _keep_valid(out, values)
+        return _keep_valid(out, mask)
 
-    def _batch_moments(self, x: Tensor, lengths: Tensor | None) -> tuple[Tensor, Tensor]:
+    def _batch_moments(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """Mean and biased variance of each feature over the valid values of the batch: (D,), (D,).
 
         `x` is zero at padded steps; they are left out of the sums by masking rather than dropped by boolean
         indexing, whose output size would need a device read."""
-        if lengths is None:
+        if mask is None:
             flat = x.reshape(-1, x.shape[-1])  # (N, D)
             mean = flat.mean(dim=0)
             return mean, (flat - mean).square().mean(dim=0)
         total = torch.promote_types(x.dtype, torch.float32)  # half-precision sums over many steps would overflow
-        count = lengths.sum().to(total)  # valid steps in the batch
+        count = mask.sum().to(total)  # valid steps in the batch
         mean = (x.sum(dim=(0, 1), dtype=total) / count).to(x.dtype)  # (D,)
-        variance = _keep_valid(x - mean, lengths).square().sum(dim=(0, 1), dtype=total) / count
+        variance = _keep_valid(x - mean, mask).square().sum(dim=(0, 1), dtype=total) / count
         return mean, variance.to(x.dtype)
 
     @torch.no_grad()

@@ -9,7 +9,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
-from .sequence import DeviceCheck, Lengths, as_lengths, padding_lengths_check, reverse_padded, step_mask
+from .sequence import DeviceCheck, Lengths, as_lengths, padding_lengths_check
 
 __all__ = [
     "ACTIVATIONS",
@@ -43,7 +43,8 @@ class Embedding(Layer):
     Args:
         input_dim: vocabulary size (ids 0..input_dim-1).
         output_dim: vector size, E.
-        mask_zero: treat id 0 as right-padding: `Sequential` passes the lengths it implies to later layers.
+        mask_zero: treat id 0 as padding, on the right or on the left of each row's real ids (the same side for a
+            whole batch, read from the ids): `Sequential` passes the lengths it implies to later layers.
         input_length: number of steps T, for shape inference only (Keras's argument).
 
     Shapes:
@@ -305,8 +306,8 @@ class _TimePooling(Layer):
         check_rank(type(self).__name__, x, (3,), "(batch, steps, features)")
         check_floating(type(self).__name__, x)
         check_steps(type(self).__name__, x)
-        values = as_lengths(lengths, x).values
-        return None if values is None else step_mask(values, x.shape[1]).unsqueeze(-1)  # (B, T, 1)
+        mask = as_lengths(lengths, x).mask()
+        return None if mask is None else mask.unsqueeze(-1)  # (B, T, 1)
 
 
 class GlobalAveragePooling1D(_TimePooling):
@@ -346,4 +347,4 @@ class ReverseTime(Layer):
 
     def forward(self, x: Tensor, lengths: Tensor | Lengths | None = None) -> Tensor:
         check_rank("ReverseTime", x, tuple(range(2, 8)), "(batch, steps, ...)")
-        return reverse_padded(x, as_lengths(lengths, x).values)
+        return as_lengths(lengths, x).reverse(x)

@@ -18,7 +18,7 @@ import torch
 from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
-from .sequence import Lengths, as_lengths, reverse_padded, step_mask
+from .sequence import Lengths, as_lengths, roll_rows, step_mask
 
 __all__ = ["FUSED_DEVICES", "IMPLS", "LSTM", "CallTrace", "Impl", "LSTMCell", "LSTMState", "fused_lstm", "lstm_step"]
 
@@ -141,8 +141,9 @@ class LSTM(Layer):
             which path the last call took.
 
     Shapes:
-        x: (B, T, D), right-padded when `lengths` (B,) is given: a tensor or list of values in 1..T (checked
-        here), or `Lengths` (checked already, as `Sequential` passes them).
+        x: (B, T, D), right-padded when `lengths` (B,) is given as a tensor or list of values in 1..T (checked
+        here), or padded on either side when given as `Lengths` (checked already, as `Sequential` passes them;
+        `check_lengths(..., padding_side="left")` for left padding). Outputs keep the input's padding side.
         initial_state: two (B, H) tensors. Output: (B, T, H) or (B, H); padded steps give zeros, and the final
         state of each row is its state at its own last valid step, so a padded batch gives what each sequence
         gives alone.
@@ -286,10 +287,13 @@ class LSTM(Layer):
         This is `forward` without the choice of what to return: `prepare`, then `run_prepared` with the lengths
         checked (unless they are `Lengths` already).
         """
+        from_zeros = initial_state is None and self._carried is None
         state = self.prepare(x, initial_state)
-        return self.run_prepared(x, as_lengths(lengths, x), state)
+        return self.run_prepared(x, as_lengths(lengths, x), state, from_zeros=from_zeros)
 
-    def run_prepared(self, x: Tensor, lengths: Lengths, state: LSTMState) -> tuple[Tensor, LSTMState]:
+    def run_prepared(
+        self, x: Tensor, lengths: Lengths, state: LSTMState, *, from_zeros: bool = False
+    ) -> tuple[Tensor, LSTMState]:
         """`run` on an input that `prepare` accepted, from the state it returned, with checked lengths: no check
         and no device read here (`Bidirectional` prepares both directions and checks the lengths once for both).
 
@@ -297,20 +301,32 @@ class LSTM(Layer):
             x: (B, T, D), accepted by `prepare`.
             lengths: checked for x (`as_lengths`, `check_lengths`).
             state: the initial state `prepare` returned.
+            from_zeros: the state is known to be zeros (no given or carried state): on left padding the fused
+                kernel then reads the padding first and holds that state exactly; otherwise the rows are moved to
+                right padding for the kernel and back (two gathers).
 
         Returns:
-            Outputs (B, T, H) in reading order, zero at padded steps, and the final `LSTMState` (each row's state
-            at its own last valid step). Records the path taken (`last_impl`) and carries the state if stateful.
+            Outputs (B, T, H) in reading order, zero at padded steps (on the input's padding side), and the final
+            `LSTMState` (each row's state at its own last valid step). Records the path taken (`last_impl`) and
+            carries the state if stateful.
         """
         impl = self.resolve_impl(x)
         x = self.drop_inputs(x)
         if self.go_backwards:
-            x = reverse_padded(x, lengths.values)
-        if impl == "fused":
-            outputs, (h_n, c_n) = fused_lstm(x, lengths.values, [self.cell], [state], training=self.training)
+            x = lengths.reverse(x)
+        values = lengths.values
+        if impl == "fused" and values is not None and lengths.left and not from_zeros:
+            # the kernel would read the left padding first and change h from a state it cannot hold exactly
+            steps = lengths.steps
+            outputs, (h_n, c_n) = fused_lstm(
+                roll_rows(x, steps - values), values, [self.cell], [state], training=self.training
+            )
+            outputs, state = roll_rows(outputs, values), LSTMState(h_n[0], c_n[0])
+        elif impl == "fused":
+            outputs, (h_n, c_n) = fused_lstm(x, values, [self.cell], [state], training=self.training, left=lengths.left)
             state = LSTMState(h_n[0], c_n[0])
         else:
-            outputs, state = self._run_reference(x, lengths.values, state)
+            outputs, state = self._run_reference(x, lengths.mask(), state)
         self.finish(impl, state)
         return outputs, state
 
@@ -401,21 +417,21 @@ class LSTM(Layer):
         zeros = x.new_zeros(batch, self.units)
         return LSTMState(zeros, zeros)
 
-    def _run_reference(self, x: Tensor, lengths: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
-        """The loop over the cell; at padded steps the state is held and the output is zero (`lengths`: checked
-        values, None when no row is padded)."""
+    def _run_reference(self, x: Tensor, mask: Tensor | None, state: LSTMState) -> tuple[Tensor, LSTMState]:
+        """The loop over the cell; at padded steps (either side) the state is held and the output is zero (`mask`:
+        (B, T), True at valid steps, None when no row is padded)."""
         cell = self.cell
-        if lengths is not None:  # padding never enters the arithmetic: NaN there must not reach any gradient
-            x = x.masked_fill(~step_mask(lengths, x.shape[1]).unsqueeze(-1), 0.0)
+        if mask is not None:  # padding never enters the arithmetic: NaN there must not reach any gradient
+            x = x.masked_fill(~mask.unsqueeze(-1), 0.0)
         h, c = state
         outputs = []
         for t in range(x.shape[1]):
             h_new, c_new = cell(x[:, t], (h, c))  # (B, H) each
-            if lengths is None:
+            if mask is None:
                 h, c = h_new, c_new
                 outputs.append(h)
             else:
-                valid = (t < lengths).unsqueeze(1)  # (B, 1)
+                valid = mask[:, t : t + 1]  # (B, 1)
                 h, c = torch.where(valid, h_new, h), torch.where(valid, c_new, c)
                 outputs.append(torch.where(valid, h_new, torch.zeros_like(h_new)))
         return torch.stack(outputs, dim=1), LSTMState(h, c)  # (B, T, H)
@@ -465,30 +481,37 @@ class LSTM(Layer):
 
 
 def fused_lstm(
-    x: Tensor, lengths: Tensor | None, cells: list[LSTMCell], states: list[LSTMState], *, training: bool
+    x: Tensor,
+    lengths: Tensor | None,
+    cells: list[LSTMCell],
+    states: list[LSTMState],
+    *,
+    training: bool,
+    left: bool = False,
 ) -> tuple[Tensor, tuple[Tensor, Tensor]]:
-    """PyTorch's fused LSTM kernel (`torch.lstm`) over a right-padded batch, without PackedSequence.
+    """PyTorch's fused LSTM kernel (`torch.lstm`) over a padded batch, without PackedSequence.
 
     This is the fast path of `LSTM` and `Bidirectional` (which runs both directions in one call); it checks nothing.
-    One cell reads forwards; two cells read forwards and backwards in one kernel call (the kernel's backward
-    direction starts at step T-1, so it reads a row's padding first: callers use two cells only where that
-    direction starts from a zero state, which the held padding keeps at exactly zero).
+    One cell reads forwards; two cells read forwards and backwards in one kernel call.
 
     With lengths, one extra input channel marks padded steps and drives the forget gate to exactly 1 and the input
     gate to exactly 0 there, so the cell state is held through the padding: the kernel's final c is each row's c at
-    its own last valid step. The forward h is gathered at that step and padded outputs are zeroed. Gradients
-    through held steps are exactly zero (sigmoid' is 0 at 0 and 1).
+    its own last valid step. h is not held (it is `o * tanh(c)`), except at zero: a direction that reads a row's
+    padding first (the backward one on right padding, the forward one on left padding) must start from a zero
+    state, which the held padding keeps at exactly zero; callers ensure it. A direction that reads the padding last
+    has its h gathered at its last valid step, and padded outputs are zeroed. Gradients through held steps are
+    exactly zero (sigmoid' is 0 at 0 and 1).
 
     Shapes:
         x: (B, T, D); lengths: (B,), the `values` of checked `Lengths` (None when no row is padded: no device read
-        here); states: (B, H) pairs, one per cell.
+        here), padded on the left when `left`; states: (B, H) pairs, one per cell.
         Returns outputs (B, T, H * len(cells)) and final (h, c), each (len(cells), B, H).
     """
     batch, steps, _ = x.shape
     units = cells[0].units
     is_pad = None
     if lengths is not None:  # checked lengths: some row is padded
-        is_pad = ~step_mask(lengths, steps).unsqueeze(-1)  # (B, T, 1)
+        is_pad = ~step_mask(lengths, steps, left=left).unsqueeze(-1)  # (B, T, 1)
         x = torch.cat([x.masked_fill(is_pad, 0.0), is_pad.to(x.dtype)], dim=-1)  # (B, T, D+1)
     params: list[Tensor] = []
     for cell in cells:
@@ -514,9 +537,16 @@ def fused_lstm(
     if is_pad is None:
         return outputs, (h_n, c_n)
     assert lengths is not None
-    h_last = outputs[torch.arange(batch, device=x.device), lengths - 1, :units]  # (B, H), forward direction
+    rows = torch.arange(batch, device=x.device)
+    if left:  # the forward direction's final h is right; the backward one's last valid step is T-L
+        if bidirectional:
+            h_first = outputs[rows, steps - lengths, units:]  # (B, H)
+            h_n = torch.cat([h_n[:1], h_first[None]])
+    else:  # the backward direction's final h is right; the forward one's last valid step is L-1
+        h_last = outputs[rows, lengths - 1, :units]  # (B, H)
+        h_n = torch.cat([h_last[None], h_n[1:]])
     outputs = outputs.masked_fill(is_pad, 0.0)  # (B, T, H * directions)
-    return outputs, (torch.cat([h_last[None], h_n[1:]]), c_n)
+    return outputs, (h_n, c_n)
 
 
 def check_torch_options(options: dict[str, object]) -> None:

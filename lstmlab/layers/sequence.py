@@ -11,25 +11,41 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, Literal, NamedTuple, TypeVar
 
 import torch
 from torch import Tensor
 
 __all__ = [
+    "PADDING_SIDES",
     "DeviceCheck",
     "Lengths",
+    "PaddingSide",
     "as_lengths",
     "check_lengths",
+    "check_padding_side",
     "lengths_check",
     "lengths_from_padding",
     "padding_lengths_check",
     "reverse_padded",
+    "roll_rows",
     "run_checks",
     "step_mask",
 ]
 
 T = TypeVar("T")
+
+# Where a row's padding is: after its valid steps ("right", lstmlab's encoders) or before them ("left", Keras's
+# pad_sequences default, padding="pre").
+PaddingSide = Literal["right", "left"]
+PADDING_SIDES = ("right", "left")
+
+
+def check_padding_side(padding_side: object) -> bool:
+    """True for "left", False for "right"; a ValueError for anything else."""
+    if padding_side not in PADDING_SIDES:
+        raise ValueError(f"Expected padding_side in {{'right', 'left'}}. Received: padding_side={padding_side!r}")
+    return padding_side == "left"
 
 
 class Lengths(NamedTuple):
@@ -43,20 +59,39 @@ class Lengths(NamedTuple):
             `steps` steps: the unpadded path gives the same result, without the masking work).
         batch: B, the batch size they were checked for.
         steps: T, the time axis they were checked for.
+        left: where the padding is: False for right padding (row b's valid steps are `0..L-1`), True for left
+            padding (`T-L..T-1`, what Keras's `pad_sequences` gives by default).
 
     Example:
         >>> check_lengths(torch.tensor([3, 1]), 2, 3, torch.device("cpu")).values
         tensor([3, 1])
+        >>> check_lengths([3, 1], 2, 3, torch.device("cpu"), padding_side="left").mask()
+        tensor([[ True,  True,  True],
+                [False, False,  True]])
     """
 
     values: Tensor | None
     batch: int
     steps: int
+    left: bool = False
 
     @property
     def padded(self) -> bool:
         """Whether some row is shorter than `steps`."""
         return self.values is not None
+
+    @property
+    def side(self) -> PaddingSide:
+        """ "left" or "right": where the padding of a row is."""
+        return "left" if self.left else "right"
+
+    def mask(self) -> Tensor | None:
+        """Boolean (B, T) mask, True at each row's valid steps; None when no row is padded."""
+        return None if self.values is None else step_mask(self.values, self.steps, left=self.left)
+
+    def reverse(self, x: Tensor) -> Tensor:
+        """`x` (B, T, ...) with each row reversed within its valid steps; padding stays put (`reverse_padded`)."""
+        return reverse_padded(x, self.values, left=self.left)
 
 
 @dataclass(frozen=True)
@@ -94,10 +129,15 @@ def run_checks(*checks: DeviceCheck[Any]) -> list[Any]:
 
 
 def lengths_check(
-    lengths: Tensor | Sequence[int], batch: int, steps: int, device: torch.device
+    lengths: Tensor | Sequence[int],
+    batch: int,
+    steps: int,
+    device: torch.device,
+    *,
+    padding_side: PaddingSide = "right",
 ) -> DeviceCheck[Lengths]:
-    """The check of `lengths` for a `(batch, steps, ...)` input on `device`; what needs no device read (type,
-    shape, dtype) is checked at once.
+    """The check of `lengths` for a `(batch, steps, ...)` input on `device`, padded on `padding_side`; what needs
+    no device read (type, shape, dtype, side) is checked at once.
 
     Raises:
         ValueError: if lengths are not a 1-D integer tensor (or list) of size `batch` (at once), or have values
@@ -116,32 +156,42 @@ def lengths_check(
         )
     if lengths.is_floating_point() or lengths.is_complex() or lengths.dtype == torch.bool:
         raise ValueError(f"Expected integer lengths. Received: dtype={lengths.dtype}")
+    left = check_padding_side(padding_side)
     values = lengths.to(device=device, dtype=torch.long)
 
     def conclude(read: list[int]) -> Lengths:
         low, high = read
         if low < 1 or high > steps:
             raise ValueError(f"Expected lengths in 1..{steps} (the time axis). Received: min={low}, max={high}")
-        return Lengths(None if low == steps else values, batch, steps)
+        return Lengths(None if low == steps else values, batch, steps, left)
 
     return DeviceCheck(tuple(torch.aminmax(values)), conclude)
 
 
-def check_lengths(lengths: Tensor | Sequence[int] | None, batch: int, steps: int, device: torch.device) -> Lengths:
-    """Check `lengths` for a `(batch, steps, ...)` input on `device` (one device read): checked `Lengths`, whose
-    values are None when no row is padded (or no lengths are given).
+def check_lengths(
+    lengths: Tensor | Sequence[int] | None,
+    batch: int,
+    steps: int,
+    device: torch.device,
+    *,
+    padding_side: PaddingSide = "right",
+) -> Lengths:
+    """Check `lengths` for a `(batch, steps, ...)` input on `device`, padded on `padding_side` (one device read):
+    checked `Lengths`, whose values are None when no row is padded (or no lengths are given).
 
     Raises:
-        ValueError: if lengths are not a 1-D integer tensor of size `batch` with values in 1..steps.
+        ValueError: if lengths are not a 1-D integer tensor of size `batch` with values in 1..steps, or on a
+            padding side other than "right" or "left".
     """
     if lengths is None:
-        return Lengths(None, batch, steps)
-    return lengths_check(lengths, batch, steps, device).run()
+        return Lengths(None, batch, steps, check_padding_side(padding_side))
+    return lengths_check(lengths, batch, steps, device, padding_side=padding_side).run()
 
 
 def as_lengths(lengths: Tensor | Sequence[int] | Lengths | None, x: Tensor) -> Lengths:
     """`lengths` for input `x` `(B, T, ...)` as checked `Lengths`: checked ones are only compared with x's shape
-    and device (no device read); anything else goes through `check_lengths`.
+    and device (no device read); anything else goes through `check_lengths` as right padding (pass left-padded
+    lengths as `Lengths` from `check_lengths(..., padding_side="left")`).
 
     Raises:
         ValueError: for lengths `check_lengths` rejects, or `Lengths` checked for another shape or device.
@@ -159,14 +209,23 @@ def as_lengths(lengths: Tensor | Sequence[int] | Lengths | None, x: Tensor) -> L
     return lengths
 
 
-def padding_lengths_check(ids: Tensor, padding_id: int = 0) -> DeviceCheck[Lengths]:
-    """The check that derives the lengths of right-padded id rows (the ids before the padding) and proves the
-    padding comes only after the last real id; the shape is checked at once.
+def padding_lengths_check(
+    ids: Tensor, padding_id: int = 0, *, padding_side: PaddingSide | Literal["auto"] = "auto"
+) -> DeviceCheck[Lengths]:
+    """The check that derives the lengths of padded id rows (the number of real ids) and proves that each row's
+    padding lies on one side of its real ids; the shape is checked at once.
+
+    With `padding_side="auto"` the side is read from the ids: right padding when every row's padding comes after
+    its real ids, left padding (Keras's `pad_sequences` default) when every row's comes before them. A batch
+    without padding is both (its `Lengths` have no values). "right" or "left" demand that side.
 
     Raises:
-        ValueError: on a shape other than (batch, steps) (at once); if a padding id comes before a real id in some
-            row, or a row is all padding (when the check concludes).
+        ValueError: on a shape other than (batch, steps) (at once); if a padding id lies between real ids, the rows
+            are padded on different sides (or not on the side demanded), or a row is all padding (when the check
+            concludes).
     """
+    if padding_side != "auto":
+        check_padding_side(padding_side)
     if ids.dim() != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
         raise ValueError(
             f"Expected token ids of shape (batch, steps), both non-empty. Received: shape={tuple(ids.shape)}"
@@ -174,29 +233,48 @@ def padding_lengths_check(ids: Tensor, padding_id: int = 0) -> DeviceCheck[Lengt
     batch, steps = ids.shape
     valid = ids != padding_id  # (B, T)
     lengths = valid.sum(dim=1)  # (B,) int64
-    misplaced = (valid != step_mask(lengths, steps)).any(dim=1)  # (B,): a padding id before a real id
+    not_right = (valid != step_mask(lengths, steps)).any(dim=1)  # (B,): a padding id before a real id
+    not_left = (valid != step_mask(lengths, steps, left=True)).any(dim=1)  # (B,): a padding id after a real id
+
+    def row(flags: Tensor) -> int:  # a second read, on the way to an error only
+        return int(flags.nonzero()[0])
 
     def conclude(read: list[int]) -> Lengths:
-        any_misplaced, low = read
-        if any_misplaced:  # the row number costs a second read, on the way to an error only
-            row = int(misplaced.nonzero()[0])
+        any_not_right, any_not_left, low = read
+        if any_not_right and any_not_left:
+            both = not_right & not_left
+            if bool(both.any()):
+                raise ValueError(
+                    f"Expected padded ids (padding id {padding_id} only before or only after a row's real ids). "
+                    f"Received: row {row(both)} has padding between real ids"
+                )
             raise ValueError(
-                f"Expected right-padded ids (padding id {padding_id} only after the last real id). "
-                f"Received: row {row} has padding before a real id"
+                f"Expected ids padded on one side for the whole batch. Received: row {row(not_left)} is "
+                f"right-padded and row {row(not_right)} left-padded"
+            )
+        left = bool(any_not_right) if padding_side == "auto" else padding_side == "left"
+        if (any_not_right and not left) or (any_not_left and left):
+            where, other, wrong = (
+                ("before the first", not_left, "after") if left else ("after the last", not_right, "before")
+            )
+            raise ValueError(
+                f"Expected {padding_side}-padded ids (padding id {padding_id} only {where} real id). "
+                f"Received: row {row(other)} has padding {wrong} a real id"
             )
         if low < 1:
-            row = int((lengths < 1).nonzero()[0])
-            raise ValueError(f"Expected at least one real id per row. Received: row {row} is all padding")
-        return Lengths(None if low == steps else lengths, batch, steps)
+            raise ValueError(f"Expected at least one real id per row. Received: row {row(lengths < 1)} is all padding")
+        return Lengths(None if low == steps else lengths, batch, steps, left)
 
-    return DeviceCheck((misplaced.any(), lengths.min()), conclude)
+    return DeviceCheck((not_right.any(), not_left.any(), lengths.min()), conclude)
 
 
 def lengths_from_padding(ids: Tensor, padding_id: int = 0) -> Tensor:
-    """Lengths of right-padded id rows: the number of ids before the padding (one device read).
+    """Lengths of padded id rows (right- or left-padded, the same side for all rows): the number of real ids
+    (one device read).
 
     Raises:
-        ValueError: if a padding id comes before a real id in some row, or a row is all padding.
+        ValueError: if a padding id lies between real ids, rows are padded on different sides, or a row is all
+            padding.
     """
     checked = padding_lengths_check(ids, padding_id).run()
     if checked.values is None:
@@ -204,22 +282,42 @@ def lengths_from_padding(ids: Tensor, padding_id: int = 0) -> Tensor:
     return checked.values
 
 
-def step_mask(lengths: Tensor, steps: int) -> Tensor:
-    """Boolean `(B, T)` mask, True at the valid steps `t < lengths[b]`."""
-    return torch.arange(steps, device=lengths.device) < lengths.unsqueeze(1)  # (B, T)
+def step_mask(lengths: Tensor, steps: int, *, left: bool = False) -> Tensor:
+    """Boolean `(B, T)` mask, True at the valid steps: `t < lengths[b]` (right padding) or `t >= T - lengths[b]`
+    (left padding)."""
+    t = torch.arange(steps, device=lengths.device)  # (T,)
+    if left:
+        return t >= (steps - lengths).unsqueeze(1)  # (B, T)
+    return t < lengths.unsqueeze(1)  # (B, T)
 
 
-def reverse_padded(x: Tensor, lengths: Tensor | None) -> Tensor:
-    """Reverse each row of a right-padded `(B, T, ...)` tensor within its own length; padding stays put.
+def reverse_padded(x: Tensor, lengths: Tensor | None, *, left: bool = False) -> Tensor:
+    """Reverse each row of a padded `(B, T, ...)` tensor within its own length; padding stays put.
 
-    Row b becomes `x[b, L-1], ..., x[b, 0], x[b, L], ..., x[b, T-1]` with `L = lengths[b]`. The map is its own
-    inverse. Without lengths the whole time axis is flipped.
+    Right padding: row b becomes `x[b, L-1], ..., x[b, 0], x[b, L], ..., x[b, T-1]` with `L = lengths[b]`; left
+    padding: `x[b, 0], ..., x[b, T-L-1], x[b, T-1], ..., x[b, T-L]`. The map is its own inverse. Without lengths
+    the whole time axis is flipped.
     """
     if lengths is None:
         return x.flip(1)
     steps = x.shape[1]
     t = torch.arange(steps, device=x.device)  # (T,)
-    last = lengths.unsqueeze(1) - 1  # (B, 1)
-    index = torch.where(t <= last, last - t, t)  # (B, T)
+    if left:
+        first = steps - lengths.unsqueeze(1)  # (B, 1): the first valid step
+        index = torch.where(t >= first, first + steps - 1 - t, t)  # (B, T)
+    else:
+        last = lengths.unsqueeze(1) - 1  # (B, 1)
+        index = torch.where(t <= last, last - t, t)  # (B, T)
+    index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
+    return x.gather(1, index)
+
+
+def roll_rows(x: Tensor, shifts: Tensor) -> Tensor:
+    """Row b of `x` (B, T, ...) rotated `shifts[b]` steps towards the start: `x[b, (t + shifts[b]) mod T]` at step t.
+
+    Moves left padding to the right (`shifts = T - lengths`) and back (`shifts = lengths`).
+    """
+    steps = x.shape[1]
+    index = (torch.arange(steps, device=x.device) + shifts.unsqueeze(1)) % steps  # (B, T)
     index = index.view(*index.shape, *([1] * (x.dim() - 2))).expand_as(x)
     return x.gather(1, index)

@@ -10,6 +10,7 @@ import torch
 from torch import Tensor, nn
 
 from ..data import SequenceData
+from ..layers import PaddingSide
 from .sequential import Sequential
 
 __all__ = ["Ensemble", "combine_logits", "ensemble_of", "ensemble_size"]
@@ -88,13 +89,15 @@ class Ensemble(Sequential):
     def size(self) -> int:
         return len(self.members)
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
-        return combine_logits(self.member_logits(x, lengths))
+    def forward(self, x: Tensor, lengths: Tensor | None = None, *, padding_side: PaddingSide | None = None) -> Tensor:
+        return combine_logits(self.member_logits(x, lengths, padding_side=padding_side))
 
-    def member_logits(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def member_logits(
+        self, x: Tensor, lengths: Tensor | None = None, *, padding_side: PaddingSide | None = None
+    ) -> Tensor:
         """Each member's logits, stacked: (K, B, [T,] C). The input is checked once for all members (they share the
-        first member's input shape and first layer)."""
-        checked = next(self._members()).check_call(x, lengths)
+        first member's input shape and first layer); `padding_side` as for `Sequential`."""
+        checked = next(self._members()).check_call(x, lengths, padding_side=padding_side)
         return torch.stack([member.run_checked(x, checked) for member in self._members()])
 
     def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:

@@ -10,7 +10,7 @@ from torch import Tensor, nn
 from ..data import SequenceData
 from ..layers import LSTM, Embedding, Layer, Lengths, Parallel, Shape, as_lengths, run_checks
 from ..layers.base import apply_layers, build_layers
-from ..layers.sequence import lengths_check, padding_lengths_check
+from ..layers.sequence import PaddingSide, lengths_check, padding_lengths_check
 from .pieces import answer_in_pieces
 
 __all__ = ["Sequential"]
@@ -38,8 +38,10 @@ class Sequential(nn.Module):
         name: the model's name in `summary()`.
 
     Shapes:
-        x: (B, *input_shape); lengths: (B,), valid steps of each right-padded row (axis 1), a tensor, list or
-        `Lengths`. Returns the last layer's output (logits for the model zoo).
+        x: (B, *input_shape); lengths: (B,), valid steps of each padded row (axis 1), a tensor, list or `Lengths`;
+        rows are right-padded unless `padding_side="left"` (or left-padded `Lengths`); ids for a first
+        `Embedding(mask_zero=True)` may be padded on either side (read from the ids). Returns the last layer's
+        output (logits for the model zoo), on the input's padding side where it keeps the time axis.
 
     Raises:
         ValueError: on an input of another shape, bad lengths, or ids the first Embedding rejects.
@@ -84,14 +86,24 @@ class Sequential(nn.Module):
     def output_shape(self) -> Shape:
         return self.output_shapes[-1]
 
-    def forward(self, x: Tensor, lengths: Tensor | None = None) -> Tensor:
+    def forward(self, x: Tensor, lengths: Tensor | None = None, *, padding_side: PaddingSide | None = None) -> Tensor:
         # lengths may also be `Lengths` (checked already); the annotation stays the one subclasses override
-        return self.run_checked(x, self.check_call(x, lengths))
+        return self.run_checked(x, self.check_call(x, lengths, padding_side=padding_side))
 
-    def check_call(self, x: Tensor, lengths: Tensor | Sequence[int] | Lengths | None = None) -> Lengths | None:
+    def check_call(
+        self,
+        x: Tensor,
+        lengths: Tensor | Sequence[int] | Lengths | None = None,
+        *,
+        padding_side: PaddingSide | None = None,
+    ) -> Lengths | None:
         """Check a call's input and lengths, all that needs the device's numbers in one read: the lengths' range
         (given; or derived from the padding ids by a first `Embedding(mask_zero=True)`, with the padding's
         structure) and a first Embedding's ids. None: no lengths given or derived (nothing to read).
+
+        `padding_side` says where given lengths' padding is ("right" when None). Lengths derived from padding ids
+        take the side the ids show (right padding, or left padding as Keras's `pad_sequences` gives by default)
+        unless `padding_side` demands one.
 
         `forward` is `run_checked(x, check_call(x, lengths))`; a caller running several models on the same input
         (an ensemble) can check once and run each.
@@ -104,7 +116,8 @@ class Sequential(nn.Module):
         ids_checks = [first.ids_check(x)] if isinstance(first, Embedding) else []
         if lengths is None and isinstance(first, Embedding) and first.mask_zero:
             # the padding's message first, as when the Embedding derived the lengths before its own check
-            derived: Lengths = run_checks(padding_lengths_check(x, 0), *ids_checks)[0]  # the one device read
+            side = "auto" if padding_side is None else padding_side
+            derived: Lengths = run_checks(padding_lengths_check(x, 0, padding_side=side), *ids_checks)[0]  # one read
             return derived
         if lengths is None:
             run_checks(*ids_checks)
@@ -115,9 +128,16 @@ class Sequential(nn.Module):
                 f"Received: lengths for shape={tuple(x.shape)}"
             )
         if isinstance(lengths, Lengths):
+            if padding_side is not None and padding_side != lengths.side:
+                raise ValueError(
+                    f"Expected lengths checked for padding_side={padding_side!r}. "
+                    f"Received: {lengths.side}-padded Lengths"
+                )
             run_checks(*ids_checks)
             return as_lengths(lengths, x)  # checked already: compared with x's shape and device only
-        given: Lengths = run_checks(*ids_checks, lengths_check(lengths, x.shape[0], x.shape[1], x.device))[-1]
+        side = "right" if padding_side is None else padding_side
+        check = lengths_check(lengths, x.shape[0], x.shape[1], x.device, padding_side=side)
+        given: Lengths = run_checks(*ids_checks, check)[-1]
         return given
 
     def run_checked(self, x: Tensor, lengths: Lengths | None) -> Tensor:
