@@ -65,7 +65,10 @@ def _rooms_imported(path: pathlib.Path) -> set[str]:
         if isinstance(node, ast.ImportFrom) and node.level:
             base = list(package[: len(package) - node.level + 1])  # the package the import is relative to
             parts = [*base, *(node.module.split(".") if node.module else [])]
-            rooms.add(parts[0] if parts else "__init__")
+            if parts:
+                rooms.add(parts[0])
+            else:  # `from .. import layers`: the names are the rooms (or the package's own names)
+                rooms.update(a.name if (ROOT / "lstmlab" / a.name).is_dir() else "__init__" for a in node.names)
         elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lstmlab"):
             rooms.add(node.module.split(".")[1] if "." in node.module else "__init__")
         elif isinstance(node, ast.Import):
