@@ -91,3 +91,21 @@ def test_a_preset_call_synchronises_with_the_gpu_at_most_once(name: str, mode: s
             torch.cuda.set_sync_debug_mode("default")
     syncs = [str(w.message) for w in caught if "synchroniz" in str(w.message)]
     assert len(syncs) <= 1, syncs
+
+
+@pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave"])
+def test_left_padding_on_cuda_equals_right_padding(merge_mode: str) -> None:
+    """cuDNN with the held-padding channel on left-padded rows (the forward direction reads the padding first)."""
+    from lstmlab.layers import check_lengths
+    from lstmlab.layers.sequence import roll_rows
+
+    torch.manual_seed(3)
+    layer = Bidirectional(LSTM(8, input_size=3, return_sequences=True), merge_mode=merge_mode)  # type: ignore[arg-type]
+    layer = layer.to("cuda", torch.float64)
+    x = torch.randn(5, 7, 3, device="cuda", dtype=torch.float64)
+    lengths = torch.tensor([7, 1, 4, 6, 2], device="cuda")
+    right = layer(x, lengths)
+    left = layer(roll_rows(x, lengths), check_lengths(lengths, 5, 7, x.device, padding_side="left"))
+    assert layer.last_one_call
+    valid = (torch.arange(7, device="cuda") < lengths[:, None]).unsqueeze(-1)
+    assert_close(roll_rows(left, 7 - lengths) * valid, right * valid)
