@@ -12,9 +12,11 @@ from helpers import preset_batch
 from torch import Tensor
 from torch.testing import assert_close
 
+from lstmlab.data import SequenceData
 from lstmlab.layers import LSTM, Bidirectional, check_lengths
 from lstmlab.layers.sequence import roll_rows
-from lstmlab.models import PRESETS, build_model
+from lstmlab.models import PRESETS, Sequential, build_model
+from lstmlab.training import TrainConfig, evaluate, fit, predict
 
 TOL = {"atol": 1e-6, "rtol": 1e-5}
 
@@ -115,3 +117,59 @@ def test_bidirectional_on_left_padding(merge_mode: str, given_state: bool) -> No
     assert_close(valid(to_right(got, lengths), lengths), valid(want, lengths), **TOL)
     by_reference = reference(to_left(x, lengths), lengths=left, initial_state=states)
     assert_close(by_reference, got, **TOL)
+
+
+# ------------------------------------------------------------------------------------------ training on left padding
+def _fit_twice(name: str, data: SequenceData) -> tuple[Sequential, Sequential, SequenceData]:
+    """The preset trained on `data` and on its left-padded copy, from the same weights and seed."""
+    assert data.lengths is not None
+    left_y = to_left(data.y, data.lengths) if data.per_step else data.y
+    left = SequenceData(to_left(data.x, data.lengths), left_y, data.lengths, padding_side="left")
+    config = TrainConfig(epochs=2, batch_size=4, seed=5)
+    models = []
+    for each in (data, left):
+        torch.manual_seed(0)
+        model = build_model(name, units=6)
+        fit(model, each, config=config)
+        models.append(model)
+    return models[0], models[1], left
+
+
+@pytest.mark.parametrize("name", ["tutorial-bilstm", "series-bilstm"])
+def test_training_on_left_padded_data_equals_right_padded(name: str) -> None:
+    gen = torch.Generator().manual_seed(4)
+    lengths = torch.randint(1, 11, (12,), generator=gen)
+    x = torch.rand(12, 10, 1, generator=gen) * (torch.arange(10) < lengths[:, None]).unsqueeze(-1)
+    per_step = name.startswith("tutorial")  # one target per step, padded as the inputs are
+    y = (x[..., 0].cumsum(1) > 2.5).long() if per_step else (x.sum(dim=(1, 2)) > 2.5).long()
+    right_model, left_model, left = _fit_twice(name, SequenceData(x, y, lengths))
+    for (key, a), b in zip(right_model.state_dict().items(), left_model.state_dict().values(), strict=True):
+        assert_close(b, a, **TOL, msg=key)
+    right_scores = evaluate(right_model, SequenceData(x, y, lengths))
+    assert evaluate(left_model, left).accuracy == pytest.approx(right_scores.accuracy)
+    assert evaluate(left_model, left).loss == pytest.approx(right_scores.loss, rel=1e-5)
+    probabilities = predict(left_model, left)  # in the data's own layout: left-padded per-step answers
+    want = predict(right_model, SequenceData(x, y, lengths))
+    if name.startswith("tutorial"):
+        assert_close(valid(to_right(probabilities, lengths), lengths), valid(want, lengths), **TOL)
+    else:
+        assert_close(probabilities, want, **TOL)
+
+
+def test_left_padded_targets_are_scored_on_their_valid_steps() -> None:
+    data = SequenceData(torch.zeros(2, 3, 1), torch.zeros(2, 3, dtype=torch.long), torch.tensor([1, 3]), "left")
+    assert data.scored_lengths.tolist() == [[False, False, True], [True, True, True]]  # type: ignore[union-attr]
+    assert data.take(torch.tensor([1])).padding_side == "left"
+    with pytest.raises(
+        ValueError, match=r"Expected padding_side in \{'right', 'left', None\}\. Received: padding_side='pre'"
+    ):
+        SequenceData(torch.zeros(2, 3, 1), torch.zeros(2), None, "pre")  # type: ignore[arg-type]
+
+
+def test_a_plain_module_refuses_left_padded_data() -> None:
+    module = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(3, 1))
+    data = SequenceData(torch.zeros(2, 3, 1), torch.zeros(2), torch.tensor([1, 3]), "left")
+    with pytest.raises(
+        ValueError, match=r"Expected right-padded data for a Sequential, .*Received: padding_side='left'"
+    ):
+        evaluate(module, data)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 from torch import Tensor
@@ -18,14 +19,24 @@ class SequenceData:
 
     Shapes:
         x: (N, T, D) values or (N, T) token ids; y: (N,) one class per sequence or (N, T) one per step;
-        lengths: (N,) valid steps of each right-padded row, or None.
+        lengths: (N,) valid steps of each padded row, or None.
+
+    Attributes:
+        padding_side: where the rows' padding is: "right", "left" (Keras's `pad_sequences` default), or None: as
+            the model reads it (given lengths are right padding; padding ids for a first `Embedding(mask_zero=True)`
+            show their side). Per-step targets are padded on the same side as their inputs.
     """
 
     x: Tensor
     y: Tensor
     lengths: Tensor | None = None
+    padding_side: Literal["right", "left"] | None = None
 
     def __post_init__(self) -> None:
+        if self.padding_side not in (None, "right", "left"):
+            raise ValueError(
+                f"Expected padding_side in {{'right', 'left', None}}. Received: padding_side={self.padding_side!r}"
+            )
         n = self.x.shape[0]
         if self.y.shape[0] != n or (self.lengths is not None and self.lengths.shape != (n,)):
             lengths = None if self.lengths is None else tuple(self.lengths.shape)
@@ -48,13 +59,19 @@ class SequenceData:
 
     @property
     def scored_lengths(self) -> Tensor | None:
-        """The lengths that mask the targets: only per-step targets have padded positions."""
-        return self.lengths if self.per_step else None
+        """What masks the targets (only per-step targets have padded positions): the lengths (N,) of right-padded
+        rows, or the (N, T) boolean mask of the valid steps of left-padded ones."""
+        if not self.per_step or self.lengths is None:
+            return None
+        if self.padding_side != "left":
+            return self.lengths
+        steps = self.y.shape[1]
+        return torch.arange(steps, device=self.lengths.device) >= (steps - self.lengths).unsqueeze(1)  # (N, T)
 
     def take(self, index: Tensor) -> SequenceData:
         """The examples at `index`, in that order."""
         lengths = None if self.lengths is None else self.lengths[index]
-        return SequenceData(self.x[index], self.y[index], lengths)
+        return SequenceData(self.x[index], self.y[index], lengths, self.padding_side)
 
     def split(self, fraction: float) -> tuple[SequenceData, SequenceData]:
         """(first part, last `fraction`): Keras's `validation_split`, taken before any shuffling."""

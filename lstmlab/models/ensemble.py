@@ -102,7 +102,8 @@ class Ensemble(Sequential):
 
     def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:
         """Every member's logits `(K, B, [T,] C)`: each member learns from its own loss (the training hook)."""
-        return self.member_logits(batch.x, batch.lengths), batch.y, batch.scored_lengths
+        logits = self.member_logits(batch.x, batch.lengths, padding_side=batch.padding_side)
+        return logits, batch.y, batch.scored_lengths
 
     def clip_groups(self) -> list[list[nn.Parameter]]:
         """Each member's parameters: each member's gradient is clipped on its own (the training hook)."""

@@ -234,7 +234,7 @@ class Sequential(nn.Module):
         a stateful model reads each sequence in pieces (`answer_in_pieces`)."""
         if self.stateful and self.input_shape and self.input_shape[0] is not None:
             return answer_in_pieces(self, self.input_shape[0], batch)
-        return self(batch.x, batch.lengths), batch.y, batch.scored_lengths
+        return self(batch.x, batch.lengths, padding_side=batch.padding_side), batch.y, batch.scored_lengths
 
     def training_answers(self, batch: SequenceData) -> tuple[Tensor, Tensor, Tensor | None]:
         """`answer` with a leading learner axis of size 1: the model learns from one loss."""

@@ -77,7 +77,7 @@ def _step(
     learners = logits.shape[0]
     if learners > 1:
         targets = targets.repeat(learners, *([1] * (targets.dim() - 1)))  # (K * B, [T])
-        lengths = None if lengths is None else lengths.repeat(learners)
+        lengths = None if lengths is None else lengths.repeat(learners, *([1] * (lengths.dim() - 1)))
     flat_logits, flat_targets = valid_targets(logits.reshape(-1, *logits.shape[2:]), targets, lengths)
     value = loss(flat_logits, flat_targets)
     (value if learners == 1 else value * learners).backward()  # type: ignore[no-untyped-call]

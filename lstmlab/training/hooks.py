@@ -15,7 +15,8 @@ from ..data import SequenceData
 
 __all__ = ["Answers", "BatchModel", "PlainModel", "batch_model"]
 
-# (logits, the targets they answer, the lengths that mask those targets or None)
+# (logits, the targets they answer, what masks those targets or None: lengths (B,) of right-padded rows or a
+# (B, T) boolean mask of left-padded ones, `SequenceData.scored_lengths`)
 Answers = tuple[Tensor, Tensor, Tensor | None]
 
 
@@ -48,6 +49,11 @@ class PlainModel:
         self.batch_size: int | None = size if isinstance(size, int) else None
 
     def answer(self, batch: SequenceData) -> Answers:
+        if batch.padding_side == "left":
+            raise ValueError(
+                f"Expected right-padded data for a {type(self.module).__name__}, called as model(x, lengths) "
+                "(lstmlab's models read left padding). Received: padding_side='left'"
+            )
         return self.module(batch.x, batch.lengths), batch.y, batch.scored_lengths
 
     def training_answers(self, batch: SequenceData) -> Answers:

@@ -28,7 +28,8 @@ def valid_targets(logits: Tensor, targets: Tensor, lengths: Tensor | None) -> tu
     """Flatten logits and targets to the scored items: (N, C) and (N,), padded steps removed.
 
     Shapes:
-        per sequence: logits (B, C), targets (B,); per step: logits (B, T, C), targets (B, T), lengths (B,).
+        per sequence: logits (B, C), targets (B,); per step: logits (B, T, C), targets (B, T), lengths (B,) of
+        right-padded rows or a boolean (B, T) mask of the valid steps (`SequenceData.scored_lengths`).
 
     Raises:
         ValueError: if the shapes do not pair up, or lengths are given for per-sequence targets.
@@ -42,7 +43,10 @@ def valid_targets(logits: Tensor, targets: Tensor, lengths: Tensor | None) -> tu
         return logits.reshape(-1, logits.shape[-1]), targets.reshape(-1)
     if targets.dim() != 2:
         raise ValueError(f"Expected per-step targets (B, T) with lengths. Received: targets {tuple(targets.shape)}")
-    valid = torch.arange(targets.shape[1], device=targets.device) < lengths.to(targets.device)[:, None]  # (B, T)
+    if lengths.dtype == torch.bool:
+        valid = lengths.to(targets.device)  # (B, T), left-padded rows' valid steps
+    else:
+        valid = torch.arange(targets.shape[1], device=targets.device) < lengths.to(targets.device)[:, None]  # (B, T)
     return logits[valid], targets[valid]
 
 
