@@ -1,0 +1,194 @@
+"""Keras's optimisers with Keras's defaults, made into PyTorch optimisers when the model is compiled.
+
+Keras's `Adam` (learning_rate 1e-3, epsilon 1e-7), `RMSprop` (1e-3, rho 0.9, epsilon 1e-7) and `SGD` (1e-2) become
+`torch.optim.Adam`, `RMSprop` and `SGD` with those settings. The update rules agree with Keras's up to where epsilon
+enters (PyTorch adds it to the bias-corrected root; Keras 3's RMSprop inside the root): with epsilon 1e-7 the steps
+differ only for gradients near zero. Keras 2's `lr=` is taken as `learning_rate=`.
+
+Example:
+    >>> model.compile(loss="binary_crossentropy", optimizer=Adam(learning_rate=3e-3))
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+import torch
+from torch import nn
+
+__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
+
+
+class Optimizer:
+    """A Keras optimiser's settings; `make(parameters)` gives the PyTorch optimiser, `clip(parameters)` clips
+    gradients as Keras's `clipnorm` (each weight's norm), `global_clipnorm` and `clipvalue` do.
+
+    Raises:
+        ValueError: on a Keras option lstmlab does not support, or settings out of range.
+    """
+
+    name = "optimizer"
+
+    def __init__(
+        self,
+        learning_rate: float,
+        *,
+        clipnorm: float | None = None,
+        clipvalue: float | None = None,
+        global_clipnorm: float | None = None,
+        options: dict[str, Any],
+    ) -> None:
+        if "lr" in options:  # Keras 2's name
+            learning_rate = options.pop("lr")
+        for name, value in options.items():
+            if name == "name" or (name in ("decay", "weight_decay") and not value) or (name == "use_ema" and not value):
+                continue
+            raise ValueError(
+                f"Expected {type(self).__name__} arguments of Keras without {name}. Received: {name}={value!r}"
+            )
+        if not learning_rate > 0:
+            raise ValueError(f"Expected learning_rate > 0. Received: learning_rate={learning_rate!r}")
+        if sum(c is not None for c in (clipnorm, clipvalue, global_clipnorm)) > 1:
+            raise ValueError(
+                "Expected at most one of clipnorm, clipvalue, global_clipnorm. "
+                f"Received: clipnorm={clipnorm}, clipvalue={clipvalue}, global_clipnorm={global_clipnorm}"
+            )
+        self.learning_rate = float(learning_rate)
+        self.clipnorm, self.clipvalue, self.global_clipnorm = clipnorm, clipvalue, global_clipnorm
+
+    @property
+    def clips(self) -> bool:
+        return any(c is not None for c in (self.clipnorm, self.clipvalue, self.global_clipnorm))
+
+    def clip(self, parameters: list[nn.Parameter]) -> None:
+        """Clip the gradients of `parameters` in place, as Keras does before its update."""
+        if self.global_clipnorm is not None:
+            nn.utils.clip_grad_norm_(parameters, self.global_clipnorm)
+        elif self.clipnorm is not None:
+            for parameter in parameters:
+                nn.utils.clip_grad_norm_([parameter], self.clipnorm)
+        elif self.clipvalue is not None:
+            nn.utils.clip_grad_value_(parameters, self.clipvalue)
+
+    def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        """The PyTorch optimiser over `parameters` (those that take gradients)."""
+        raise NotImplementedError
+
+    def get_config(self) -> dict[str, Any]:
+        """The settings, as Keras's `get_config()` names them."""
+        return {"name": self.name, "learning_rate": self.learning_rate}
+
+
+def _fused(parameters: list[nn.Parameter]) -> bool | None:
+    """PyTorch's fused kernel where it has one for all the parameters (fewer small operations per step)."""
+    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in parameters)
+    return True if fused and parameters else None
+
+
+class Adam(Optimizer):
+    """Keras's Adam: learning_rate 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7, amsgrad False."""
+
+    name = "adam"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float | None = 1e-7,
+        amsgrad: bool = False,
+        **options: Any,
+    ) -> None:
+        clips = {k: options.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
+        super().__init__(learning_rate, **clips, options=options)
+        self.beta_1, self.beta_2 = beta_1, beta_2
+        self.epsilon = 1e-7 if epsilon is None else epsilon  # Keras 2's None: the backend's 1e-7
+        self.amsgrad = amsgrad
+
+    def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        params = [p for p in parameters if p.requires_grad]
+        return torch.optim.Adam(
+            params,
+            lr=self.learning_rate,
+            betas=(self.beta_1, self.beta_2),
+            eps=self.epsilon,
+            amsgrad=self.amsgrad,
+            fused=_fused(params),
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon}
+
+
+class RMSprop(Optimizer):
+    """Keras's RMSprop: learning_rate 1e-3, rho 0.9, momentum 0, epsilon 1e-7, centered False."""
+
+    name = "rmsprop"
+
+    def __init__(
+        self,
+        learning_rate: float = 0.001,
+        rho: float = 0.9,
+        momentum: float = 0.0,
+        epsilon: float | None = 1e-7,
+        centered: bool = False,
+        **options: Any,
+    ) -> None:
+        clips = {k: options.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
+        super().__init__(learning_rate, **clips, options=options)
+        self.rho, self.momentum, self.centered = rho, momentum, centered
+        self.epsilon = 1e-7 if epsilon is None else epsilon
+
+    def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        params = [p for p in parameters if p.requires_grad]
+        return torch.optim.RMSprop(
+            params,
+            lr=self.learning_rate,
+            alpha=self.rho,
+            eps=self.epsilon,
+            momentum=self.momentum,
+            centered=self.centered,
+        )
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+class SGD(Optimizer):
+    """Keras's SGD: learning_rate 1e-2, momentum 0, nesterov False."""
+
+    name = "sgd"
+
+    def __init__(
+        self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **options: Any
+    ) -> None:
+        clips = {k: options.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
+        super().__init__(learning_rate, **clips, options=options)
+        self.momentum, self.nesterov = momentum, nesterov
+
+    def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
+        params = [p for p in parameters if p.requires_grad]
+        return torch.optim.SGD(params, lr=self.learning_rate, momentum=self.momentum, nesterov=self.nesterov)
+
+    def get_config(self) -> dict[str, Any]:
+        return {**super().get_config(), "momentum": self.momentum, "nesterov": self.nesterov}
+
+
+_BY_NAME: dict[str, type[Adam] | type[RMSprop] | type[SGD]] = {"adam": Adam, "rmsprop": RMSprop, "sgd": SGD}
+
+
+def get(optimizer: str | Optimizer) -> Optimizer:
+    """The optimiser named as in Keras ('adam', 'rmsprop', 'sgd'; any case) with Keras's defaults, or the one given.
+
+    Raises:
+        ValueError: for another name or object.
+    """
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    if isinstance(optimizer, str) and optimizer.lower() in _BY_NAME:
+        return _BY_NAME[optimizer.lower()]()
+    raise ValueError(
+        f"Expected optimizer in {sorted(_BY_NAME)} or an lstmlab.keras.optimizers object. "
+        f"Received: optimizer={optimizer!r}"
+    )

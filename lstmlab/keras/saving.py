@@ -1,0 +1,134 @@
+"""`Sequential.save` / `load_model` in lstmlab's own safe format: one safetensors file holding the weights, with the
+model's layout (`lstmlab.models.layout`), output activation and compile settings as JSON in its metadata. Loading
+never runs code (no pickle), and a saved file names no Python object to import.
+
+A Keras archive (`.keras` zip or HDF5 `.h5`) given to `load_model` is read by `load_keras_model` instead.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import save_file
+
+from ..models import Sequential as LstmlabSequential
+from ..models.layout import model_config, model_from_config
+from . import losses as keras_losses
+from . import optimizers as keras_optimizers
+
+if TYPE_CHECKING:
+    from .models import Sequential
+
+__all__ = ["load_model", "load_weights", "save_model", "save_weights"]
+
+MODEL_FORMAT = "lstmlab.keras-model/1"
+WEIGHTS_FORMAT = "lstmlab.keras-weights/1"
+_OPTIMIZERS: dict[str, type[keras_optimizers.Adam] | type[keras_optimizers.RMSprop] | type[keras_optimizers.SGD]] = {
+    "adam": keras_optimizers.Adam,
+    "rmsprop": keras_optimizers.RMSprop,
+    "sgd": keras_optimizers.SGD,
+}
+
+
+def _tensors(model: Sequential) -> dict[str, torch.Tensor]:
+    return {k: v.detach().cpu().contiguous() for k, v in model.lstmlab_model.state_dict().items()}
+
+
+def save_model(model: Sequential, filepath: str | Path) -> None:
+    """Write the model's weights, layout, output activation and compile settings to `filepath` (safetensors)."""
+    compiled: dict[str, Any] | None = None
+    if model.loss is not None and model.optimizer is not None:
+        compiled = {
+            "loss": model.loss.name,
+            "from_logits": model.loss.from_logits,
+            "metric": model.metric,
+            "optimizer": model.optimizer.get_config(),
+        }
+    metadata = {
+        "format": MODEL_FORMAT,
+        "layout": json.dumps(model_config(model.lstmlab_model)),
+        "activation": model.activation,
+        "compile": json.dumps(compiled),
+    }
+    save_file(_tensors(model), str(filepath), metadata=metadata)
+
+
+def save_weights(model: Sequential, filepath: str | Path) -> None:
+    """Write the model's weights alone (safetensors)."""
+    save_file(_tensors(model), str(filepath), metadata={"format": WEIGHTS_FORMAT})
+
+
+def _read(filepath: str | Path, expected: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    path = Path(filepath)
+    try:
+        with safe_open(str(path), framework="pt") as handle:
+            metadata = handle.metadata() or {}
+            tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open has no iter
+    except (OSError, ValueError, RuntimeError) as error:
+        raise ValueError(
+            f"Expected a file saved by lstmlab.keras (save or save_weights). Received: {path} ({error})"
+        ) from None
+    if metadata.get("format") not in expected:
+        raise ValueError(
+            f"Expected a file saved by lstmlab.keras ({' or '.join(expected)}). Received: {path} with format "
+            f"{metadata.get('format')!r}"
+        )
+    return tensors, metadata
+
+
+def _keras_archive(path: Path) -> bool:
+    """Whether `path` is a Keras archive: a zip (`.keras`) or HDF5 (`.h5`) file."""
+    try:
+        with path.open("rb") as handle:
+            head = handle.read(8)
+    except OSError:
+        return False
+    return head.startswith(b"PK") or head.startswith(b"\x89HDF")
+
+
+def load_model(filepath: str | Path) -> Sequential:
+    """The model `save_model` wrote (compiled again if it was compiled); a Keras archive through `load_keras_model`.
+
+    Raises:
+        ValueError: for a file that is neither.
+    """
+    from . import load_keras_model
+    from .models import Sequential
+
+    if _keras_archive(Path(filepath)):
+        return load_keras_model(filepath)
+    tensors, metadata = _read(filepath, (MODEL_FORMAT,))
+    net = model_from_config(json.loads(metadata["layout"]))
+    if not isinstance(net, LstmlabSequential):
+        raise ValueError(f"Expected one model's layout in {filepath}. Received: {type(net).__name__}")
+    net.load_state_dict(tensors)
+    net.eval()
+    model = Sequential.from_lstmlab(net, metadata["activation"])
+    compiled = json.loads(metadata["compile"])
+    if compiled is not None:
+        settings = dict(compiled["optimizer"])
+        optimizer = _OPTIMIZERS[settings.pop("name")](**settings)
+        loss = keras_losses.get(compiled["loss"])
+        loss.from_logits = compiled["from_logits"]
+        metric = compiled["metric"]
+        model.compile(optimizer=optimizer, loss=loss, metrics=None if metric is None else [metric])
+    return model
+
+
+def load_weights(model: Sequential, filepath: str | Path) -> None:
+    """Read weights that `save_weights` (or `save_model`) wrote into a model of the same layers.
+
+    Raises:
+        ValueError: for another file, or weights of other names or shapes.
+    """
+    tensors, _ = _read(filepath, (WEIGHTS_FORMAT, MODEL_FORMAT))
+    net = model.lstmlab_model
+    expected = {k: tuple(v.shape) for k, v in net.state_dict().items()}
+    received = {k: tuple(v.shape) for k, v in tensors.items()}
+    if expected != received:
+        raise ValueError(f"Expected weights {expected}. Received: {received} from {filepath}")
+    net.load_state_dict(tensors)
