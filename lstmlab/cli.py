@@ -146,8 +146,35 @@ def print_scores(scores: Scores, label: str) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> None:
-    scores, where = evaluate_run(Path(args.run), test_size=args.test_size, seed=args.seed)
+    scores, where = evaluate_run(Path(args.run), test_size=args.test_size, seed=args.seed, data=args.data)
     print_scores(scores, f"{args.run}, test ({where})")
+
+
+def cmd_import_keras(args: argparse.Namespace) -> None:
+    from .experiments.interchange import import_keras  # h5py and the Keras mapping load for this command only
+
+    out = None if args.out is None else Path(args.out)
+    imported = import_keras(Path(args.model), out, overwrite=args.overwrite)
+    answers = "a class per step" if imported.targets == "per-step" else "a class per sequence"
+    reads = "token ids" if imported.inputs == "ids" else "values"
+    print(
+        f"imported {args.model} ({imported.name}: reads {reads}, answers {answers} of "
+        f"{' '.join(imported.labels)}, {imported.parameters:,} parameters); saved to {imported.directory}"
+    )
+    for note in imported.notes:
+        print(f"note: {note}")
+    run = imported.directory
+    print(f"use it: lstmlab predict {run} --input FILE; lstmlab evaluate {run} --data FILE")
+
+
+def cmd_export(args: argparse.Namespace) -> None:
+    from .experiments.interchange import export_keras
+
+    out = None if args.out is None else Path(args.out)
+    exported = export_keras(Path(args.run), out, overwrite=args.overwrite)
+    print(f"exported {args.run} to {exported.path} (Keras 3, a final {exported.activation})")
+    for note in exported.notes:
+        print(f"note: {note}")
 
 
 def cmd_predict(args: argparse.Namespace) -> None:
@@ -345,6 +372,26 @@ def add_compare(sub: Any) -> None:
     compare_parser.set_defaults(handler=cmd_compare)
 
 
+def add_interchange(sub: Any) -> None:
+    imports = _command(
+        sub,
+        "import-keras",
+        "make a run directory from a saved Keras classifier (.keras or .h5), for predict and evaluate",
+        "The file is read with h5py and its JSON config; nothing in it is run. A layer or option lstmlab cannot "
+        "import is named in one line.",
+    )
+    imports.add_argument("model", metavar="MODEL", help="a Keras 3 .keras archive or a Keras 2 .h5 file")
+    imports.add_argument("--out", help="run directory to write (default: a new dated directory under runs/)")
+    imports.add_argument("--overwrite", action="store_true", help="replace the run in --out")
+    imports.set_defaults(handler=cmd_import_keras)
+    export = _command(sub, "export", "write a run's model in another format: a .keras file Keras 3 loads")
+    export.add_argument("run", help="a run directory written by `lstmlab train` or `lstmlab import-keras`")
+    export.add_argument("--format", required=True, choices=["keras"], help="the format to write")
+    export.add_argument("--out", help="the file to write (default: RUN/model.keras)")
+    export.add_argument("--overwrite", action="store_true", help="replace the file at --out")
+    export.set_defaults(handler=cmd_export)
+
+
 def _command(sub: Any, name: str, text: str, more: str = "") -> argparse.ArgumentParser:
     description = f"{text[0].upper()}{text[1:]}. {more}".strip()
     parser: argparse.ArgumentParser = sub.add_parser(
@@ -377,9 +424,15 @@ def make_parser() -> argparse.ArgumentParser:
     evaluate = _command(
         sub, "evaluate", "score a saved run on its test set: a task's fresh examples, or its data's test split"
     )
-    evaluate.add_argument("run", help="a run directory written by `lstmlab train`")
+    evaluate.add_argument("run", help="a run directory written by `lstmlab train` or `lstmlab import-keras`")
     evaluate.add_argument("--test-size", type=positive_int, help="task runs: score this many fresh examples instead")
     evaluate.add_argument("--seed", type=int, help="task runs: draw the test examples with this seed")
+    evaluate.add_argument(
+        "--data",
+        type=Path,
+        help="task runs and imported models: score labelled sequences instead, an .npz of arrays x and y (class ids) "
+        "or lines 'LABEL, values...'",
+    )
     evaluate.set_defaults(handler=cmd_evaluate)
     predict = _command(
         sub,
@@ -387,13 +440,16 @@ def make_parser() -> argparse.ArgumentParser:
         "predict with a saved run: texts (--text, --text-file), series (--series-file), sequences (--input), or a "
         "fresh example of its task step by step",
     )
-    predict.add_argument("run", help="a run directory written by `lstmlab train`")
-    predict.add_argument("--input", type=Path, help="a file with one sequence a line (numbers or token ids)")
+    predict.add_argument("run", help="a run directory written by `lstmlab train` or `lstmlab import-keras`")
+    predict.add_argument(
+        "--input", type=Path, help="sequences: one a line (numbers or token ids), or an .npz of arrays x [, lengths]"
+    )
     predict.add_argument("--seed", type=int, default=1, help="seed of the fresh example shown without --input")
     predict.add_argument("--text", action="append", default=[], help="a raw text, for runs trained on text")
     predict.add_argument("--text-file", help="raw texts, one a line, for runs trained on text")
     predict.add_argument("--series-file", help="series (.ts or .npz), for runs trained on series")
     predict.set_defaults(handler=cmd_predict)
+    add_interchange(sub)
     return parser
 
 

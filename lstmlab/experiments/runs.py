@@ -1,6 +1,7 @@
 """Run directories: a trained model and everything needed to rebuild and use it, written atomically.
 
-Layout: `config.json` (kind, model preset, config and ensemble size, task or data, training settings),
+Layout: `config.json` (kind, the model: a preset with its config and ensemble size, or a layout of its layers for
+models that are not presets (`models.layout`), task or data, training settings),
 `model.safetensors` (weights, with a copy of the config in its metadata, so that weights and config can never
 disagree), `history.csv`, `metrics.json` (`rundir` writes the directory as a whole).
 Nothing is ever unpickled: loading parses JSON and reads tensors.
@@ -21,6 +22,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from ..models import Sequential, build_model, ensemble_of
+from ..models.layout import model_config, model_from_config
 from ..models.zoo import Config
 
 __all__ = [
@@ -30,6 +32,7 @@ __all__ = [
     "RunKind",
     "atomic_write",
     "file_mode",
+    "layout_run_config",
     "load_model",
     "partial_of",
     "read_config",
@@ -46,8 +49,9 @@ MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
 PARTIAL = ".partial"  # suffix of a run directory being written (see rundir)
-RunKind = Literal["task", "text", "series"]
-RUN_KINDS: tuple[RunKind, ...] = ("task", "text", "series")
+# what a run was trained on: a built-in task, the user's texts or series; or "imported" (trained elsewhere)
+RunKind = Literal["task", "text", "series", "imported"]
+RUN_KINDS: tuple[RunKind, ...] = ("task", "text", "series", "imported")
 
 
 def partial_of(target: Path) -> Path:
@@ -107,6 +111,16 @@ def run_config(
     return {"format": FORMAT, "kind": kind, "model": model, **extra}
 
 
+def layout_run_config(model: Sequential, extra: dict[str, Any], *, kind: RunKind) -> dict[str, Any]:
+    """The JSON description of a run whose model is not a preset: its layout (`models.layout.model_config`, an
+    ensemble's size included) in place of a preset and config.
+
+    Raises:
+        ValueError: for a model with a layer that a layout cannot describe.
+    """
+    return {"format": FORMAT, "kind": kind, "model": {"layout": model_config(model)}, **extra}
+
+
 def run_kind(description: dict[str, Any]) -> RunKind:
     """What a run was trained on, as its description records it (runs saved before it did: read from the data)."""
     kind = description.get("kind")
@@ -164,29 +178,23 @@ def read_config(directory: Path) -> dict[str, Any]:
     if description.get("format") != FORMAT:
         raise ValueError(f"Expected run format {FORMAT!r} in {path}. Received: {description.get('format')!r}")
     model = description.get("model")
-    if not (isinstance(model, dict) and {"preset", "config"} <= set(model)):
-        raise ValueError(f"Expected a model preset and config in {path}. Received: {description.get('model')!r}")
+    if not (isinstance(model, dict) and ({"preset", "config"} <= set(model) or "layout" in model)):
+        raise ValueError(
+            f"Expected a model preset and config in {path} (or a model layout). Received: {description.get('model')!r}"
+        )
     return description
 
 
 def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
     """Rebuild a saved model and load its weights; returns it (in eval mode) and its description."""
     description = read_config(directory)
-    model_spec = description["model"]
     path = Path(directory) / MODEL_FILE
-    if not isinstance(model_spec["config"], dict):
-        raise ValueError(f"Expected a model config object in {path}. Received: {model_spec['config']!r}")
-    try:
-        model = ensemble_of(
-            lambda: build_model(model_spec["preset"], **model_spec["config"]), model_spec.get("ensemble", 1)
-        )
-    except (TypeError, ValueError) as error:  # an unknown preset or field, or one of the wrong type
-        raise ValueError(f"Expected a model config that builds in {path}. Received: {error}") from None
+    model = _build(description["model"], path)
     state = load_file(str(path))
     expected = model.state_dict()
     missing = set(expected) ^ set(state)
     if missing:
-        raise ValueError(f"Expected weights for {model_spec['preset']}. Received: mismatched keys {sorted(missing)}")
+        raise ValueError(f"Expected weights for {model.name}. Received: mismatched keys {sorted(missing)}")
     wrong = next((k for k in expected if tuple(expected[k].shape) != tuple(state[k].shape)), None)
     if wrong is not None:
         raise ValueError(
@@ -201,3 +209,20 @@ def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
         )
     model.load_state_dict(state)
     return model.eval(), description
+
+
+def _build(model_spec: dict[str, Any], path: Path) -> Sequential:
+    """A fresh model from a run's model description: a layout, or a preset, its config and ensemble size."""
+    if "layout" in model_spec:
+        try:
+            return model_from_config(model_spec["layout"])
+        except ValueError as error:
+            raise ValueError(f"Expected a model layout that builds in {path}. Received: {error}") from None
+    if not isinstance(model_spec["config"], dict):
+        raise ValueError(f"Expected a model config object in {path}. Received: {model_spec['config']!r}")
+    try:
+        return ensemble_of(
+            lambda: build_model(model_spec["preset"], **model_spec["config"]), model_spec.get("ensemble", 1)
+        )
+    except (TypeError, ValueError) as error:  # an unknown preset or field, or one of the wrong type
+        raise ValueError(f"Expected a model config that builds in {path}. Received: {error}") from None

@@ -3,7 +3,7 @@ numbers or token ids, or a fresh example of its task)."""
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,14 +12,13 @@ import torch
 
 from ..data import SequenceData
 from ..data.datasets import DataSpec, Encoder, encoder_from_json, saved_test_set
-from ..data.loaders import lines, read_text
 from ..data.series import is_aeon, load_series
 from ..data.text import TextEncoder
-from ..layers import Embedding
 from ..models import Sequential
 from ..seeds import Seeds
 from ..training import Scores, classes_from_probabilities, evaluate, predict
 from .runs import RunKind, load_model, read_config, run_kind
+from .sequence_files import Reads, labelled_file, model_reads, sequences_file
 from .tasks import Task, get_task, task_config
 
 __all__ = [
@@ -47,6 +46,11 @@ class SavedRun:
     @property
     def task(self) -> tuple[Task, Any]:
         """The task and its config (runs trained on a task)."""
+        if self.kind == "imported":
+            raise ValueError(
+                f"Expected a run trained on a task. Received: {self.directory} holds an imported model (give it "
+                "sequences: predict --input FILE, evaluate --data FILE)"
+            )
         if self.kind != "task":
             raise ValueError(
                 f"Expected a run trained on a task. Received: {self.directory} was trained on your data (--data)"
@@ -62,12 +66,36 @@ class SavedRun:
     @property
     def data(self) -> tuple[DataSpec, Encoder]:
         """The data spec and the fitted encoder (runs trained on the user's data)."""
+        if self.kind == "imported":
+            raise ValueError(
+                f"Expected a run trained on your texts or series. Received: {self.directory} holds an imported model "
+                "(give it sequences of numbers or token ids: predict --input FILE)"
+            )
         if self.kind == "task":
             raise ValueError(
                 f"Expected a run trained on your data (--data). Received: {self.directory} was trained on a task"
             )
         saved = self.description["dataset"]
         return DataSpec.from_json(saved["spec"]), encoder_from_json(saved["encoder"])
+
+    @property
+    def reads(self) -> Reads:
+        """What the model reads and answers (task runs and imported models: their inputs come as sequences).
+
+        Raises:
+            ValueError: for a run trained on texts or series (their inputs come through the saved encoder).
+        """
+        if self.kind in ("text", "series"):
+            raise ValueError(
+                f"Expected a run trained on a task or an imported model for sequences of numbers. Received: "
+                f"{self.directory} was trained on {self.kind} (--data)"
+            )
+        if self.kind == "imported":
+            reads = model_reads(self.model, tuple(self.description["labels"]))
+            mask_value = self.description.get("mask_value")
+            return reads if mask_value is None else dataclasses.replace(reads, mask_value=float(mask_value))
+        task, _ = self.task
+        return Reads(task.inputs == "tokens", task.targets == "per-step", model_reads(self.model).labels)
 
 
 def saved_kind(directory: Path) -> RunKind:
@@ -83,6 +111,8 @@ def load_run(directory: Path) -> SavedRun:
         if run.kind == "task":
             run.task  # noqa: B018 - reads and checks the task
             int(description["train"]["seed"]), int(description["data"]["test_size"])
+        elif run.kind == "imported":
+            _check_imported(run)
         else:
             run.data  # noqa: B018 - reads and checks the data spec and the encoder
     except (KeyError, TypeError, AttributeError) as error:
@@ -93,11 +123,37 @@ def load_run(directory: Path) -> SavedRun:
     return run
 
 
-def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | None = None) -> tuple[Scores, str]:
+def _check_imported(run: SavedRun) -> None:
+    """An imported model's description against the model: its labels name every class, its inputs are the model's."""
+    labels, inputs = run.description["labels"], run.description["inputs"]
+    expected = model_reads(run.model)
+    if not (isinstance(labels, list) and all(isinstance(label, str) for label in labels)):
+        raise TypeError(f"labels {labels!r} are not a list of strings")
+    if len(set(labels)) != len(expected.labels):
+        raise TypeError(f"{len(labels)} labels for {len(expected.labels)} classes")
+    if inputs != ("ids" if expected.tokens else "values"):
+        raise TypeError(f"inputs {inputs!r} for a model reading {'ids' if expected.tokens else 'values'}")
+
+
+def evaluate_run(
+    directory: Path, *, test_size: int | None = None, seed: int | None = None, data: Path | None = None
+) -> tuple[Scores, str]:
     """Score a saved run on its test set, and say which: a task's fresh examples (the run's own by default, or
-    `test_size` examples drawn by `seed`), or the user's data's test split, rebuilt from the saved data spec and
-    encoded with the saved encoder."""
+    `test_size` examples drawn by `seed`), the user's data's test split, rebuilt from the saved data spec and
+    encoded with the saved encoder; or the labelled sequences of the file `data` (text lines or .npz arrays:
+    `sequence_files`), for task runs and imported models, which have no test set of their own."""
     run = load_run(directory)
+    if data is not None:
+        if test_size is not None or seed is not None:
+            raise ValueError("Expected no --test-size or --seed with --data (the file is the test set)")
+        reads = run.reads
+        labelled = labelled_file(data, run.model, reads)
+        return evaluate(run.model, labelled, labels=reads.labels), f"{len(labelled)} sequences of {data}"
+    if run.kind == "imported":
+        raise ValueError(
+            f"Expected --data FILE (labelled sequences) to score {directory}. Received: none (an imported model has "
+            "no test set of its own)"
+        )
     if run.kind != "task":
         spec, encoder = run.data
         if test_size is not None or seed is not None:
@@ -110,9 +166,9 @@ def evaluate_run(directory: Path, *, test_size: int | None = None, seed: int | N
     size = test_size or run.description["data"]["test_size"]
     own = seed is None
     test_seed = Seeds(run.description["train"]["seed"] if seed is None else seed).test_set
-    data = task.sample(conf, size, torch.Generator().manual_seed(test_seed))
+    examples = task.sample(conf, size, torch.Generator().manual_seed(test_seed))
     where = f"{size} fresh examples of {task.name}" + (" (the run's own test set)" if own and test_size is None else "")
-    return evaluate(run.model, data), where
+    return evaluate(run.model, examples), where
 
 
 @dataclass(frozen=True)
@@ -158,82 +214,34 @@ def predict_series(directory: Path, path: str) -> list[tuple[Prediction, str]]:
     return list(zip(found, series.labels, strict=True))
 
 
-def read_sequences(path: Path, tokens: bool) -> list[list[float]]:
-    """One sequence a line: numbers separated by commas or spaces (token ids for token models)."""
-    if not path.is_file():
-        raise ValueError(f"Expected an input file of sequences, one a line. Received: {path} does not exist")
-    rows = []
-    for number, line in enumerate(lines(read_text(path)), start=1):
-        if not line.strip():
-            continue
-        try:
-            values = [float(v) for v in line.replace(",", " ").split()]
-        except ValueError:
-            kind = "token ids" if tokens else "numbers"
-            raise ValueError(
-                f"Expected {kind} separated by commas or spaces in {path}:{number}. Received: {line!r}"
-            ) from None
-        if not all(math.isfinite(v) for v in values):
-            raise ValueError(f"Expected finite numbers in {path}:{number}. Received: {line!r}")
-        if tokens and any(v != int(v) or not 0 <= v < 2**62 for v in values):
-            raise ValueError(f"Expected non-negative integer token ids in {path}:{number}. Received: {line!r}")
-        rows.append(values)
-    if not rows:
-        raise ValueError(f"Expected at least one sequence in {path}. Received: an empty file")
-    return rows
-
-
-def pad_rows(rows: list[list[float]], model: Sequential, tokens: bool, per_step: bool) -> SequenceData:
-    """Right-pad the rows to the model's input length (or the longest row) with their lengths.
-
-    A model that reads in pieces (stateful) takes rows of one length, a multiple of its piece, unpadded.
-    """
-    piece = model.input_shape[0] if model.stateful else None
-    if piece is not None and (len({len(r) for r in rows}) > 1 or len(rows[0]) % piece):
-        raise ValueError(
-            f"Expected sequences of one length, a multiple of {piece}, for a stateful model. "
-            f"Received: lengths {sorted({len(r) for r in rows})}"
-        )
-    steps = max(map(len, rows)) if piece is not None else model.input_shape[0] or max(map(len, rows))
-    too_long = [i for i, row in enumerate(rows, start=1) if len(row) > steps]
-    if too_long:
-        raise ValueError(
-            f"Expected at most {steps} values a line (the model's input length). Received: line {too_long[0]}"
-        )
-    lengths = torch.tensor([len(row) for row in rows])
-    x = torch.zeros(len(rows), steps, dtype=torch.long if tokens else torch.float32)
-    for i, row in enumerate(rows):
-        x[i, : len(row)] = torch.tensor(row, dtype=x.dtype)
-    if not tokens:
-        x = x.unsqueeze(-1)
-    placeholder = torch.zeros(x.shape[:2] if per_step else x.shape[:1], dtype=torch.long)  # targets are unknown
-    return SequenceData(x, placeholder, None if bool((lengths == steps).all()) else lengths)
-
-
 def predict_sequences(directory: Path, path: Path) -> list[str]:
-    """The sequences of a file (one a line) through a saved task run: per line, the class of every step, or the
-    sequence's class and its probability."""
+    """The sequences of a file (text lines or .npz arrays: `sequence_files`) through a saved task run or imported
+    model.
+
+    Returns:
+        A line per sequence. Task runs: the class of every step, or the sequence's class and its probability.
+        Imported models: the class (of every step, space-separated), a tab, then the probabilities as Keras's
+        `predict` gives them (one for a sigmoid, one per class joined by commas for a softmax; steps
+        space-separated).
+    """
     run = load_run(directory)
-    task, _ = run.task
-    tokens = task.inputs == "tokens"
-    rows = read_sequences(path, tokens)
-    first = run.model.layers[0]
-    if isinstance(first, Embedding):
-        line = next((i for i, row in enumerate(rows, start=1) if max(row) >= first.input_dim), None)
-        if line is not None:
-            raise ValueError(
-                f"Expected token ids in 0..{first.input_dim - 1} (the model's vocabulary) in {path}, sequence "
-                f"{line}. Received: {int(max(rows[line - 1]))}"
-            )
-    data = pad_rows(rows, run.model, tokens, task.targets == "per-step")
-    probabilities = predict(run.model, data)
+    reads = run.reads
+    data = sequences_file(path, run.model, reads)
+    probabilities = predict(run.model, data)  # (N, [T,] C)
     shown = []
     for row, p in enumerate(probabilities):
-        n = int(data.lengths[row]) if data.lengths is not None else p.shape[0]
-        classes = classes_from_probabilities(p[:n] if task.targets == "per-step" else p)
-        shown.append(
-            " ".join(map(str, classes.tolist())) if classes.dim() else f"{int(classes)} (p={float(p.max()):.3f})"
-        )
+        n = int(data.lengths[row]) if data.lengths is not None else data.x.shape[1]
+        p = p[:n] if reads.per_step else p
+        classes = classes_from_probabilities(p)
+        if run.kind == "imported":
+            answers = p if reads.per_step else p[None]
+            written = " ".join(",".join(f"{float(v):.6f}" for v in answer) for answer in answers)
+            named = [reads.labels[c] for c in (classes.tolist() if classes.dim() else [int(classes)])]
+            shown.append(" ".join(named) + "\t" + written)
+        elif classes.dim():
+            shown.append(" ".join(map(str, classes.tolist())))
+        else:
+            shown.append(f"{int(classes)} (p={float(p.max()):.3f})")
     return shown
 
 
