@@ -93,7 +93,7 @@ def _activation(layer: KerasLayer, option: str = "activation") -> str:
     value = layer.config.get(option, "linear")
     value = "linear" if value is None else value
     if not isinstance(value, str) or value not in _ACTIVATIONS:
-        raise _refuse(layer, f"{option} in {set(_ACTIVATIONS)}", option, value)
+        raise _refuse(layer, f"{option} in {{{', '.join(map(repr, _ACTIVATIONS))}}}", option, value)
     return value
 
 
@@ -221,12 +221,7 @@ def _bidirectional(layer: KerasLayer, state: Importing) -> Imported:
     imported = Bidirectional(LSTM(**options), merge_mode=merge_mode)
     _masked_sequence_notes(layer, state, options, zeros=True)
     state.masked = state.masked and options["return_sequences"]
-    weights = layer.weights
-    if weights and weights[0][0] is not None:  # legacy: by name, the backward layer's weights hold "backward"
-        forward = [w for w in weights if "backward" not in str(w[0])]
-        backward_weights = [w for w in weights if "backward" in str(w[0])]
-    else:
-        forward, backward_weights = list(weights[: len(weights) // 2]), list(weights[len(weights) // 2 :])
+    forward, backward_weights = _directions(layer.weights, inner.name)
 
     def load() -> None:
         _load_cell(inner, imported.forward_layer, forward)
@@ -238,6 +233,19 @@ def _bidirectional(layer: KerasLayer, state: Importing) -> Imported:
         # in reversed time order, lstmlab's in input order
         layers.append(ReverseTime())
     return Imported(layers, load)
+
+
+def _directions(weights: Sequence[WeightEntry], forward_name: str) -> tuple[list[WeightEntry], list[WeightEntry]]:
+    """A Bidirectional's weights split into its forward and backward layer's: in a legacy file by the forward
+    layer's name in their paths (or "backward" in the others'), in an archive by position (forward first)."""
+    half = len(weights) // 2
+    if weights and weights[0][0] is not None:
+        names = [str(name) for name, _ in weights]
+        for marks in ([forward_name in n.split("/") for n in names], ["backward" not in n for n in names]):
+            if sum(marks) == half:
+                forward = [w for w, mark in zip(weights, marks, strict=True) if mark]
+                return forward, [w for w, mark in zip(weights, marks, strict=True) if not mark]
+    return list(weights[:half]), list(weights[half:])
 
 
 def _inner(layer: KerasLayer, option: str) -> KerasLayer:
