@@ -297,3 +297,19 @@ def test_an_imported_run_asks_for_its_sequences(tmp_path: Path, capsys: pytest.C
     assert_refused(["evaluate", run, "--data", tmp_path / "wrong.npz"], "Expected y of class ids in 0..1", capsys)
     (tmp_path / "labels.txt").write_text("yes, 0.1 0.2\n")
     assert_refused(["evaluate", run, "--data", tmp_path / "labels.txt"], "Expected a class label in ['0', '1']", capsys)
+
+
+def test_a_masking_model_reads_its_lengths_from_the_mask_value_and_is_not_exported(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = keras_file(tmp_path, [keras.Input((6, 2)), L.Masking(0.0), L.LSTM(3), L.Dense(1, activation="sigmoid")])
+    run = tmp_path / "run"
+    succeed(["import-keras", source, "--out", run], capsys)
+    x = np.random.default_rng(5).random((3, 6, 2)).astype("float32") + 0.5
+    x[1, 4:] = 0.0  # right-padded with the mask value
+    x[2, 1:] = 0.0
+    np.savez(tmp_path / "x.npz", x=x)
+    out = succeed(["predict", run, "--input", tmp_path / "x.npz"], capsys)
+    keras_model = keras.saving.load_model(source)
+    np.testing.assert_allclose(printed_probabilities(out)[:, 0], keras_predict(keras_model, x), **TOL)
+    assert_refused(["export", run, "--format", "keras"], "Expected a model without a Masking layer to export", capsys)

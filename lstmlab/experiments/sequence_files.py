@@ -163,6 +163,10 @@ def _arrays(path: Path) -> dict[str, np.ndarray]:
     """The arrays of an .npz file, without unpickling anything (object arrays are refused)."""
     if not path.is_file():
         raise ValueError(f"Expected an .npz file of arrays. Received: {path} does not exist")
+    if not zipfile.is_zipfile(path):
+        raise ValueError(
+            f"Expected an .npz file of arrays at {path}. Received: unreadable (not the zip np.savez writes)"
+        )
     try:
         with np.load(path, allow_pickle=False) as archive:
             names = list(archive.files)
