@@ -665,3 +665,41 @@ def test_write_keras_refusals(tmp_path: Path) -> None:
         write_keras(backwards, path)
     with pytest.raises(ValueError, match=r"^Expected activation in .*Received: activation='relu'$"):
         write_keras(reversing, path, activation="relu")
+
+
+def _keras2_style(value: Any) -> Any:
+    """A Keras 3 config entry as Keras 2 wrote it: no module keys or build configs, dtypes as plain strings."""
+    if isinstance(value, dict):
+        if value.get("class_name") == "DTypePolicy":
+            return value["config"]["name"]
+        drop = ("module", "registered_name", "build_config", "compile_config")
+        return {key: _keras2_style(item) for key, item in value.items() if key not in drop}
+    if isinstance(value, list):
+        return [_keras2_style(item) for item in value]
+    return value
+
+
+def test_keras2_h5_layout(saved: dict[str, tuple[Any, Path, Path]], tmp_path: Path) -> None:
+    """A legacy file in Keras 2's layout (written by hand from Keras's own .h5): no InputLayer, batch_input_shape
+    on the first layer, plain dtype strings, weights named `kernel:0`."""
+    h5py = pytest.importorskip("h5py")
+    model, _, legacy = saved["qa_model5"]
+    path = tmp_path / "keras2.h5"
+    path.write_bytes(legacy.read_bytes())
+    with h5py.File(path, "r+") as store:
+        config = _keras2_style(json.loads(store.attrs["model_config"]))
+        layers = config["config"]["layers"]
+        first_input = layers.pop(0)
+        layers[0]["config"]["batch_input_shape"] = first_input["config"]["batch_shape"]
+        store.attrs["model_config"] = json.dumps(config)
+        weights = store["model_weights"]
+        for name in weights.attrs["layer_names"]:
+            group = weights[name]
+            names = [n.decode() if isinstance(n, bytes) else str(n) for n in group.attrs["weight_names"]]
+            for stored in names:
+                group.move(stored, stored + ":0")
+            group.attrs["weight_names"] = [(n + ":0").encode() for n in names]
+    x = CASES["qa_model5"][1]
+    imported = read_keras(path)
+    assert imported.input_shape == (12,)
+    np.testing.assert_allclose(imported.predict(x).numpy(), predict(model, x), **TOL)
