@@ -57,8 +57,8 @@ def h5py_module() -> Any:
         ValueError: when h5py is not installed.
     """
     try:
-        import h5py  # type: ignore[import-untyped]
-    except ImportError as error:  # pragma: no cover - h5py comes with the dev extra
+        import h5py
+    except ImportError as error:  # pragma: no cover - a dependency of lstmlab; missing only in a broken install
         raise ValueError(f"Expected h5py to read and write Keras files (pip install h5py). Received: {error}") from None
     return h5py
 
