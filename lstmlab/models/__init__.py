@@ -1,6 +1,8 @@
-"""Models: the Sequential container, ensembles of it, and the model zoo of named presets."""
+"""Models: the Sequential container, ensembles of it, the model zoo of named presets, and layouts (any model as
+JSON)."""
 
 from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size
+from .layout import model_config, model_from_config
 from .sequential import Sequential
 from .streaming import streaming
 from .zoo import PRESETS, Preset, build_model, get_preset, parse_option, parse_options, preset_config
@@ -15,6 +17,8 @@ __all__ = [
     "ensemble_of",
     "ensemble_size",
     "get_preset",
+    "model_config",
+    "model_from_config",
     "parse_option",
     "parse_options",
     "preset_config",
