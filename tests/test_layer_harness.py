@@ -27,6 +27,7 @@ from lstmlab.layers import (
     Layer,
     LSTMCell,
     LSTMState,
+    Masking,
     Parallel,
     ReverseTime,
     SpatialDropout1D,
@@ -195,6 +196,12 @@ CASES = [  # a table: one case a line or a few, aligned by hand
          bad_inputs=[
              (torch.zeros(2, D, dtype=F64), r"TimeDistributed expected an input of rank 3 or .*Received: shape=")
          ]),
+    # ---------------------------------------------------------------------------------------- masking.py
+    # with lengths, padded steps (helpers.right_pad's value) become zeros; from the values: tests/test_masking.py
+    case("masking", lambda: Masking(), input_shape=SEQ, expected_output_shape=SEQ, lengths=True,
+         padded_outputs="zero", bad_inputs=[RANK, INTEGERS, NO_STEPS]),
+    case("masking-value", lambda: Masking(mask_value=-1.0), input_shape=SEQ, expected_output_shape=SEQ, lengths=True,
+         padded_outputs="zero", dtype=torch.float32),
     # ---------------------------------------------------------------------------------------- conv.py
     conv_case(1),
     conv_case(2),

@@ -29,6 +29,7 @@ from lstmlab.layers import (
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Layer,
+    Masking,
     Parallel,
     ReverseTime,
     SpatialDropout1D,
@@ -160,6 +161,17 @@ def stateful_model() -> Sequential:
     )
 
 
+def masked_values_model() -> Sequential:
+    return Sequential([Masking(mask_value=-1.0), LSTM(3, return_sequences=True), Dense(1)], input_shape=(None, 2))
+
+
+def masked_values_batch() -> tuple[Tensor, Tensor | None]:
+    x = values_batch(3, 6, 2)
+    x[1, 4:] = -1.0  # lengths from the mask value: 6, 4, 2
+    x[2, 2:] = -1.0
+    return x, None
+
+
 def plain_tokens_model() -> Sequential:
     return Sequential([Embedding(12, 3), LSTM(2), Dense(2, "relu")], input_shape=(None,))
 
@@ -171,6 +183,7 @@ HAND_BUILT: dict[str, tuple[Callable[[], Sequential], Callable[[], tuple[Tensor,
     "flatten-mul": (lambda: flatten_model("mul"), lambda: (values_batch(3, 6, 2), None)),
     "stateful": (stateful_model, lambda: (values_batch(2, 3, 2), None)),
     "plain-tokens": (plain_tokens_model, lambda: (ids_batch(12, [5, 5], 5), None)),
+    "masked-values": (masked_values_model, masked_values_batch),
 }
 
 

@@ -16,6 +16,7 @@ from .core import (
     TimeDistributed,
 )
 from .lstm import IMPLS, LSTM, CallTrace, Impl, LSTMCell, LSTMState, fused_lstm, lstm_step
+from .masking import Masking
 from .parallel import Parallel
 from .sequence import (
     PADDING_SIDES,
@@ -53,6 +54,7 @@ __all__ = [
     "LSTMState",
     "Layer",
     "Lengths",
+    "Masking",
     "MergeMode",
     "PaddingSide",
     "Parallel",

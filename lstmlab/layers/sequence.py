@@ -21,6 +21,7 @@ __all__ = [
     "DeviceCheck",
     "Lengths",
     "PaddingSide",
+    "PaddingWords",
     "as_lengths",
     "check_lengths",
     "check_padding_side",
@@ -31,6 +32,7 @@ __all__ = [
     "roll_rows",
     "run_checks",
     "step_mask",
+    "valid_steps_check",
 ]
 
 T = TypeVar("T")
@@ -209,32 +211,70 @@ def as_lengths(lengths: Tensor | Sequence[int] | Lengths | None, x: Tensor) -> L
     return lengths
 
 
-def padding_lengths_check(
-    ids: Tensor, padding_id: int = 0, *, padding_side: PaddingSide | Literal["auto"] = "auto"
-) -> DeviceCheck[Lengths]:
-    """The check that derives the lengths of padded id rows (the number of real ids) and proves that each row's
-    padding lies on one side of its real ids; the shape is checked at once.
+@dataclass(frozen=True)
+class PaddingWords:
+    """How the messages of `valid_steps_check` name an input, its padding and its valid steps.
 
-    With `padding_side="auto"` the side is read from the ids: right padding when every row's padding comes after
-    its real ids, left padding (Keras's `pad_sequences` default) when every row's comes before them. A batch
-    without padding is both (its `Lengths` have no values). "right" or "left" demand that side.
+    Attributes:
+        inputs: what the rows hold ("ids", "values").
+        padding: what marks padding, for the expected part of a message ("padding id 0").
+        padded: the padding, for the received part ("padding").
+        valid: one valid step ("real id"); `a_valid` with its article ("a real id").
+        between: a note added where padding lies between valid steps (what other tools do with it), or "".
+    """
+
+    inputs: str
+    padding: str
+    padded: str
+    valid: str
+    a_valid: str
+    between: str = ""
+
+
+def _id_words(padding_id: int) -> PaddingWords:
+    return PaddingWords("ids", f"padding id {padding_id}", "padding", "real id", "a real id")
+
+
+def valid_steps_check(
+    valid: Tensor, *, padding_side: PaddingSide | Literal["auto"] = "auto", words: PaddingWords | None = None
+) -> DeviceCheck[Lengths]:
+    """The check that derives the lengths of padded rows from their valid steps (True in the boolean (B, T)
+    `valid`) and proves that each row's padding lies on one side of its valid steps, the same side for the batch;
+    the shape is checked at once. Token ids (`padding_lengths_check`) and values (`Masking`) both come here.
+
+    With `padding_side="auto"` the side is read from the pattern: right padding when every row's padding comes
+    after its valid steps, left padding (Keras's `pad_sequences` default) when every row's comes before them. A
+    batch without padding is both (its `Lengths` have no values). "right" or "left" demand that side.
+
+    Args:
+        valid: (B, T) bool, True at the steps that are not padding.
+        padding_side: "auto", "right" or "left".
+        words: how messages name the input and its padding (token ids with padding id 0 by default).
+
+    Returns:
+        A `DeviceCheck` reading three scalars; it concludes with checked `Lengths` (values None when no row is
+        padded).
 
     Raises:
-        ValueError: on a shape other than (batch, steps) (at once); if a padding id lies between real ids, the rows
-            are padded on different sides (or not on the side demanded), or a row is all padding (when the check
-            concludes).
+        ValueError: on a shape other than (batch, steps), both non-empty (at once); if padding lies between valid
+            steps, the rows are padded on different sides (or not on the side demanded), or a row is all padding
+            (when the check concludes).
+
+    Example:
+        >>> valid_steps_check(torch.tensor([[False, True], [True, True]])).run()
+        Lengths(values=tensor([1, 2]), batch=2, steps=2, left=True)
     """
     if padding_side != "auto":
         check_padding_side(padding_side)
-    if ids.dim() != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+    words = _id_words(0) if words is None else words
+    if valid.dim() != 2 or valid.shape[0] == 0 or valid.shape[1] == 0:
         raise ValueError(
-            f"Expected token ids of shape (batch, steps), both non-empty. Received: shape={tuple(ids.shape)}"
+            f"Expected {words.inputs} of shape (batch, steps), both non-empty. Received: shape={tuple(valid.shape)}"
         )
-    batch, steps = ids.shape
-    valid = ids != padding_id  # (B, T)
+    batch, steps = valid.shape
     lengths = valid.sum(dim=1)  # (B,) int64
-    not_right = (valid != step_mask(lengths, steps)).any(dim=1)  # (B,): a padding id before a real id
-    not_left = (valid != step_mask(lengths, steps, left=True)).any(dim=1)  # (B,): a padding id after a real id
+    not_right = (valid != step_mask(lengths, steps)).any(dim=1)  # (B,): padding before a valid step
+    not_left = (valid != step_mask(lengths, steps, left=True)).any(dim=1)  # (B,): padding after a valid step
 
     def row(flags: Tensor) -> int:  # a second read, on the way to an error only
         return int(flags.nonzero()[0])
@@ -245,11 +285,12 @@ def padding_lengths_check(
             both = not_right & not_left
             if bool(both.any()):
                 raise ValueError(
-                    f"Expected padded ids (padding id {padding_id} only before or only after a row's real ids). "
-                    f"Received: row {row(both)} has padding between real ids"
+                    f"Expected padded {words.inputs} ({words.padding} only before or only after a row's "
+                    f"{words.valid}s). Received: row {row(both)} has {words.padded} between {words.valid}s"
+                    f"{words.between}"
                 )
             raise ValueError(
-                f"Expected ids padded on one side for the whole batch. Received: row {row(not_left)} is "
+                f"Expected {words.inputs} padded on one side for the whole batch. Received: row {row(not_left)} is "
                 f"right-padded and row {row(not_right)} left-padded"
             )
         left = bool(any_not_right) if padding_side == "auto" else padding_side == "left"
@@ -258,14 +299,39 @@ def padding_lengths_check(
                 ("before the first", not_left, "after") if left else ("after the last", not_right, "before")
             )
             raise ValueError(
-                f"Expected {padding_side}-padded ids (padding id {padding_id} only {where} real id). "
-                f"Received: row {row(other)} has padding {wrong} a real id"
+                f"Expected {padding_side}-padded {words.inputs} ({words.padding} only {where} {words.valid}). "
+                f"Received: row {row(other)} has {words.padded} {wrong} {words.a_valid}"
             )
         if low < 1:
-            raise ValueError(f"Expected at least one real id per row. Received: row {row(lengths < 1)} is all padding")
+            raise ValueError(
+                f"Expected at least one {words.valid} per row. Received: row {row(lengths < 1)} is all {words.padded}"
+            )
         return Lengths(None if low == steps else lengths, batch, steps, left)
 
     return DeviceCheck((not_right.any(), not_left.any(), lengths.min()), conclude)
+
+
+def padding_lengths_check(
+    ids: Tensor, padding_id: int = 0, *, padding_side: PaddingSide | Literal["auto"] = "auto"
+) -> DeviceCheck[Lengths]:
+    """The check that derives the lengths of padded id rows (the number of real ids) and proves that each row's
+    padding lies on one side of its real ids (`valid_steps_check` on `ids != padding_id`); the shape is checked at
+    once.
+
+    With `padding_side="auto"` the side is read from the ids: right padding when every row's padding comes after
+    its real ids, left padding (Keras's `pad_sequences` default) when every row's comes before them. A batch
+    without padding is both (its `Lengths` have no values). "right" or "left" demand that side.
+
+    Raises:
+        ValueError: on a shape other than (batch, steps) (at once); if a padding id lies between real ids, the rows
+            are padded on different sides (or not on the side demanded), or a row is all padding (when the check
+            concludes).
+    """
+    if ids.dim() != 2 or ids.shape[0] == 0 or ids.shape[1] == 0:
+        raise ValueError(
+            f"Expected token ids of shape (batch, steps), both non-empty. Received: shape={tuple(ids.shape)}"
+        )
+    return valid_steps_check(ids != padding_id, padding_side=padding_side, words=_id_words(padding_id))
 
 
 def lengths_from_padding(ids: Tensor, padding_id: int = 0) -> Tensor:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from torch import Tensor, nn
 
 from ..data import SequenceData
-from ..layers import LSTM, Embedding, Layer, Lengths, Parallel, Shape, as_lengths, run_checks
+from ..layers import LSTM, Embedding, Layer, Lengths, Masking, Parallel, Shape, as_lengths, run_checks
 from ..layers.base import apply_layers, build_layers
 from ..layers.sequence import PaddingSide, lengths_check, padding_lengths_check
 from .pieces import answer_in_pieces
@@ -25,10 +25,10 @@ def _snake_case(name: str) -> str:
 class Sequential(nn.Module):
     """Layers applied one after the other, each built for the previous one's output shape.
 
-    Lengths (given, or derived from padding id 0 by an `Embedding(mask_zero=True)`) flow to every layer that
-    uses them, until a layer removes the time axis. A call checks them once, with a first Embedding's ids, in one
-    read from the device (`check_call`: one host sync on a GPU, none for numeric inputs without lengths); the
-    layers take the checked `Lengths` as they are.
+    Lengths (given, or derived from padding id 0 by a first `Embedding(mask_zero=True)` or from the masked steps
+    by a first `Masking`) flow to every layer that uses them, until a layer removes the time axis. A call checks
+    them once, with a first Embedding's ids, in one read from the device (`check_call`: one host sync on a GPU,
+    none for numeric inputs without lengths or Masking); the layers take the checked `Lengths` as they are.
 
     Args:
         layers: lstmlab layers, in order.
@@ -40,11 +40,13 @@ class Sequential(nn.Module):
     Shapes:
         x: (B, *input_shape); lengths: (B,), valid steps of each padded row (axis 1), a tensor, list or `Lengths`;
         rows are right-padded unless `padding_side="left"` (or left-padded `Lengths`); ids for a first
-        `Embedding(mask_zero=True)` may be padded on either side (read from the ids). Returns the last layer's
+        `Embedding(mask_zero=True)`, and values for a first `Masking`, may be padded on either side (read from the
+        input). Returns the last layer's
         output (logits for the model zoo), on the input's padding side where it keeps the time axis.
 
     Raises:
-        ValueError: on an input of another shape, bad lengths, or ids the first Embedding rejects.
+        ValueError: on an input of another shape, bad lengths, ids the first Embedding rejects, values whose masked
+            steps a first Masking rejects, or a Masking after the first layer called without lengths.
 
     Example:
         >>> from lstmlab.layers import LSTM, Dense
@@ -76,6 +78,8 @@ class Sequential(nn.Module):
         self.name = name
         self.layers = nn.ModuleList(layers)
         self.output_shapes: list[Shape] = build_layers(layers, self.input_shape)
+        # a Masking that is not the first layer marks nothing itself: it needs lengths given or derived
+        self._later_masking = any(isinstance(m, Masking) and m is not layers[0] for m in self.layers.modules())
 
     @property
     def layer_names(self) -> list[str]:
@@ -98,28 +102,39 @@ class Sequential(nn.Module):
         padding_side: PaddingSide | None = None,
     ) -> Lengths | None:
         """Check a call's input and lengths, all that needs the device's numbers in one read: the lengths' range
-        (given; or derived from the padding ids by a first `Embedding(mask_zero=True)`, with the padding's
-        structure) and a first Embedding's ids. None: no lengths given or derived (nothing to read).
+        (given; or derived from the padding ids by a first `Embedding(mask_zero=True)`, or from the masked steps by
+        a first `Masking`, with the padding's structure) and a first Embedding's ids. None: no lengths given or
+        derived (nothing to read).
 
-        `padding_side` says where given lengths' padding is ("right" when None). Lengths derived from padding ids
-        take the side the ids show (right padding, or left padding as Keras's `pad_sequences` gives by default)
-        unless `padding_side` demands one.
+        `padding_side` says where given lengths' padding is ("right" when None). Lengths derived from the input
+        take the side it shows (right padding, or left padding as Keras's `pad_sequences` gives by default) unless
+        `padding_side` demands one.
 
         `forward` is `run_checked(x, check_call(x, lengths))`; a caller running several models on the same input
         (an ensemble) can check once and run each.
 
         Raises:
-            ValueError: on an input of another shape, bad lengths, badly padded ids, or ids outside the vocabulary.
+            ValueError: on an input of another shape, bad lengths, badly padded ids or values, ids outside the
+                vocabulary, or a Masking after the first layer without lengths to go by.
         """
         self._check_input(x)
         first = self.layers[0]
         ids_checks = [first.ids_check(x)] if isinstance(first, Embedding) else []
-        if lengths is None and isinstance(first, Embedding) and first.mask_zero:
-            # the padding's message first, as when the Embedding derived the lengths before its own check
-            side = "auto" if padding_side is None else padding_side
-            derived: Lengths = run_checks(padding_lengths_check(x, 0, padding_side=side), *ids_checks)[0]  # one read
+        if lengths is None and ((isinstance(first, Embedding) and first.mask_zero) or isinstance(first, Masking)):
+            # the padding's message first, as when the first layer derived the lengths before its own check
+            if isinstance(first, Masking):
+                derive = first.lengths_check(x, padding_side=padding_side)
+            else:
+                derive = padding_lengths_check(x, 0, padding_side="auto" if padding_side is None else padding_side)
+            derived: Lengths = run_checks(derive, *ids_checks)[0]  # one read
             return derived
         if lengths is None:
+            if self._later_masking:
+                raise ValueError(
+                    f'Model "{self.name}" expected lengths, or Masking as its first layer only (lstmlab derives '
+                    "lengths from the model's input; Keras's later Masking masks computed values). Received: a "
+                    "Masking after the first layer and no lengths"
+                )
             run_checks(*ids_checks)
             return None
         if x.dim() < 2:
