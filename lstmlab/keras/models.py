@@ -150,11 +150,13 @@ class Sequential:
 
     @property
     def lstmlab_model(self) -> LstmlabSequential:
-        """The lstmlab `Sequential` underneath (returning logits).
+        """The lstmlab `Sequential` underneath (returning logits), built on first use where the input shape is declared.
 
         Raises:
             ValueError: before the model is built.
         """
+        if self._net is None and self._declared_input() is not None:
+            self.build()  # Keras builds a model whose input shape is declared as its layers are added
         if self._net is None:
             raise ValueError(
                 "Expected a built model: give the first layer input_shape= (or add Input(shape=...)), or call fit, "

@@ -1,9 +1,9 @@
 """Keras's optimisers with Keras's defaults, made into PyTorch optimisers when the model is compiled.
 
 Keras's `Adam` (learning_rate 1e-3, epsilon 1e-7), `RMSprop` (1e-3, rho 0.9, epsilon 1e-7) and `SGD` (1e-2) become
-`torch.optim.Adam`, `RMSprop` and `SGD` with those settings. The update rules agree with Keras's up to where epsilon
-enters (PyTorch adds it to the bias-corrected root; Keras 3's RMSprop inside the root): with epsilon 1e-7 the steps
-differ only for gradients near zero. Keras 2's `lr=` is taken as `learning_rate=`.
+PyTorch's fused Adam with epsilon placed as Keras places it (`KerasAdam`), Keras's own RMSprop rule (`KerasRMSprop`:
+epsilon inside the root) and `torch.optim.SGD`, with those settings: their steps equal Keras 3's (tested). Keras 2's
+`lr=` is taken as `learning_rate=`.
 
 Example:
     >>> model.compile(loss="binary_crossentropy", optimizer=Adam(learning_rate=3e-3))
@@ -11,13 +11,14 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from typing import Any
 
 import torch
 from torch import nn
 
-__all__ = ["SGD", "Adam", "Optimizer", "RMSprop", "get"]
+__all__ = ["SGD", "Adam", "KerasAdam", "KerasRMSprop", "Optimizer", "RMSprop", "get"]
 
 
 class Optimizer:
@@ -108,7 +109,7 @@ class Adam(Optimizer):
 
     def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
         params = [p for p in parameters if p.requires_grad]
-        return torch.optim.Adam(
+        return KerasAdam(
             params,
             lr=self.learning_rate,
             betas=(self.beta_1, self.beta_2),
@@ -142,17 +143,60 @@ class RMSprop(Optimizer):
 
     def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:
         params = [p for p in parameters if p.requires_grad]
-        return torch.optim.RMSprop(
-            params,
-            lr=self.learning_rate,
-            alpha=self.rho,
-            eps=self.epsilon,
-            momentum=self.momentum,
-            centered=self.centered,
-        )
+        return KerasRMSprop(params, self.learning_rate, self.rho, self.momentum, self.epsilon, self.centered)
 
     def get_config(self) -> dict[str, Any]:
         return {**super().get_config(), "rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon}
+
+
+class KerasAdam(torch.optim.Adam):
+    """PyTorch's Adam (fused where it can be) taking Keras's epsilon where Keras does, on the raw root of the second
+    moment: `lr * sqrt(1 - beta_2^t) / (1 - beta_1^t) * m / (sqrt(v) + epsilon)`. PyTorch adds its epsilon to the
+    bias-corrected root, so each step passes it `epsilon / sqrt(1 - beta_2^t)`, which gives Keras's update."""
+
+    def __init__(self, params: list[nn.Parameter], **options: Any) -> None:
+        super().__init__(params, **options)
+        for group in self.param_groups:
+            group["keras_epsilon"], group["keras_step"] = group["eps"], 0
+
+    def step(self, closure: Any = None) -> Any:
+        for group in self.param_groups:
+            group["keras_step"] += 1
+            group["eps"] = group["keras_epsilon"] / math.sqrt(1.0 - group["betas"][1] ** group["keras_step"])
+        return super().step(closure)
+
+
+class KerasRMSprop(torch.optim.Optimizer):
+    """Keras 3's RMSprop update, which takes epsilon inside the root (`lr * g / sqrt(v + epsilon)`); PyTorch's adds it
+    outside, which differs for gradients near zero (early steps of an LSTM's small weights)."""
+
+    def __init__(
+        self, params: list[nn.Parameter], lr: float, rho: float, momentum: float, epsilon: float, centered: bool
+    ) -> None:
+        defaults = {"lr": lr, "rho": rho, "momentum": momentum, "epsilon": epsilon, "centered": centered}
+        super().__init__(params, defaults)
+
+    @torch.no_grad()
+    def step(self, closure: None = None) -> None:  # type: ignore[override]
+        for group in self.param_groups:
+            rho, lr, momentum = group["rho"], group["lr"], group["momentum"]
+            for parameter in group["params"]:
+                if parameter.grad is None:
+                    continue
+                gradient, state = parameter.grad, self.state[parameter]
+                if not state:
+                    state["velocity"] = torch.zeros_like(parameter)
+                    state["average"] = torch.zeros_like(parameter)
+                    state["momentum"] = torch.zeros_like(parameter)
+                velocity = state["velocity"].mul_(rho).addcmul_(gradient, gradient, value=1 - rho)
+                denominator = velocity
+                if group["centered"]:
+                    average = state["average"].mul_(rho).add_(gradient, alpha=1 - rho)
+                    denominator = velocity - average * average
+                increment = gradient * lr / (denominator + group["epsilon"]).sqrt()
+                if momentum > 0:
+                    increment = state["momentum"].mul_(momentum).add_(increment)
+                parameter.sub_(increment)
 
 
 class SGD(Optimizer):

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import torch
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..models import Sequential as LstmlabSequential
@@ -68,7 +68,7 @@ def _read(filepath: str | Path, expected: tuple[str, ...]) -> tuple[dict[str, to
         with safe_open(str(path), framework="pt") as handle:
             metadata = handle.metadata() or {}
             tensors = {key: handle.get_tensor(key) for key in handle.keys()}  # noqa: SIM118 - safe_open has no iter
-    except (OSError, ValueError, RuntimeError) as error:
+    except (OSError, SafetensorError) as error:
         raise ValueError(
             f"Expected a file saved by lstmlab.keras (save or save_weights). Received: {path} ({error})"
         ) from None
