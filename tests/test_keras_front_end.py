@@ -511,6 +511,29 @@ def test_keras_saved_model_loads(tmp_path: Path) -> None:
     wrapped.fit(x, (x > 0.5).astype("float32"), verbose=0)
 
 
+def test_save_to_a_keras_name_writes_an_archive_keras_loads(tmp_path: Path) -> None:
+    keras = import_keras()
+    rng = np.random.default_rng(5)
+    x = pad_sequences([list(rng.integers(1, 50, size=n)) for n in (8, 3, 5, 1)], maxlen=8)  # left-padded
+    model = Sequential(
+        [
+            L.Embedding(50, 8, input_length=8, mask_zero=True),
+            L.Bidirectional(L.LSTM(6)),
+            L.Dense(3, activation="softmax"),
+        ]
+    )
+    model.compile(loss="sparse_categorical_crossentropy", optimizer="adam")
+    model.fit(x, np.array([0, 1, 2, 1]), epochs=1, verbose=0)
+    path = tmp_path / "model.keras"
+    model.save(str(path))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]  # nothing left beside it
+    np.testing.assert_allclose(keras.saving.load_model(path).predict(x, verbose=0), model.predict(x), atol=1e-5)
+    np.testing.assert_allclose(load_model(str(path)).predict(x), model.predict(x), atol=1e-6)
+    with pytest.raises(ValueError, match=r"^Expected a \.keras name .*Received: .*model\.h5$"):
+        model.save(str(tmp_path / "model.h5"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
+
+
 # ----------------------------------------------------------------------------------------- refusals
 @pytest.mark.parametrize(
     ("make", "message"),

@@ -625,7 +625,8 @@ class Sequential:
                 parameter.copy_(value)
 
     def save(self, filepath: str, **options: Any) -> None:
-        """Save the model (layout, output activation, weights) in lstmlab's format; `load_model` reads it."""
+        """Save the model: a Keras 3 archive for a `.keras` name (Keras loads it too), else lstmlab's own format
+        (layout, output activation, weights and compile settings); `load_model` reads either."""
         from .saving import save_model
 
         save_model(self, filepath)

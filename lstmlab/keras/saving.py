@@ -1,13 +1,17 @@
-"""`Sequential.save` / `load_model` in lstmlab's own safe format: one safetensors file holding the weights, with the
-model's layout (`lstmlab.models.layout`), output activation and compile settings as JSON in its metadata. Loading
-never runs code (no pickle), and a saved file names no Python object to import.
+"""`Sequential.save` / `load_model`: a name ending in `.keras` gets a Keras 3 archive (Keras itself loads it and
+predicts the same; `archive.write_keras`), any other name lstmlab's own safe format: one safetensors file holding
+the weights, with the model's layout (`lstmlab.models.layout`), output activation and compile settings as JSON in
+its metadata. Loading never runs code (no pickle), and a saved file names no Python object to import. Either file
+is written beside its target and renamed into place: an interrupted save leaves no half-written file.
 
-A Keras archive (`.keras` zip or HDF5 `.h5`) given to `load_model` is read by `load_keras_model` instead.
+A Keras archive (`.keras` zip or HDF5 `.h5`) given to `load_model` is read by `load_keras_model`.
 """
 
 from __future__ import annotations
 
 import json
+import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,8 +42,35 @@ def _tensors(model: Sequential) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.lstmlab_model.state_dict().items()}
 
 
+def _written_in_place(filepath: str | Path, write: Callable[[Path], None]) -> None:
+    """`write` a scratch file beside `filepath`, then rename it to `filepath`."""
+    target = Path(filepath)
+    scratch = target.with_name(f".{target.name}.partial")
+    try:
+        write(scratch)
+        os.replace(scratch, target)
+    finally:
+        scratch.unlink(missing_ok=True)
+
+
 def save_model(model: Sequential, filepath: str | Path) -> None:
-    """Write the model's weights, layout, output activation and compile settings to `filepath` (safetensors)."""
+    """Write the model to `filepath`: a Keras 3 archive for a `.keras` name (weights, layers and output activation;
+    Keras loads it), else lstmlab's safetensors file (also the compile settings).
+
+    Raises:
+        ValueError: for an `.h5` name (Keras 2's format is read, not written), or a `.keras` name for a model with a
+            layer Keras has no equivalent of (named in one line).
+    """
+    suffix = Path(filepath).suffix.lower()
+    if suffix == ".h5":
+        raise ValueError(
+            f"Expected a .keras name (a Keras 3 archive) or another name (lstmlab's format). Received: {filepath}"
+        )
+    if suffix == ".keras":
+        from .archive import write_keras
+
+        _written_in_place(filepath, lambda path: write_keras(model.lstmlab_model, path, activation=model.activation))
+        return
     compiled: dict[str, Any] | None = None
     if model.loss is not None and model.optimizer is not None:
         compiled = {
@@ -54,12 +85,14 @@ def save_model(model: Sequential, filepath: str | Path) -> None:
         "activation": model.activation,
         "compile": json.dumps(compiled),
     }
-    save_file(_tensors(model), str(filepath), metadata=metadata)
+    tensors = _tensors(model)
+    _written_in_place(filepath, lambda path: save_file(tensors, str(path), metadata=metadata))
 
 
 def save_weights(model: Sequential, filepath: str | Path) -> None:
     """Write the model's weights alone (safetensors)."""
-    save_file(_tensors(model), str(filepath), metadata={"format": WEIGHTS_FORMAT})
+    tensors = _tensors(model)
+    _written_in_place(filepath, lambda path: save_file(tensors, str(path), metadata={"format": WEIGHTS_FORMAT}))
 
 
 def _read(filepath: str | Path, expected: tuple[str, ...]) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
