@@ -534,6 +534,31 @@ def test_save_to_a_keras_name_writes_an_archive_keras_loads(tmp_path: Path) -> N
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model.keras"]
 
 
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_masking_equals_keras_on_padded_series(padding: str) -> None:
+    keras = import_keras()
+    rng = np.random.default_rng(6)
+    rows = [rng.normal(size=(n, 2)).astype("float32") for n in (6, 2, 4)]
+    x = pad_sequences(rows, maxlen=6, dtype="float32", padding=padding)  # (3, 6, 2), zeros at padded steps
+    theirs = keras.Sequential(
+        [
+            keras.Input((None, 2)),
+            keras.layers.Masking(0.0),
+            keras.layers.Bidirectional(keras.layers.LSTM(5)),
+            keras.layers.Dense(1, activation="sigmoid"),
+        ]
+    )
+    ours = Sequential(
+        [L.Masking(0.0, input_shape=(None, 2)), L.Bidirectional(L.LSTM(5)), L.Dense(1, activation="sigmoid")]
+    )
+    ours.build()
+    ours.set_weights(theirs.get_weights())
+    assert ours.count_params() == theirs.count_params()
+    np.testing.assert_allclose(ours.predict(x), theirs.predict(x, verbose=0), atol=1e-5)
+    alone = np.concatenate([ours.predict(row[None]) for row in rows])  # each row unpadded
+    np.testing.assert_allclose(ours.predict(x), alone, atol=1e-6)
+
+
 # ----------------------------------------------------------------------------------------- refusals
 @pytest.mark.parametrize(
     ("make", "message"),

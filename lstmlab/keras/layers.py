@@ -37,6 +37,7 @@ __all__ = [
     "Input",
     "InputLayer",
     "KerasLayer",
+    "Masking",
     "SpatialDropout1D",
     "TimeDistributed",
 ]
@@ -395,6 +396,26 @@ class SpatialDropout1D(KerasLayer):
 
     def to_lstmlab(self, *, output: bool) -> tuple[Layer, str]:
         return lstm_layers.SpatialDropout1D(self.rate), "linear"
+
+
+class Masking(KerasLayer):
+    """Keras's Masking: the steps whose features all equal `mask_value` are padding (lstmlab's `Masking`: as a
+    model's first layer it derives each row's length from them, right- or left-padded, and later layers see only
+    the valid steps, exactly).
+
+    Args:
+        mask_value: the value of every feature at a padded step (Keras's default 0.0).
+    """
+
+    def __init__(self, mask_value: float = 0.0, **options: Any) -> None:
+        super().__init__(kind="Masking", options=options)
+        self.mask_value = mask_value
+
+    def _from_input_dim(self, size: int) -> Shape:
+        return (None, size)
+
+    def to_lstmlab(self, *, output: bool) -> tuple[Layer, str]:
+        return lstm_layers.Masking(self.mask_value), "linear"
 
 
 class GaussianNoise(KerasLayer):
