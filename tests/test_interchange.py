@@ -16,8 +16,10 @@ import torch
 from helpers import import_keras
 
 from lstmlab.cli import main
+from lstmlab.experiments.runs import layout_run_config, save_model
 from lstmlab.experiments.saved import load_run
 from lstmlab.layers.core import ACTIVATIONS
+from lstmlab.models import Sequential
 
 keras = import_keras()
 L = keras.layers
@@ -71,8 +73,20 @@ def per_step() -> tuple[Any, np.ndarray, np.ndarray]:
     return randomize(model, 3), x, (np.cumsum(x[..., 0], axis=1) > 2.0).astype("int64")
 
 
+def masked_values() -> tuple[Any, np.ndarray, np.ndarray]:
+    """A leading Masking over values left-padded as pad_sequences(..., dtype='float32') pads them (padding='pre')."""
+    model = keras.Sequential(
+        [keras.Input((9, 2)), L.Masking(-1.0), L.LSTM(5), L.Dense(3, activation="softmax")], name="masked"
+    )
+    x = np.random.default_rng(4).random((5, 9, 2)).astype("float32")
+    for row, length in enumerate([9, 6, 2, 1, 4]):
+        x[row, : 9 - length] = -1.0
+    return randomize(model, 4), x, np.array([0, 2, 1, 1, 0])
+
+
 CASES: dict[str, tuple[Callable[[], tuple[Any, np.ndarray, np.ndarray]], str]] = {
     "binary-values": (binary_values, "keras"),
+    "masked-values": (masked_values, "keras"),  # lengths from the mask value, on the left
     "softmax-ids": (softmax_ids, "h5"),  # a Keras 2 file, left-padded ids as pad_sequences makes them
     "per-step": (per_step, "keras"),
 }
@@ -126,6 +140,8 @@ def test_predict_on_an_imported_model_gives_keras_predictions(
     description = json.loads((run / "config.json").read_text())
     assert description["kind"] == "imported" and "layout" in description["model"]
     assert description["inputs"] == ("ids" if imported["name"] == "softmax-ids" else "values")
+    classes = [layer["class"] for layer in description["model"]["layout"]["layers"]]
+    assert (classes[0] == "Masking") == (imported["name"] == "masked-values") and "mask_value" not in description
 
 
 def test_evaluate_on_an_imported_model_scores_as_keras(
@@ -299,7 +315,7 @@ def test_an_imported_run_asks_for_its_sequences(tmp_path: Path, capsys: pytest.C
     assert_refused(["evaluate", run, "--data", tmp_path / "labels.txt"], "Expected a class label in ['0', '1']", capsys)
 
 
-def test_a_masking_model_reads_its_lengths_from_the_mask_value_and_is_not_exported(
+def test_a_masking_run_reads_right_padded_values_and_text_lines(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     source = keras_file(tmp_path, [keras.Input((6, 2)), L.Masking(0.0), L.LSTM(3), L.Dense(1, activation="sigmoid")])
@@ -312,4 +328,62 @@ def test_a_masking_model_reads_its_lengths_from_the_mask_value_and_is_not_export
     out = succeed(["predict", run, "--input", tmp_path / "x.npz"], capsys)
     keras_model = keras.saving.load_model(source)
     np.testing.assert_allclose(printed_probabilities(out)[:, 0], keras_predict(keras_model, x), **TOL)
-    assert_refused(["export", run, "--format", "keras"], "Expected a model without a Masking layer to export", capsys)
+    lines = tmp_path / "rows.txt"  # text lines: each row as if alone, its length given
+    lines.write_text("\n".join(" ".join(f"{v:.9g}" for v in x[b, :n].ravel()) for b, n in enumerate([6, 4, 1])))
+    out = succeed(["predict", run, "--input", lines], capsys)
+    np.testing.assert_allclose(printed_probabilities(out)[:, 0], keras_predict(keras_model, x), **TOL)
+    x[0, 2] = 0.0  # a masked step between unmasked ones, which Keras would skip
+    np.savez(tmp_path / "middle.npz", x=x)
+    assert_refused(["predict", run, "--input", tmp_path / "middle.npz"], "row 0 has masked steps between", capsys)
+
+
+def test_a_run_imported_with_a_mask_value_beside_its_model_still_loads(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Runs imported before Masking was a layer recorded its value beside a layout without it."""
+    source = keras_file(tmp_path, [keras.Input((6, 2)), L.Masking(0.0), L.LSTM(3), L.Dense(1, activation="sigmoid")])
+    run = tmp_path / "run"
+    succeed(["import-keras", source, "--out", run], capsys)
+    saved = load_run(run)
+    unmasked = Sequential(list(saved.model.layers)[1:], input_shape=(6, 2), name=saved.model.name)
+    extra = {k: v for k, v in saved.description.items() if k not in ("format", "kind", "model")}
+    save_model(run, unmasked, layout_run_config(unmasked, {**extra, "mask_value": 0.0}, kind="imported"))
+    assert load_run(run).model.layers[0].mask_value == 0.0  # type: ignore[union-attr]
+    x = np.random.default_rng(6).random((2, 6, 2)).astype("float32") + 0.5
+    x[1, 3:] = 0.0
+    np.savez(tmp_path / "x.npz", x=x)
+    out = succeed(["predict", run, "--input", tmp_path / "x.npz"], capsys)
+    np.testing.assert_allclose(
+        printed_probabilities(out)[:, 0], keras_predict(keras.saving.load_model(source), x), **TOL
+    )
+    succeed(["export", run, "--format", "keras"], capsys)  # with its Masking layer now
+    np.testing.assert_allclose(
+        keras_predict(keras.saving.load_model(run / "model.keras"), x),
+        keras_predict(keras.saving.load_model(source), x),
+        **TOL,
+    )
+
+
+def test_per_step_targets_under_masking_are_scored_at_valid_steps(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    layers = [
+        keras.Input((5, 1)),
+        L.Masking(0.0),
+        L.LSTM(3, return_sequences=True),
+        L.TimeDistributed(L.Dense(1, activation="sigmoid")),
+    ]
+    source = keras_file(tmp_path, layers)
+    run = tmp_path / "run"
+    succeed(["import-keras", source, "--out", run], capsys)
+    x = np.random.default_rng(7).random((3, 5, 1)).astype("float32") + 0.5
+    x[1, :3] = 0.0  # left-padded: 2 valid steps
+    x[2, :4] = 0.0  # 1 valid step
+    y = np.array([[0, 1, 1, 0, 1], [1, 1, 1, 0, 0], [0, 0, 0, 0, 1]])
+    np.savez(tmp_path / "xy.npz", x=x, y=y)
+    out = succeed(["evaluate", run, "--data", tmp_path / "xy.npz"], capsys)
+    valid = x[..., 0] != 0.0
+    p = keras_predict(keras.saving.load_model(source), x)[..., 0].astype("float64")[valid]
+    t = y[valid]
+    loss = -np.mean(t * np.log(p) + (1 - t) * np.log(1 - p))
+    assert f"loss {loss:.4f}, accuracy {np.mean((p > 0.5) == t):.4f} over {t.size} scored items" in out

@@ -30,6 +30,7 @@ from lstmlab.layers import (
     Flatten,
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
+    Masking,
     Parallel,
     ReverseTime,
     TimeDistributed,
@@ -437,16 +438,66 @@ def test_stateful_model_carries_state_across_calls(tmp_path: Path) -> None:
         assert np.abs(fresh - expected[1]).max() > 1e-4  # the second answer depended on the first piece
 
 
-def test_masking_layer_and_recurrent_dropout(tmp_path: Path) -> None:
+def masked_values(steps: int, features: int, lengths: list[int], *, left: bool, value: float) -> np.ndarray:
+    """Values in [0.5, 1.5) padded with `value` in every feature after (or before) each row's length, as Keras's
+    `pad_sequences(..., dtype='float32', padding='post' or 'pre', value=value)` pads them."""
+    x = values_batch(steps, features, batch=len(lengths)) + 0.5
+    for row, length in enumerate(lengths):
+        if left:
+            x[row, : steps - length] = value
+        else:
+            x[row, length:] = value
+    return x
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+@pytest.mark.parametrize("fmt", ["keras", "h5"])
+def test_masking_layer_and_recurrent_dropout(tmp_path: Path, fmt: str, side: str) -> None:
     model = sequential([keras.Input((7, 2)), L.Masking(0.0), L.LSTM(5, recurrent_dropout=0.3), L.Dense(1)], 41)
-    model.save(tmp_path / "masking.keras")
-    x = values_batch(7, 2)
-    for row, length in enumerate([7, 4, 2, 1]):
-        x[row, length:] = 0.0
-    imported = read_keras(tmp_path / "masking.keras")
-    assert imported.mask_value == 0.0
+    model.save(tmp_path / f"masking.{fmt}")
+    x = masked_values(7, 2, [7, 4, 2, 1], left=side == "left", value=0.0)
+    imported = read_keras(tmp_path / f"masking.{fmt}")
+    first = imported.model.layers[0]
+    assert isinstance(first, Masking) and first.mask_value == 0.0  # the native layer, inside the model
     assert any("recurrent_dropout=0.3" in note for note in imported.notes)
     np.testing.assert_allclose(imported.predict(x).numpy(), predict(model, x), **TOL)
+    without = x.copy()
+    without[:, :, :] = np.where(without == 0.0, 0.25, without)  # the same rows read in full: other answers
+    assert np.abs(imported.predict(without).numpy() - predict(model, x)).max() > 1e-4
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_masking_with_another_value_before_a_bidirectional(tmp_path: Path, side: str) -> None:
+    model = sequential(
+        [
+            keras.Input((8, 3)),
+            L.Masking(mask_value=-1.0),
+            L.Bidirectional(L.LSTM(4, return_sequences=True), merge_mode="ave"),
+            L.GlobalAveragePooling1D(),
+            L.Dense(3, activation="softmax"),
+        ],
+        42,
+    )
+    model.save(tmp_path / "masking.keras")
+    x = masked_values(8, 3, [8, 5, 3, 1], left=side == "left", value=-1.0)
+    imported = read_keras(tmp_path / "masking.keras")
+    np.testing.assert_allclose(imported.predict(x).numpy(), predict(model, x), **TOL)
+
+
+def test_masked_steps_between_unmasked_ones_are_refused(tmp_path: Path) -> None:
+    model = sequential([keras.Input((5, 1)), L.Masking(0.0), L.LSTM(2)], 43)
+    model.save(tmp_path / "masking.keras")
+    x = np.array([[[1.0], [0.0], [2.0], [0.0], [0.0]]], dtype="float32")  # Keras skips step 1 and reads step 2
+    with pytest.raises(ValueError, match=r"^Expected padded values .*Received: row 0 has masked steps between") as e:
+        read_keras(tmp_path / "masking.keras").predict(x)
+    assert "\n" not in str(e.value)
+
+
+def test_a_later_masking_is_refused(tmp_path: Path) -> None:
+    model = keras.Sequential([keras.Input((5, 2)), L.Dense(2), L.Masking(0.0), L.LSTM(2)])
+    model.save(tmp_path / "later.keras")
+    with pytest.raises(ValueError, match=r"^Expected Masking as the first layer .*Received: Masking layer 'masking"):
+        read_keras(tmp_path / "later.keras")
 
 
 # ------------------------------------------------------------------------------------------------ export
@@ -507,6 +558,24 @@ def _randomized(model: Sequential, seed: int) -> Sequential:
             values = torch.randn(parameter.shape, generator=gen) * 0.5
             parameter.copy_(values.abs() + 0.5 if name.endswith("moving_variance") else values)
     return model.eval()
+
+
+@pytest.mark.parametrize("side", ["right", "left"])
+def test_write_keras_writes_a_masking_layer(tmp_path: Path, side: str) -> None:
+    model = _randomized(
+        Sequential([Masking(mask_value=-1.0), LSTM(5), Dense(3)], input_shape=(9, 2), name="masked_values"), 52
+    )
+    write_keras(model, tmp_path / "m.keras", activation="softmax")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert type(loaded.layers[0]).__name__ == "Masking" and loaded.layers[0].mask_value == -1.0
+    x = masked_values(9, 2, [9, 6, 2, 1], left=side == "left", value=-1.0)
+    with torch.no_grad():
+        ours = torch.softmax(model(torch.as_tensor(x)), -1).numpy()
+    np.testing.assert_allclose(predict(loaded, x), ours, **TOL)
+    back = read_keras(tmp_path / "m.keras")
+    first = back.model.layers[0]
+    assert isinstance(first, Masking) and first.mask_value == -1.0
+    np.testing.assert_allclose(back.predict(x).numpy(), ours, **TOL)
 
 
 @pytest.mark.parametrize("name", sorted(EXPORTS))
@@ -665,6 +734,12 @@ def test_write_keras_refusals(tmp_path: Path) -> None:
         write_keras(backwards, path)
     with pytest.raises(ValueError, match=r"^Expected activation in .*Received: activation='relu'$"):
         write_keras(reversing, path, activation="relu")
+    later = Sequential([Dense(2), Masking(), LSTM(2)], input_shape=(4, 1))
+    with pytest.raises(ValueError, match=r"^Expected Masking as the first layer only .*Received: Masking 'masking' at"):
+        write_keras(later, path)
+    convolved = Sequential([Masking(), Conv1D(2, 3), LSTM(2)], input_shape=(4, 1))
+    with pytest.raises(ValueError, match=r"^Expected no Conv1D after a mask .*Received: Conv1D 'conv1d' after a"):
+        write_keras(convolved, path)
 
 
 def _keras2_style(value: Any) -> Any:

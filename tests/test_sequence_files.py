@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lstmlab.experiments.sequence_files import Reads, labelled_file, model_reads, sequences_file
-from lstmlab.layers import LSTM, Dense, Embedding, TimeDistributed
+from lstmlab.layers import LSTM, Dense, Embedding, Masking, TimeDistributed
 from lstmlab.models import Sequential
 
 
@@ -86,3 +86,24 @@ def test_a_per_step_model_is_scored_from_arrays_only(tmp_path: Path) -> None:
     (tmp_path / "bad.npz").write_text("not a zip")
     with pytest.raises(ValueError, match=r"^Expected an \.npz file of arrays at .*bad\.npz\. Received: unreadable"):
         sequences_file(tmp_path / "bad.npz", model, model_reads(model))
+
+
+@pytest.mark.parametrize("left", [False, True])
+def test_per_step_targets_of_masked_rows_are_scored_at_their_valid_steps(tmp_path: Path, left: bool) -> None:
+    model = Sequential([Masking(-1.0), LSTM(3, return_sequences=True), TimeDistributed(Dense(1))], input_shape=(4, 1))
+    x = np.array([[1.0, 2.0, 3.0, 4.0], [5.0, 6.0, -1.0, -1.0]])
+    if left:
+        x[1] = [-1.0, -1.0, 5.0, 6.0]
+    np.savez(tmp_path / "xy.npz", x=x, y=np.array([[0, 1, 1, 0], [1, 0, 1, 1]]))
+    data = labelled_file(tmp_path / "xy.npz", model, model_reads(model))
+    assert (
+        data.lengths is not None
+        and data.lengths.tolist() == [4, 2]
+        and data.padding_side == ("left" if left else "right")
+    )
+    scored = data.scored_lengths
+    assert scored is not None
+    if left:
+        assert scored.tolist() == [[True] * 4, [False, False, True, True]]
+    np.savez(tmp_path / "x.npz", x=x)  # predictions: the model derives its lengths itself
+    assert sequences_file(tmp_path / "x.npz", model, model_reads(model)).lengths is None

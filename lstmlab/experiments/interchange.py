@@ -4,7 +4,8 @@ becomes a Keras `.keras` file.
 An imported run (kind "imported") holds the model's layout (`models.layout`) in place of a preset, and what a run
 needs to be used without a task or an encoder: what the model reads (`inputs`: "ids" or "values"), what it answers
 (`targets`: "per-sequence" or "per-step"), the class labels ("0", "1" for a sigmoid; "0".."k-1" for a softmax over
-k), a leading Masking layer's value (`mask_value`: lengths come from it), and where it came from (`source`).
+k), and where it came from (`source`). A leading Keras Masking is an lstmlab `Masking` layer of the layout: the
+model derives its lengths from the masked steps, as Keras does.
 `lstmlab predict RUN --input FILE` and `lstmlab evaluate RUN --data FILE` read its sequences (`sequence_files`).
 The Keras files themselves are read and written by `lstmlab.keras.archive`.
 """
@@ -130,7 +131,6 @@ def import_keras(path: Path, out: Path | None = None, *, overwrite: bool = False
         "inputs": inputs,
         "targets": targets,
         "labels": list(labels),
-        "mask_value": imported.mask_value,
         "notes": list(imported.notes),
     }
     description = layout_run_config(imported.model, extra, kind="imported")
@@ -161,8 +161,8 @@ def export_keras(run: Path, out: Path | None = None, *, overwrite: bool = False)
         `Exported`: the file, the final activation, and what the file does not hold (the run's encoder).
 
     Raises:
-        ValueError: one line, for an ensemble, a model with a Masking layer's value, a layer Keras has no
-            equivalent of (named), or a target that exists (without `overwrite`) or is not a `.keras` name.
+        ValueError: one line, for an ensemble, a layer Keras has no equivalent of (named), or a target that exists
+            (without `overwrite`) or is not a `.keras` name.
 
     Example:
         >>> export_keras(Path("runs/imported")).path  # doctest: +SKIP
@@ -181,11 +181,6 @@ def export_keras(run: Path, out: Path | None = None, *, overwrite: bool = False)
         raise ValueError(
             f"Expected one model to export. Received: an ensemble of {model.size} in {run} (Keras has no model that "
             "averages its members' probabilities)"
-        )
-    if saved.description.get("mask_value") is not None:
-        raise ValueError(
-            f"Expected a model without a Masking layer to export. Received: {run} was imported with "
-            f"Masking(mask_value={saved.description['mask_value']}), which lstmlab keeps beside the model"
         )
     activation = "sigmoid" if model.output_shape[-1] == 1 else "softmax"
     _write_atomically(target, lambda temporary: _write_keras(model, temporary, activation))

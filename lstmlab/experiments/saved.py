@@ -3,7 +3,6 @@ numbers or token ids, or a fresh example of its task)."""
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from ..data import SequenceData
 from ..data.datasets import DataSpec, Encoder, encoder_from_json, saved_test_set
 from ..data.series import is_aeon, load_series
 from ..data.text import TextEncoder
+from ..layers import Masking
 from ..models import Sequential
 from ..seeds import Seeds
 from ..training import Scores, classes_from_probabilities, evaluate, predict
@@ -91,9 +91,7 @@ class SavedRun:
                 f"{self.directory} was trained on {self.kind} (--data)"
             )
         if self.kind == "imported":
-            reads = model_reads(self.model, tuple(self.description["labels"]))
-            mask_value = self.description.get("mask_value")
-            return reads if mask_value is None else dataclasses.replace(reads, mask_value=float(mask_value))
+            return model_reads(self.model, tuple(self.description["labels"]))
         task, _ = self.task
         return Reads(task.inputs == "tokens", task.targets == "per-step", model_reads(self.model).labels)
 
@@ -106,7 +104,7 @@ def saved_kind(directory: Path) -> RunKind:
 def load_run(directory: Path) -> SavedRun:
     """A saved run, its description checked to hold what its kind needs (one line naming the file otherwise)."""
     model, description = load_model(directory)
-    run = SavedRun(directory, model, description, run_kind(description))
+    run = SavedRun(directory, _with_masking(model, description), description, run_kind(description))
     try:
         if run.kind == "task":
             run.task  # noqa: B018 - reads and checks the task
@@ -121,6 +119,16 @@ def load_run(directory: Path) -> SavedRun:
             f"{type(error).__name__} {error}"
         ) from None
     return run
+
+
+def _with_masking(model: Sequential, description: dict[str, Any]) -> Sequential:
+    """`model`, with the Masking layer that runs imported before it was a layer recorded beside it ("mask_value")."""
+    mask_value = description.get("mask_value")
+    if mask_value is None or type(model) is not Sequential or isinstance(model.layers[0], Masking):
+        return model
+    layers = [Masking(float(mask_value)), *model.layers]
+    masked = Sequential(layers, input_shape=model.input_shape, batch_size=model.batch_size, name=model.name)
+    return masked.eval()
 
 
 def _check_imported(run: SavedRun) -> None:

@@ -8,7 +8,9 @@ Two formats, chosen by the file's suffix:
   `pad_sequences` pads them), or values `(N, T, D)` (`(N, T)` when D is 1); `y` (evaluate): class ids `(N,)`, or
   `(N, T)` for a model with a class per step, also as `(N, [T,] 1)` or one-hot rows `(N, [T,] C)`; optional
   `lengths` `(N,)`: valid steps of right-padded rows (without them every step is read, as Keras reads an unmasked
-  array).
+  array, unless the model's first layer derives lengths: an `Embedding(mask_zero=True)` from padding id 0, a
+  `Masking` from the steps of its mask value, on either side; per-step targets are then scored at the valid
+  steps only, as Keras leaves masked steps out).
 - any other file: text, one sequence a line, numbers (token ids) separated by commas or spaces, each row as if alone
   (right-padded here, with its length); D values per step for a model of D features, step after step. For
   evaluate, each line starts with its class label (`1, 0.5 0.2 0.9`); a per-step model is scored from `.npz` only.
@@ -41,7 +43,6 @@ class Reads:
     tokens: bool  # token ids (an Embedding first), else numeric values
     per_step: bool  # a class for every step, else one per sequence
     labels: tuple[str, ...]  # class names by id
-    mask_value: float | None = None  # imported with a leading Masking: padded steps hold this value in every feature
 
 
 def model_reads(model: Sequential, labels: tuple[str, ...] | None = None) -> Reads:
@@ -201,12 +202,8 @@ def _inputs(arrays: dict[str, np.ndarray], tokens: bool, path: Path) -> torch.Te
     return values.unsqueeze(-1) if values.dim() == 2 else values
 
 
-def _lengths(arrays: dict[str, np.ndarray], x: torch.Tensor, reads: Reads, path: Path) -> torch.Tensor | None:
-    """The `lengths` array; without one, those a Masking layer's value implies (imported models), else None."""
-    if "lengths" not in arrays and reads.mask_value is not None:
-        from ..keras.archive import masking_lengths
-
-        return masking_lengths(x, reads.mask_value)
+def _lengths(arrays: dict[str, np.ndarray], x: torch.Tensor, path: Path) -> torch.Tensor | None:
+    """The `lengths` array, else None (a model with a first Masking or Embedding(mask_zero=True) derives them)."""
     if "lengths" not in arrays:
         return None
     lengths = arrays["lengths"]
@@ -262,7 +259,7 @@ def sequences_file(path: Path, model: Sequential, reads: Reads) -> SequenceData:
     arrays = _arrays(path)
     x = _inputs(arrays, reads.tokens, path)
     y = torch.zeros(x.shape[:2] if reads.per_step else x.shape[:1], dtype=torch.long)
-    return SequenceData(x, y, _lengths(arrays, x, reads, path))
+    return SequenceData(x, y, _lengths(arrays, x, path))
 
 
 def labelled_file(path: Path, model: Sequential, reads: Reads) -> SequenceData:
@@ -283,4 +280,16 @@ def labelled_file(path: Path, model: Sequential, reads: Reads) -> SequenceData:
     arrays = _arrays(path)
     x = _inputs(arrays, reads.tokens, path)
     y = _targets(arrays, x, reads.per_step, len(reads.labels), path)
-    return SequenceData(x, y, _lengths(arrays, x, reads, path))
+    if reads.per_step and "lengths" not in arrays:
+        return _scored_by_padding(model, x, y)
+    return SequenceData(x, y, _lengths(arrays, x, path))
+
+
+def _scored_by_padding(model: Sequential, x: torch.Tensor, y: torch.Tensor) -> SequenceData:
+    """Per-step targets of rows whose padding the model's first layer marks (a `Masking` or an
+    `Embedding(mask_zero=True)`): the lengths and side it derives, so that padded steps are not scored (Keras leaves
+    masked steps out of its loss and metrics); every step otherwise."""
+    checked = model.check_call(x)  # one device read where the first layer derives lengths, none otherwise
+    if checked is None or checked.values is None:
+        return SequenceData(x, y)
+    return SequenceData(x, y, checked.values, checked.side)

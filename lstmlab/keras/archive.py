@@ -28,13 +28,13 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..layers import LSTM, Activation, Dense, Embedding, Layer, TimeDistributed
+from ..layers import LSTM, Activation, Conv1D, Dense, Embedding, Layer, Masking, TimeDistributed
 from ..layers.core import ACTIVATIONS
 from ..models import Sequential
 from .archive_files import KerasFile, h5py_module, read_file, snake_case
 from .archive_layers import Importing, export_layer, import_layer
 
-__all__ = ["FINAL_ACTIVATIONS", "KerasModel", "masking_lengths", "read_keras", "write_keras"]
+__all__ = ["FINAL_ACTIVATIONS", "KerasModel", "read_keras", "write_keras"]
 
 # What a Keras model may apply last, which lstmlab keeps out of the model (it returns logits)
 FINAL_ACTIVATIONS = ("linear", "sigmoid", "softmax")
@@ -54,7 +54,6 @@ class KerasModel:
         format: 'keras' (a Keras 3 archive) or 'h5' (a legacy file).
         keras_version: the Keras version that wrote the file, where it says.
         notes: what differs from Keras on padded batches or in training (one line each); empty when nothing does.
-        mask_value: the value of a leading Masking layer (lengths come from `masking_lengths`), else None.
     """
 
     model: Sequential
@@ -66,15 +65,14 @@ class KerasModel:
     format: str
     keras_version: str | None
     notes: tuple[str, ...] = ()
-    mask_value: float | None = None
 
     def predict(self, x: Tensor | np.ndarray, lengths: Tensor | Sequence[int] | None = None) -> Tensor:
         """Keras's outputs for `x`: the model's logits with the final activation applied, without gradients.
 
         Args:
             x: (B, *input_shape): token ids, or values (converted to float32).
-            lengths: (B,) valid steps of right-padded rows; derived from the ids (mask_zero) or from a leading
-                Masking layer's value when omitted.
+            lengths: (B,) valid steps of right-padded rows; when omitted, derived by the model from the ids
+                (mask_zero) or from the steps of a leading Masking layer's value, padded on either side.
 
         Example:
             >>> keras_model = read_keras("model.keras")  # doctest: +SKIP
@@ -84,8 +82,6 @@ class KerasModel:
         inputs = torch.as_tensor(x)
         if inputs.is_floating_point():
             inputs = inputs.to(torch.float32)
-        if lengths is None and self.mask_value is not None:
-            lengths = masking_lengths(inputs, self.mask_value)
         was_training = self.model.training
         self.model.eval()
         try:
@@ -94,32 +90,6 @@ class KerasModel:
         finally:
             self.model.train(was_training)
         return ACTIVATIONS[self.activation](logits)
-
-
-def masking_lengths(x: Tensor, mask_value: float) -> Tensor:
-    """The lengths that Keras's `Masking(mask_value)` implies for right-padded rows: the steps before the first
-    step whose features all equal `mask_value`.
-
-    Shapes:
-        x: (B, T, D). Returns (B,) int64.
-
-    Raises:
-        ValueError: when a row has masked steps before valid ones (lstmlab's lengths describe trailing padding),
-            or no valid step.
-
-    Example:
-        >>> masking_lengths(torch.tensor([[[1.0], [0.0]], [[2.0], [3.0]]]), 0.0)
-        tensor([1, 2])
-    """
-    valid = ~(x == mask_value).all(dim=-1)  # (B, T)
-    lengths = valid.sum(dim=1)
-    expected = torch.arange(x.shape[1], device=x.device) < lengths[:, None]
-    if not torch.equal(valid, expected) or bool((lengths == 0).any()):
-        raise ValueError(
-            f"Expected rows whose masked steps (all features {mask_value}) come after all their valid steps, at "
-            "least one valid. Received: a row masked before a valid step, or masked throughout"
-        )
-    return lengths
 
 
 # ------------------------------------------------------------------------------------------------- reading
@@ -171,7 +141,6 @@ def read_keras(path: str | Path) -> KerasModel:
         format=keras_file.format,
         keras_version=keras_file.keras_version,
         notes=tuple(state.notes),
-        mask_value=state.mask_value,
     )
 
 
@@ -263,11 +232,23 @@ def _export_layers(layers: list[Layer], activation: str) -> list[tuple[str, dict
     on_dense = activation != "linear" and isinstance(dense, Dense) and dense.activation in (None, "linear")
     names: dict[str, int] = {}
     exported = []
+    masked = False  # a first Masking or Embedding(mask_zero=True) marks padded steps
     for i, layer in enumerate(layers):
         base = snake_case(type(layer).__name__)
         count = names.get(base)
         names[base] = 0 if count is None else count + 1
         name = base if count is None else f"{base}_{count + 1}"
+        if isinstance(layer, Masking) and i > 0:
+            raise ValueError(
+                "Expected Masking as the first layer only (Keras's later Masking masks the values it receives, "
+                f"lstmlab's zeroes the steps the model's lengths pad). Received: Masking {name!r} at layer {i}"
+            )
+        masked = masked or isinstance(layer, Masking) or (isinstance(layer, Embedding) and layer.mask_zero)
+        if masked and isinstance(layer, Conv1D):
+            raise ValueError(
+                "Expected no Conv1D after a mask (Keras's drops the mask, so later layers would read the padding). "
+                f"Received: Conv1D {name!r} after a Masking or Embedding(mask_zero=True)"
+            )
         final = activation if on_dense and i == len(layers) - 1 else None
         exported.append(export_layer(layer, name, activation=final))
     if activation != "linear" and not on_dense:

@@ -30,6 +30,7 @@ from ..layers import (
     GlobalAveragePooling1D,
     GlobalMaxPooling1D,
     Layer,
+    Masking,
     ReverseTime,
     SpatialDropout1D,
     TimeDistributed,
@@ -49,7 +50,6 @@ class Importing:
 
     masked: bool = False  # an Embedding(mask_zero=True) or a Masking layer marks padded steps from here on
     padded_outputs_differ: str | None = None  # a layer whose outputs at padded steps Keras does not zero
-    mask_value: float | None = None  # a Masking layer's value
     notes: list[str] = field(default_factory=list)
 
 
@@ -376,9 +376,12 @@ def _batch_normalization(layer: KerasLayer, state: Importing) -> Imported:
 
 
 def _masking(layer: KerasLayer, state: Importing) -> Imported:
+    _check_dtype(layer)
+    value = layer.config.get("mask_value", 0.0)
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        raise _refuse(layer, "a number as mask_value", "mask_value", value)
     state.masked = True
-    state.mask_value = float(layer.config.get("mask_value", 0.0))
-    return Imported([])
+    return Imported([Masking(float(value))])
 
 
 def _lambda(layer: KerasLayer, state: Importing) -> Imported:
@@ -422,7 +425,11 @@ def import_layer(layer: KerasLayer, state: Importing, *, first: bool) -> Importe
         known = ", ".join(sorted(k for k in IMPORTED if k != "Lambda"))
         raise _refuse(layer, f"Keras layers lstmlab has ({known})")
     if class_name == "Masking" and not first:
-        raise _refuse(layer, "Masking as the first layer (lstmlab derives lengths from the model's input)")
+        raise _refuse(
+            layer,
+            "Masking as the first layer (lstmlab derives lengths from the model's input, Keras from the values "
+            "a Masking receives)",
+        )
     if class_name == "Embedding" and not first:
         raise _refuse(layer, "Embedding as the first layer (it reads the model's token ids)")
     return handler(layer, state)
@@ -515,6 +522,8 @@ def export_layer(layer: Layer, name: str, *, activation: str | None = None) -> E
         return "Dropout", {"name": name, "rate": layer.rate, "noise_shape": noise}, {"vars": []}
     if isinstance(layer, GaussianNoise):
         return "GaussianNoise", {"name": name, "stddev": layer.stddev}, {"vars": []}
+    if isinstance(layer, Masking):
+        return "Masking", {"name": name, "mask_value": layer.mask_value}, {"vars": []}
     simple = {
         Flatten: "Flatten",
         GlobalAveragePooling1D: "GlobalAveragePooling1D",
@@ -533,7 +542,8 @@ def export_layer(layer: Layer, name: str, *, activation: str | None = None) -> E
         weights = [_array(getattr(layer, n)) for n in ("gamma", "beta", "moving_mean", "moving_variance")]
         return "BatchNormalization", config, {"vars": weights}
     raise ValueError(
-        f"Expected lstmlab layers that Keras has (Embedding, LSTM, Bidirectional, Dense, TimeDistributed(Dense), "
-        f"Dropout, SpatialDropout1D, GaussianNoise, Flatten, pooling, Conv1D, BatchNormalization, Activation). "
+        f"Expected lstmlab layers that Keras has (Embedding, Masking, LSTM, Bidirectional, Dense, "
+        f"TimeDistributed(Dense), Dropout, SpatialDropout1D, GaussianNoise, Flatten, pooling, Conv1D, "
+        f"BatchNormalization, Activation). "
         f"Received: {type(layer).__name__} {name!r}"
     )
