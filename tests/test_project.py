@@ -89,3 +89,23 @@ def test_each_room_imports_only_what_the_architecture_allows() -> None:
 def test_the_command_line_holds_no_tensor_code() -> None:
     text = (ROOT / "lstmlab" / "cli.py").read_text()
     assert "import torch" not in text and "torch." not in text
+
+
+def test_readme_keras_front_end_example_runs_and_learns() -> None:
+    """The tutorial's Keras code in the README, on lstmlab.keras: 1000 single-sequence fits, then most steps right."""
+    import random
+
+    import numpy as np
+
+    readme = (ROOT / "README.md").read_text()
+    block = next(b for b in re.findall(r"```python\n(.*?)\n```", readme, flags=re.S) if "lstmlab.keras" in b)
+    printed: list[str] = []
+    namespace: dict[str, object] = {"print": lambda *args: printed.append(" ".join(map(str, args)))}
+    random.seed(0)
+    torch.manual_seed(0)
+    exec(block, namespace)  # the README's own example code, run as written
+    model, make = namespace["model"], namespace["cumsum_sequence"]
+    assert model.count_params() == 3561  # type: ignore[attr-defined]
+    assert len([line for line in printed if line.startswith("Expected:")]) == 10
+    right = [np.mean(model.predict_classes(x) == y) for x, y in (make(10) for _ in range(100))]  # type: ignore[attr-defined, operator]
+    assert np.mean(right) > 0.85
