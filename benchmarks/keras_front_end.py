@@ -6,12 +6,13 @@ generated beforehand so that only training is timed, with Keras's Adam (learning
 - lstmlab.keras: the tutorial's code, `model.fit(X, y, epochs=1, batch_size=1, verbose=0)` per sequence, NumPy in;
 - lstmlab native (the anchor): the preset (`build_model`) and one `train_step` per sequence, one optimiser;
 - Keras 3: the same `fit` loop on `--keras-backend` (tensorflow by default, as the articles ran; skipped, saying why,
-  where it is not installed), `--keras-updates` calls timed and scaled to the full count.
+  where it is not installed), on the same sequences, its first call (which builds its training function) untimed;
+  `--keras-updates` below `--updates` times fewer calls and scales them (no accuracy then).
 Candidates alternate run by run; the table gives medians over `--runs` runs and the ratios to the anchor, and the
 mean per-step accuracy on 200 fresh sequences.
 
 Usage:
-    python benchmarks/keras_front_end.py [--runs 3] [--updates 1000] [--keras-updates 100] [--keras-backend tensorflow]
+    python benchmarks/keras_front_end.py [--runs 3] [--updates 1000] [--keras-updates 1000] [--keras-backend tensorflow]
 """
 
 from __future__ import annotations
@@ -84,7 +85,11 @@ def run_native(preset: str, data: list[SequenceData], test: SequenceData, seed: 
     return seconds, evaluate(model, test).accuracy
 
 
-def run_keras(bidirectional: bool, data: list[SequenceData], backend: str) -> tuple[float, str]:
+def run_keras(
+    bidirectional: bool, data: list[SequenceData], test: SequenceData, backend: str
+) -> tuple[float, float, str]:
+    """Keras's seconds for the `fit` calls (the first call, which builds the training function, untimed), its
+    per-step accuracy on `test`, and its name."""
     os.environ["KERAS_BACKEND"] = backend  # read once, when keras is first imported
     import keras  # an optional extra for benchmarks only: pip install -e ".[bench]"
 
@@ -104,14 +109,19 @@ def run_keras(bidirectional: bool, data: list[SequenceData], backend: str) -> tu
         for X, y in arrays:
             model.fit(X, y, epochs=1, batch_size=1, verbose=0)
 
-    return timed(train), f"Keras {keras.__version__} ({keras.backend.backend()} backend)"
+    seconds = timed(train)
+    predicted = np.asarray(model.predict(test.x.double().numpy(), verbose=0))[..., 0] > 0.5  # (N, T)
+    accuracy = float(np.mean(predicted == test.y.numpy()))
+    return seconds, accuracy, f"Keras {keras.__version__} ({keras.backend.backend()} backend)"
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=3, help="runs per candidate (medians reported)")
     parser.add_argument("--updates", type=int, default=1000, help="single-sequence fit calls per run")
-    parser.add_argument("--keras-updates", type=int, default=100, help="Keras fit calls timed, scaled (0: skip)")
+    parser.add_argument(
+        "--keras-updates", type=int, default=1000, help="Keras fit calls timed a run, scaled to --updates (0: skip)"
+    )
     parser.add_argument(
         "--keras-backend", default="tensorflow", help="Keras backend: tensorflow (the articles'), torch"
     )
@@ -138,9 +148,13 @@ def main() -> None:
             data = sequences(args.updates, seed=run)
             for name, candidate in candidates if run % 2 == 0 else candidates[::-1]:
                 runs[name].append(candidate(data, run))
-        if keras_reason is None:
-            seconds, label = run_keras(bidirectional, sequences(args.keras_updates, seed=0), args.keras_backend)
-            runs[f"{label}, scaled"] = [(seconds * args.updates / args.keras_updates, float("nan"))]
+        if keras_reason is None:  # as many runs, on the same sequences (the first keras_updates of each run's)
+            scale = args.updates / args.keras_updates
+            for run in range(args.runs):
+                data = sequences(args.updates, seed=run)[: args.keras_updates]
+                seconds, accuracy, label = run_keras(bidirectional, data, test, args.keras_backend)
+                name = label if scale == 1 else f"{label}, {args.keras_updates} calls scaled"
+                runs.setdefault(name, []).append((seconds * scale, accuracy if scale == 1 else float("nan")))
         anchor = statistics.median(t for t, _ in runs["lstmlab native (anchor)"])
         front_end = statistics.median(t for t, _ in runs["lstmlab.keras"])
         for name, results in runs.items():
