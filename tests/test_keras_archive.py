@@ -826,3 +826,24 @@ def test_every_preset_goes_to_keras_and_back(name: str, tmp_path: Path) -> None:
 
 def assert_close_outputs(got: torch.Tensor, want: torch.Tensor) -> None:
     torch.testing.assert_close(got, want, atol=1e-6, rtol=1e-5)
+
+
+# ------------------------------------------------------------------------------------------------ Keras 2 files
+KERAS2 = Path(__file__).resolve().parent / "keras2"
+
+
+@pytest.mark.parametrize("name", ["qa5_pre", "text_lstm", "tutorial_sum", "series_backwards_pre", "qa2_stateful"])
+def test_files_written_by_keras_2_predict_as_keras_2_did(name: str) -> None:
+    """Legacy .h5 files made by Keras 2 itself (tf_keras 2.21; tests/keras2/make_files.py), read without it: the
+    predictions Keras 2 made, on left-padded ids and values too, and a stateful model's state carried."""
+    imported = read_keras(KERAS2 / f"keras2_{name}.h5")
+    arrays = np.load(KERAS2 / f"keras2_{name}.npz", allow_pickle=False)
+    x, want = torch.from_numpy(arrays["x"]), arrays["y"]
+    if name == "qa2_stateful":
+        assert imported.batch_size == 1
+        imported.model.reset_states()
+        got = np.stack([imported.predict(step).numpy() for step in x])
+    else:
+        got = imported.predict(x.long() if not x.is_floating_point() else x).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert imported.format == "h5"
