@@ -486,6 +486,12 @@ def test_save_and_load_round_trip(tmp_path: Path) -> None:
     model.save(str(tmp_path / "model.lstmlab"))
     loaded = load_model(str(tmp_path / "model.lstmlab"))
     np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert [(layer.kind, layer.name, layer.count_params()) for layer in loaded.layers] == [
+        ("Embedding", "embedding", 400),
+        ("Bidirectional", "bidirectional", 2 * 4 * 6 * (8 + 6 + 1)),
+        ("Dense", "dense", 13),
+    ]
+    assert all(a.layer is b for a, b in zip(loaded.layers, loaded.lstmlab_model.layers, strict=True))
     assert loaded.metric == "acc" and loaded.optimizer is not None and loaded.optimizer.learning_rate == 0.01
     assert loaded.evaluate(x, y, verbose=0) == model.evaluate(x, y, verbose=0)
     loaded.fit(x, y, epochs=1, verbose=0)  # trains on, with a fresh optimiser

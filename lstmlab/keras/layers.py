@@ -26,6 +26,7 @@ __all__ = [
     "Activation",
     "BatchNormalization",
     "Bidirectional",
+    "BuiltLayer",
     "Conv1D",
     "Dense",
     "Dropout",
@@ -176,6 +177,18 @@ def _shape(shape: Any) -> Shape:
     ):
         raise ValueError(f"Expected an input shape of positive sizes or None. Received: input_shape={shape!r}")
     return tuple(shape)
+
+
+class BuiltLayer(KerasLayer):
+    """A layer of a model made from an lstmlab model (`load_model`, `load_keras_model`, `Sequential.from_lstmlab`):
+    its lstmlab layer (`.layer`), under the Keras name of its class (`.kind`) and its name in the model."""
+
+    def __init__(self, layer: Layer, name: str) -> None:
+        super().__init__(kind=type(layer).__name__, options={"name": name})
+        self.layer = self.built_layer = layer
+
+    def to_lstmlab(self, *, output: bool) -> tuple[Layer, str]:
+        return self.built_layer, "linear"
 
 
 class InputLayer(KerasLayer):

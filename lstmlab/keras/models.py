@@ -34,13 +34,13 @@ import torch
 from torch import Tensor, nn
 
 from ..layers import Embedding as LstmlabEmbedding
-from ..layers import Lengths, Shape
+from ..layers import Layer, Lengths, Shape
 from ..models import Sequential as LstmlabSequential
 from ..progress import progress_bar
 from . import losses as keras_losses
 from . import optimizers as keras_optimizers
 from .callbacks import Callback, History
-from .layers import Embedding, InputLayer, KerasLayer
+from .layers import BuiltLayer, Embedding, InputLayer, KerasLayer
 
 __all__ = ["Sequential", "load_model"]
 
@@ -108,6 +108,11 @@ class Sequential:
             raise ValueError(f"Expected activation in {ACTIVATIONS}. Received: activation={activation!r}")
         wrapper = cls(name=model.name)
         wrapper._net, wrapper.activation = model, activation
+        layers = [layer for layer in model.layers if isinstance(layer, Layer)]
+        names = model.layer_names  # Keras's default names; a Parallel's inner layers have rows of their own
+        if len(names) != len(layers):
+            names = [f"{type(layer).__name__.lower()}_{i}" for i, layer in enumerate(layers)]
+        wrapper._specs = [BuiltLayer(layer, name) for layer, name in zip(layers, names, strict=True)]
         return wrapper
 
     def add(self, layer: KerasLayer) -> None:
