@@ -98,3 +98,37 @@ def test_stack_refuses_other_models() -> None:
         StackedTutorial([build_model("qa-timedistributed")])
     with pytest.raises(ValueError, match="Expected one"):
         StackedTutorial([build_model("tutorial-lstm"), build_model("tutorial-lstm", units=7)])
+
+
+def test_a_learning_rate_per_model_trains_each_as_alone_at_its_rate() -> None:
+    """One stack, three rates (the learning-rate grid of `compare directions`): each model equals `fit` at its own."""
+    rates = [1e-3, 3e-3, 1e-2, 3e-3]
+    presets = [("tutorial-lstm", {}), ("tutorial-bilstm", {}), ("tutorial-lstm-backward", {}), ("tutorial-bilstm", {})]
+    alone = []
+    for seed, (preset, options) in enumerate(presets):
+        torch.manual_seed(seed)
+        alone.append(build_model(preset, **options).double())
+    stack = StackedTutorial(alone)
+    x, y = streams(len(alone), 25)
+    losses, _ = fit_stacked(stack, zip(x, y, strict=True), learning_rate=rates)
+    for m, model in enumerate(alone):
+        batches = iter([SequenceData(x[u, m], y[u, m]) for u in range(25)])
+        history = fit(
+            model,
+            lambda count, generator, batches=batches: next(batches),
+            config=TrainConfig(updates=25, batch_size=1, learning_rate=rates[m]),
+        )
+        torch.testing.assert_close(
+            losses[:, m], torch.tensor(history.update_loss, dtype=torch.float64), rtol=1e-9, atol=1e-10
+        )
+        for key, value in stack.unstack(m).items():
+            torch.testing.assert_close(value, model.state_dict()[key], rtol=1e-9, atol=1e-10)
+
+
+def test_rates_per_model_are_checked() -> None:
+    stack = StackedTutorial([build_model("tutorial-lstm"), build_model("tutorial-bilstm")])
+    x, y = streams(2, 2)
+    with pytest.raises(ValueError, match=r"Expected one learning rate per model \(2\)"):
+        fit_stacked(stack, zip(x, y, strict=True), learning_rate=[1e-3])
+    with pytest.raises(ValueError, match="Expected a stack with slot_models"):
+        fit_stacked(torch.nn.Linear(1, 1), [], learning_rate=[1e-3])

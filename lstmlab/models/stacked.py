@@ -133,6 +133,26 @@ class StackedTutorial(nn.Module):
             logits = logits.index_copy(0, torch.tensor(models, device=x.device), head)
         return logits
 
+    def slot_models(self) -> list[tuple[nn.Parameter, Tensor]]:
+        """Every parameter with the model each of its leading slots belongs to, for per-model settings in training
+        (`training.stacked.fit_stacked` with one learning rate per model).
+
+        Returns:
+            (parameter, owners) pairs covering all parameters; owners is a (slots,) index into the models.
+
+        Example:
+            >>> stack = StackedTutorial([build_model("tutorial-bilstm"), build_model("tutorial-lstm")])
+            >>> stack.slot_models()[0][1].tolist()  # directions: the Bi-LSTM's two, then the LSTM's one
+            [0, 0, 1]
+        """
+        owners: list[tuple[nn.Parameter, Tensor]] = [
+            (p, self.direction_model) for p in (self.weight_ih, self.weight_hh, self.bias)
+        ]
+        for g, models in enumerate(self.groups.values()):
+            index = torch.tensor(models, device=self.direction_model.device)
+            owners += [(self.head_weight[g], index), (self.head_bias[g], index)]
+        return owners
+
     def unstack(self, m: int) -> dict[str, Tensor]:
         """Model m's weights, keyed as in its `Sequential` state dict."""
         names = ["forward_layer", "backward_layer"] if self.kinds[m] not in ("aligned", "reading") else [None]
