@@ -317,6 +317,24 @@ def _data(rows: int = 20) -> tuple[np.ndarray, np.ndarray]:
     return x, (x.sum(axis=(1, 2)) > 2.5).astype("int64")
 
 
+def test_fit_trains_in_training_mode_and_leaves_every_layer_in_inference_mode() -> None:
+    x, y = _data()
+    model = Sequential([L.LSTM(4, input_shape=(5, 1), dropout=0.5), L.Dropout(0.5), L.Dense(1, activation="sigmoid")])
+    model.compile(loss="binary_crossentropy", optimizer="adam")
+    seen: list[set[bool]] = []
+
+    class Modes(lk_callbacks.Callback):
+        def on_train_batch_end(self, batch: int, logs: Any = None) -> None:
+            seen.append({m.training for m in model.lstmlab_model.modules()})
+
+    model.fit(x, y, epochs=2, batch_size=10, validation_split=0.5, callbacks=[Modes()], verbose=0)
+    assert seen == [{True}] * 2  # validation scoring in between did not leave inference mode on
+    assert {m.training for m in model.lstmlab_model.modules()} == {False}
+    np.testing.assert_array_equal(model.predict(x), model.predict(x))  # dropout off
+    model.train_on_batch(x, y)
+    assert {m.training for m in model.lstmlab_model.modules()} == {False}
+
+
 def test_history_names_evaluate_and_predict() -> None:
     x, y = _data()
     model = _small()
