@@ -211,6 +211,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
         args.task,
         task_options(args.task or RunSpec.task, args.task_set),
         **{name: getattr(args, name) for name in COMPARE_OPTIONS},
+        grid=tuple(args.grid),
     )
     out = None if args.out is None else Path(args.out)
     with progress_bar(runs_of(request), "runs") as advance:
@@ -366,6 +367,15 @@ def add_compare(sub: Any) -> None:
     add("--batch-size", type=positive_int, help=f"models: examples per update (default: the task's: {batch})")
     add("--workers", type=positive_int, help="processes for models / archetypes (default: one per core)")
     add("--keras-go-backwards", action="store_true", help="also the backward model with Keras's reversed outputs")
+    add(
+        "--grid",
+        action="append",
+        default=[],
+        metavar="KEY=V1,V2,...",
+        help="train every model at every point of the product of these options (repeatable): learning_rate, "
+        "updates, batch_size or an option of every model (directions / merge-modes: units); each model's best point "
+        "is chosen on fresh validation data and its test accuracy reported there",
+    )
     add("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
     add("--out", help="output directory (default: a new dated directory under comparisons/)")
     add("--overwrite", action="store_true", help="replace the comparison in --out once the new one is complete")

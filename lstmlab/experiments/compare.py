@@ -1,4 +1,5 @@
-"""Fair comparisons: several seeds of several tutorial models, trained together in one stacked computation.
+"""Fair comparisons: several seeds of several tutorial models, trained together in one stacked computation, at
+every point of a grid of settings where one is given.
 
 Seed s gives every variant the same initial-weight seed and the same stream of sequences, so differences between
 variants are paired. Results are written as plain CSV first; `report.py` draws and writes everything else from it.
@@ -7,21 +8,25 @@ variants are paired. Results are written as plain CSV first; `report.py` draws a
 from __future__ import annotations
 
 import copy
+import dataclasses
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+import torch.nn.functional as F
+from torch import Tensor
 
-from ..data import CumsumConfig, make_cumsum
+from ..data import CumsumConfig, SequenceData, make_cumsum
 from ..models import build_model
 from ..models.stacked import StackedTutorial
 from ..seeds import COMPARISON_TEST_SEED, Seeds
 from ..training.stacked import fit_stacked
+from .grid import Grid, model_part, point_label
 from .runs import write_history, write_json
 
-__all__ = ["COMPARISONS", "CompareSpec", "run_comparison"]
+__all__ = ["COMPARISONS", "COMPARISON_VALIDATION_SEED", "CompareSpec", "cell_label", "run_comparison", "variants"]
 
 # name -> variants: (label, preset, options)
 COMPARISONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
@@ -37,27 +42,54 @@ COMPARISONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
 KERAS_BACKWARD = ("backward LSTM, Keras order", "tutorial-lstm-backward", {"keras_order": True})
 
 
+# Fresh validation sequences, the same for every seed, drawn apart from the test set and every training stream: a
+# grid's point is chosen on these, never on the test set
+COMPARISON_VALIDATION_SEED = 20_000_003
+GRID_TRAINING = ("learning_rate", "updates", "batch_size")  # training settings a stacked comparison's grid varies
+GRID_OPTIONS = ("units",)  # model options it varies (one stack per value: models of different sizes do not stack)
+
+
 @dataclass(frozen=True)
 class CompareSpec:
+    """A stacked comparison: the tutorial's models, several seeds each, at every point of an optional grid.
+
+    Raises:
+        ValueError: an unknown comparison, fewer than 2 seeds, a size below 1, or a grid key it cannot vary.
+
+    Example:
+        >>> CompareSpec("directions", seeds=5, grid=parse_grid(["learning_rate=1e-3,1e-2"], variants(CompareSpec())))
+    """
+
     comparison: str = "directions"  # a name from COMPARISONS
     seeds: int = 10  # runs per variant
-    updates: int = 250  # single-sequence updates per run (the tutorial's comparison)
+    updates: int = 250  # updates per run (the tutorial's comparison)
     learning_rate: float = 3e-3  # Adam, as the cumsum task trains
     steps: int = 10  # sequence length
     test_size: int = 200  # fresh sequences scored after training, per run
     keras_go_backwards: bool = False  # add the backward model with Keras's reversed outputs (the tutorial's)
+    batch_size: int = 1  # fresh sequences per update (the tutorial's: one)
+    validation_size: int = 200  # fresh sequences a grid's best point is chosen on
+    grid: Grid = field(default_factory=Grid)  # every variant at every point (no axes: one point, the settings above)
 
     def __post_init__(self) -> None:
         if self.comparison not in COMPARISONS:
             raise ValueError(f"Expected a comparison in {sorted(COMPARISONS)}. Received: {self.comparison!r}")
-        for name in ("seeds", "updates", "steps", "test_size"):
+        for name in ("seeds", "updates", "steps", "test_size", "batch_size", "validation_size"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Expected {name} >= 1. Received: {name}={getattr(self, name)}")
         if self.seeds < 2:
             raise ValueError(f"Expected at least 2 seeds for confidence intervals. Received: seeds={self.seeds}")
+        for key in self.grid.keys:
+            if key not in (*GRID_TRAINING, *GRID_OPTIONS):
+                allowed = [*GRID_TRAINING, *GRID_OPTIONS]
+                raise ValueError(f"Expected grid keys in {allowed} with {self.comparison}. Received: {key}")
+
+    def to_json(self) -> dict[str, Any]:
+        return {**{k: v for k, v in dataclasses.asdict(self).items() if k != "grid"}, "grid": self.grid.to_json()}
 
 
 def variants(spec: CompareSpec) -> list[tuple[str, str, dict[str, Any]]]:
+    """The comparison's models: (label, preset, options) each."""
     chosen = list(COMPARISONS[spec.comparison])
     if spec.keras_go_backwards:
         if spec.comparison != "directions":
@@ -68,54 +100,115 @@ def variants(spec: CompareSpec) -> list[tuple[str, str, dict[str, Any]]]:
     return chosen
 
 
+def _scores(stack: StackedTutorial, data: SequenceData, models: int) -> tuple[Tensor, Tensor]:
+    """Every model's per-step accuracy and mean cross-entropy on `data`: (M,) each."""
+    with torch.no_grad():
+        logits = stack(data.x.expand(models, *data.x.shape))[..., 0]  # (M, N, T)
+        targets = data.y.expand_as(logits)
+        loss = F.binary_cross_entropy_with_logits(logits, targets.to(logits.dtype), reduction="none")
+    return ((logits > 0).long() == targets).double().mean(dim=(1, 2)), loss.double().mean(dim=(1, 2))
+
+
+def cell_label(model: str, point: dict[str, Any]) -> str:
+    """A model at a grid point, as results.csv names it: `forward LSTM @ learning_rate=0.01` (the model alone
+    without a grid)."""
+    return f"{model} @ {point_label(point)}" if point else model
+
+
 def run_comparison(spec: CompareSpec, out: Path) -> dict[str, Any]:
-    """Train every variant with every seed in one stack; write results.csv and runs.json to `out`."""
+    """Train every variant with every seed at every grid point; write results.csv and runs.json to `out`.
+
+    Points that differ only in their learning rate train together in one stack (a learning rate per model); each
+    other setting (units, updates, batch size) trains its own stack. Seed s gives every variant at every point the
+    same initial weights (per size), the same training sequences, and every run is scored on the same validation
+    and test sequences.
+
+    Returns:
+        The runs.json written: models (one per variant and point), parameters, test and validation figures per
+        model and seed, the grid's cells, the training time.
+    """
     chosen = variants(spec)
     task = CumsumConfig(steps=spec.steps)
-    models, labels, seeds = [], [], []
-    for label, preset, options in chosen:
-        for seed in range(spec.seeds):
-            torch.manual_seed(Seeds(seed).weights)
-            models.append(build_model(preset, steps=spec.steps, **options))
-            labels.append(label)
-            seeds.append(seed)
-    parameters = {label: m.count_params() for label, m in zip(labels, models, strict=True)}
-    streams = [
-        make_cumsum(task, spec.updates, torch.Generator().manual_seed(Seeds(s).training)) for s in range(spec.seeds)
-    ]
-    x = torch.stack([streams[s].x for s in seeds], dim=1)[:, :, None]  # (U, M, 1, T, 1): seed s, same data
-    y = torch.stack([streams[s].y for s in seeds], dim=1)[:, :, None]  # (U, M, 1, T)
-    stack = StackedTutorial(models)
-    # three throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
-    fit_stacked(copy.deepcopy(stack), zip(x[:3], y[:3], strict=True), learning_rate=spec.learning_rate)
-    start = time.perf_counter()
-    losses, accuracies = fit_stacked(stack, zip(x, y, strict=True), learning_rate=spec.learning_rate)
-    seconds = time.perf_counter() - start
+    points = spec.grid.points()
+    cells = [(cell_label(label, point), label, point) for label, _, _ in chosen for point in points]
+    validation = make_cumsum(task, spec.validation_size, torch.Generator().manual_seed(COMPARISON_VALIDATION_SEED))
     test = make_cumsum(task, spec.test_size, torch.Generator().manual_seed(COMPARISON_TEST_SEED))
-    with torch.no_grad():
-        logits = stack(test.x.expand(len(models), *test.x.shape))[..., 0]  # (M, N, T)
-    test_accuracy = ((logits > 0).long() == test.y).double().mean(dim=(1, 2))
-    rows = [
-        {
-            "model": labels[m],
-            "seed": seeds[m],
-            "update": u + 1,
-            "loss": float(losses[u, m]),
-            "accuracy": float(accuracies[u, m]),
-        }
-        for m in range(len(models))
-        for u in range(spec.updates)
-    ]
+    stacks: dict[tuple[tuple[str, Any], ...], list[dict[str, Any]]] = {}
+    for point in points:  # the points of one stack differ only in their learning rate
+        stacks.setdefault(tuple((k, v) for k, v in point.items() if k != "learning_rate"), []).append(point)
+    rows: list[dict[str, Any]] = []
+    parameters: dict[str, int] = {}
+    figures: dict[str, dict[str, float]] = {"test_accuracy": {}, "validation_accuracy": {}, "validation_loss": {}}
+    seconds = 0.0
+    for shared, members in stacks.items():
+        settings = dict(shared)
+        updates, batch = settings.get("updates", spec.updates), settings.get("batch_size", spec.batch_size)
+        options = model_part(settings)
+        models, owners, rates = [], [], []
+        for label, preset, variant_options in chosen:
+            for point in members:
+                for seed in range(spec.seeds):
+                    torch.manual_seed(Seeds(seed).weights)
+                    models.append(build_model(preset, steps=spec.steps, **variant_options, **options))
+                    owners.append((cell_label(label, point), seed))
+                    rates.append(point.get("learning_rate", spec.learning_rate))
+        parameters |= {cell: m.count_params() for (cell, _), m in zip(owners, models, strict=True)}
+        streams = [
+            make_cumsum(task, updates * batch, torch.Generator().manual_seed(Seeds(s).training))
+            for s in range(spec.seeds)
+        ]
+        seeds = [seed for _, seed in owners]
+        x = torch.stack([streams[s].x.view(updates, batch, spec.steps, 1) for s in seeds], dim=1)  # (U, M, B, T, 1)
+        y = torch.stack([streams[s].y.view(updates, batch, spec.steps) for s in seeds], dim=1)  # (U, M, B, T)
+        stack = StackedTutorial(models)
+        learning_rate: float | list[float] = rates[0] if len(set(rates)) == 1 else rates
+        # three throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
+        fit_stacked(copy.deepcopy(stack), zip(x[:3], y[:3], strict=True), learning_rate=learning_rate)
+        start = time.perf_counter()
+        losses, accuracies = fit_stacked(stack, zip(x, y, strict=True), learning_rate=learning_rate)
+        seconds += time.perf_counter() - start
+        test_accuracy, _ = _scores(stack, test, len(models))
+        validation_accuracy, validation_loss = _scores(stack, validation, len(models))
+        for m, (cell, seed) in enumerate(owners):
+            key = f"{cell}|{seed}"
+            figures["test_accuracy"][key] = float(test_accuracy[m])
+            figures["validation_accuracy"][key] = float(validation_accuracy[m])
+            figures["validation_loss"][key] = float(validation_loss[m])
+            rows += [
+                {
+                    "model": cell,
+                    "seed": seed,
+                    "update": u + 1,
+                    "loss": float(losses[u, m]),
+                    "accuracy": float(accuracies[u, m]),
+                }
+                for u in range(updates)
+            ]
     out.mkdir(parents=True, exist_ok=True)
     write_history(out / "results.csv", rows)
-    runs = {
+    runs: dict[str, Any] = {
         "comparison": spec.comparison,
-        "spec": spec.__dict__,
-        "models": [label for label, _, _ in chosen],
+        "spec": spec.to_json(),
+        "models": [cell for cell, _, _ in cells],
         "parameters": parameters,
         "training_seconds": seconds,
-        "runs": len(models),
-        "test_accuracy": {f"{labels[m]}|{seeds[m]}": float(test_accuracy[m]) for m in range(len(models))},
+        "runs": len(cells) * spec.seeds,
+        **figures,
     }
+    if spec.grid.axes:
+        runs["grid"] = {
+            "axes": spec.grid.to_json(),
+            "models": [label for label, _, _ in chosen],
+            "cells": [{"label": cell, "model": model, "point": point} for cell, model, point in cells],
+            "validation": f"{spec.validation_size} fresh sequences, the same for every run",
+            "training": {
+                cell: {
+                    "updates": point.get("updates", spec.updates),
+                    "batch_size": point.get("batch_size", spec.batch_size),
+                    "learning_rate": point.get("learning_rate", spec.learning_rate),
+                }
+                for cell, _, point in cells
+            },
+        }
     write_json(out / "runs.json", runs)
     return runs

@@ -7,7 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .compare import COMPARISONS, CompareSpec, run_comparison
+from .compare import COMPARISONS, GRID_OPTIONS, GRID_TRAINING, CompareSpec, run_comparison, variants
+from .grid import Grid, parse_grid
 from .report import Report, write_report
 from .rundir import RunDirectory, dated_name
 from .sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
@@ -15,6 +16,8 @@ from .sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 __all__ = ["KINDS", "CompareRequest", "compare", "runs_of"]
 
 KINDS = (*COMPARISONS, "models", "archetypes")
+# Training settings a grid varies on a built-in task (trained online: updates, not epochs)
+TASK_GRID_TRAINING = ("learning_rate", "batch_size", "updates")
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,30 @@ class CompareRequest:
     workers: int | None = None  # models, archetypes
     steps: int = CompareSpec.steps  # directions, merge-modes
     keras_go_backwards: bool = False  # directions
+    grid: tuple[str, ...] = ()  # KEY=V1,V2,... each: every model at every point of their product
+
+    def parsed_grid(self) -> Grid:
+        """The --grid options checked against this comparison's models and the settings it can vary.
+
+        Raises:
+            ValueError: a bad grid (`grid.parse_grid`), a grid with archetypes, or a setting given both on the grid
+                and as its own option.
+        """
+        if not self.grid:
+            return Grid()
+        if self.kind == "archetypes":
+            raise ValueError("Expected --grid with directions, merge-modes or models. Received: archetypes")
+        if self.kind in COMPARISONS:
+            stacked = CompareSpec(self.kind, keras_go_backwards=self.keras_go_backwards)
+            grid = parse_grid(
+                self.grid, variants(stacked), training=GRID_TRAINING, options=GRID_OPTIONS, where=self.kind
+            )
+        else:
+            grid = parse_grid(self.grid, self.groups()[0].models, training=TASK_GRID_TRAINING, where="a task")
+        for key in grid.keys:
+            if getattr(self, key, None) is not None:
+                raise ValueError(f"Expected {key} either on --grid or as --{key.replace('_', '-')}. Received: both")
+        return grid
 
     def groups(self) -> tuple[Group, ...]:
         if self.kind == "archetypes":
@@ -62,7 +89,7 @@ def compare(
     `comparisons/`), as `train` writes a run: into `<out>.partial`, renamed into place when complete, never onto a
     directory holding files unless `overwrite` (and then only onto a comparison). A line on what ran, and the
     report."""
-    _check(request)  # bad options and models fail before anything is written
+    _check(request)  # bad options, models and grids fail before anything is written
     directory = RunDirectory(out or dated_name(request.kind, root=COMPARISONS_ROOT), kind="comparison")
     directory.begin(overwrite=overwrite)
     try:
@@ -89,6 +116,7 @@ def _check(request: CompareRequest) -> None:
         request.groups()
     else:
         raise ValueError(f"Expected a comparison in {list(KINDS)}. Received: {request.kind!r}")
+    request.parsed_grid()
 
 
 def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | None) -> str:
@@ -102,6 +130,7 @@ def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | 
             learning_rate=request.learning_rate or base.learning_rate,
             steps=request.steps,
             keras_go_backwards=request.keras_go_backwards,
+            grid=request.parsed_grid(),
         )
         runs = run_comparison(spec, out)
         return f"{runs['runs']} runs trained together in {runs['training_seconds']:.1f} s"
@@ -113,6 +142,7 @@ def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | 
         batch_size=request.batch_size,
         learning_rate=request.learning_rate,
         workers=request.workers or 0,
+        grid=request.parsed_grid(),
     )
     runs = run_sweep(sweep, out, advance=advance)
     return f"{runs['runs']} runs in {runs['training_seconds']:.1f} s ({runs['spec']['workers']} at a time)"
@@ -122,4 +152,5 @@ def runs_of(request: CompareRequest) -> int:
     """How many runs a models or archetypes comparison trains (for a progress bar); 0 for the stacked ones."""
     if request.kind in COMPARISONS:
         return 0
-    return (request.seeds or SweepSpec.seeds) * sum(len(g.models) for g in request.groups())
+    points = len(request.parsed_grid().points())
+    return (request.seeds or SweepSpec.seeds) * points * sum(len(g.models) for g in request.groups())

@@ -16,7 +16,7 @@ from scipy import stats  # type: ignore[import-untyped]
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["mean_band", "moving_average", "plot_curves", "plot_history"]
+__all__ = ["grid_matrix", "mean_band", "moving_average", "plot_curves", "plot_grid", "plot_history"]
 
 ACCURACY_BOUNDS = (0.0, 1.0)  # an accuracy band never leaves [0, 1], however few seeds or wide the interval
 
@@ -124,6 +124,112 @@ def plot_curves(
     figure.suptitle(f"{title}: mean of {seeds} seeds with 95 % confidence band{smoothing}")
     figure.tight_layout()
     _save(figure, path)
+
+
+GridCell = tuple[str, dict[str, Any], np.ndarray, np.ndarray]  # model, point, test and validation accuracy per seed
+
+
+def grid_matrix(cells: list[GridCell], model: str, axes: list[tuple[str, list[Any]]]) -> np.ndarray:
+    """A model's mean test accuracy over seeds at every point of a two-axis grid: rows the first axis's values,
+    columns the second's (nan where a point is missing).
+
+    Example:
+        >>> grid_matrix([("A", {"a": 1, "b": 2}, np.array([0.8, 0.9]), np.array([0.8]))], "A", [("a", [1]), ("b", [2])])
+        array([[0.85]])
+    """
+    (first, rows), (second, columns) = axes
+    matrix = np.full((len(rows), len(columns)), np.nan)
+    for name, point, test, _ in cells:
+        if name == model:
+            matrix[rows.index(point[first]), columns.index(point[second])] = float(np.mean(test))
+    return matrix
+
+
+def _interval(values: np.ndarray) -> float:
+    if len(values) < 2:
+        return 0.0
+    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+
+
+def plot_grid(
+    path: Path,
+    *,
+    cells: list[GridCell],
+    models: list[str],
+    axes: list[tuple[str, list[Any]]],
+    chosen: dict[str, dict[str, Any]],
+    title: str,
+) -> bool:
+    """A grid comparison's figure: with one axis, each model's test accuracy (mean and 95 % interval over seeds)
+    and validation accuracy (dashed) against the axis's values, its chosen point ringed; with two axes, one heatmap
+    of mean test accuracy per model, its chosen cell outlined. More axes: nothing is drawn.
+
+    Args:
+        path: the PNG to write.
+        cells: (model, point, test accuracy per seed, validation accuracy per seed) for every model and point.
+        models: the models, in order.
+        axes: (key, values) of the grid.
+        chosen: each model's point chosen on validation.
+        title: the comparison's name.
+
+    Returns:
+        Whether a figure was written.
+    """
+    if len(axes) > 2:
+        return False
+    plt = _pyplot()
+    if len(axes) == 1:
+        key, values = axes[0]
+        numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
+        positions = [float(v) for v in values] if numeric else list(range(len(values)))
+        figure, axis = plt.subplots(figsize=(7, 4.5))
+        for model in models:
+            mine = {str(p[key]): (t, v) for m, p, t, v in cells if m == model}
+            test = [mine[str(v)][0] for v in values]
+            validation = [float(np.mean(mine[str(v)][1])) for v in values]
+            (line,) = axis.plot(positions, [float(np.mean(t)) for t in test], marker="o", label=f"{model} (test)")
+            axis.errorbar(
+                positions,
+                [float(np.mean(t)) for t in test],
+                yerr=[_interval(t) for t in test],
+                fmt="none",
+                color=line.get_color(),
+                capsize=3,
+            )
+            axis.plot(positions, validation, linestyle="--", color=line.get_color(), alpha=0.6)
+            best = values.index(chosen[model][key])
+            axis.plot(
+                positions[best], validation[best], marker="o", markersize=12, fillstyle="none", color=line.get_color()
+            )
+        if numeric and min(positions) > 0 and max(positions) / min(positions) >= 10:
+            axis.set_xscale("log")
+        axis.set_xticks(positions, [f"{v:g}" if isinstance(v, float) else str(v) for v in values])
+        axis.set_xlabel(key)
+        axis.set_ylabel("accuracy (test solid with 95 % interval; validation dashed)")
+        axis.grid(alpha=0.3)
+        axis.legend(fontsize=8)
+        figure.suptitle(f"{title}: accuracy at each point (ring: the point chosen on validation)")
+    else:
+        (first, rows), (second, columns) = axes
+        matrices = [grid_matrix(cells, model, axes) for model in models]
+        low, high = float(np.nanmin(matrices)), float(np.nanmax(matrices))
+        figure, grid = plt.subplots(1, len(models), figsize=(4 * len(models) + 1, 4), squeeze=False)
+        for model, matrix, axis in zip(models, matrices, grid[0], strict=True):
+            image = axis.imshow(matrix, vmin=low, vmax=high, cmap="viridis", aspect="auto")
+            for r in range(len(rows)):
+                for c in range(len(columns)):
+                    axis.text(c, r, f"{matrix[r, c]:.3f}", ha="center", va="center", fontsize=8, color="white")
+            r, c = rows.index(chosen[model][first]), columns.index(chosen[model][second])
+            axis.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
+            axis.set_xticks(range(len(columns)), [str(v) for v in columns])
+            axis.set_yticks(range(len(rows)), [str(v) for v in rows])
+            axis.set_xlabel(second)
+            axis.set_ylabel(first)
+            axis.set_title(model, fontsize=10)
+        figure.colorbar(image, ax=grid[0].tolist(), label="mean test accuracy")
+        figure.suptitle(f"{title}: mean test accuracy (red: the point chosen on validation)")
+    _save(figure, path)
+    return True
 
 
 def plot_history(rows: list[dict[str, float]], path: Path, *, title: str) -> None:

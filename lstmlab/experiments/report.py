@@ -6,6 +6,7 @@ import csv
 import itertools
 import json
 import math
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,10 +14,25 @@ from typing import Any
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
-from .plots import plot_curves
+from .grid import point_label
+from .plots import plot_curves, plot_grid
 from .runs import atomic_write, write_history
 
-__all__ = ["Report", "Summary", "load_results", "plot_curves", "summarise", "summary_rows", "write_report"]
+__all__ = [
+    "Cell",
+    "Report",
+    "Summary",
+    "best_point",
+    "grid_cells",
+    "grid_rows",
+    "leaders",
+    "load_results",
+    "matched_tuning",
+    "plot_curves",
+    "summarise",
+    "summary_rows",
+    "write_report",
+]
 
 TARGET_ACCURACY = 0.9  # "updates to reach": first update where the accuracy over the last 20 updates reaches this
 WINDOW = 20
@@ -100,7 +116,9 @@ def mean_ci(values: np.ndarray) -> tuple[float, float]:
 
 def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
     """Welch's t-test p-value and Cohen's d (pooled standard deviation) for a - b."""
-    p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
+    with warnings.catch_warnings():  # nearly equal samples (a run stuck at one answer): scipy warns, p stays right
+        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
+        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
     pooled = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
     return p, (float(a.mean() - b.mean()) / pooled) if pooled > 0 else math.inf
 
@@ -288,6 +306,14 @@ def which_model_when(by_group: list[tuple[dict[str, Any], list[Summary]]], runs:
     return lines
 
 
+def _by_point(cells: list[dict[str, Any]]) -> list[tuple[dict[str, Any], list[dict[str, Any]]]]:
+    """runs.json's grid cells gathered by point, in grid order."""
+    out: dict[str, tuple[dict[str, Any], list[dict[str, Any]]]] = {}
+    for cell in cells:
+        out.setdefault(point_label(cell["point"]), (cell["point"], []))[1].append(cell)
+    return list(out.values())
+
+
 @dataclass(frozen=True)
 class Report:
     """A written report: where it is, and its conclusions as text (the "Which model when" section where the
@@ -297,15 +323,275 @@ class Report:
     summary: str
 
 
+@dataclass(frozen=True)
+class Cell:
+    """One model at one grid point: its figures over seeds, and its validation figures (what a point is chosen on)."""
+
+    model: str
+    point: dict[str, Any]
+    summary: Summary
+    validation_accuracy: np.ndarray  # per seed
+    validation_loss: np.ndarray
+
+    @property
+    def where(self) -> str:
+        return point_label(self.point)
+
+
+def grid_cells(summaries: list[Summary], runs: dict[str, Any]) -> list[Cell]:
+    """The cells of a grid comparison, in runs.json's order (model by model, the points in grid order)."""
+    by_name = {s.model: s for s in summaries}
+    cells = []
+    for cell in runs["grid"]["cells"]:
+        s = by_name[cell["label"]]
+        seeds = range(len(s.test_accuracy))
+        validation = [np.array([runs[f][f"{cell['label']}|{i}"] for i in seeds]) for f in VALIDATION_FIGURES]
+        cells.append(Cell(cell["model"], cell["point"], s, *validation))
+    return cells
+
+
+VALIDATION_FIGURES = ("validation_accuracy", "validation_loss")
+
+
+def best_point(cells: list[Cell]) -> Cell:
+    """The cell with the best mean validation accuracy (ties: the lower mean validation loss, then the first):
+    chosen on validation figures only, never on the test set.
+
+    Example:
+        >>> best_point([cell for cell in cells if cell.model == "forward LSTM"]).where
+        'learning_rate=0.01'
+    """
+    return min(cells, key=lambda c: (-float(c.validation_accuracy.mean()), float(c.validation_loss.mean())))
+
+
+def _versus(a: np.ndarray, b: np.ndarray) -> tuple[float, str]:
+    """Welch's p for a - b, and it as text ("identical scores" where it is undefined)."""
+    p = 1.0 if np.allclose(a, b) else welch(a, b)[0]
+    return p, "identical scores" if np.allclose(a, b) else f"Welch p = {p:.2g}"
+
+
+def matched_tuning(best: list[Cell]) -> list[str]:
+    """Sentences comparing every two models, each at its own best point (test accuracy, Welch's t-test)."""
+    lines = []
+    for a, b in itertools.combinations(best, 2):
+        higher, lower = (a, b) if a.summary.test_accuracy.mean() >= b.summary.test_accuracy.mean() else (b, a)
+        p, test = _versus(higher.summary.test_accuracy, lower.summary.test_accuracy)
+        figures = (
+            f"{_fmt(*mean_ci(higher.summary.test_accuracy))} at {higher.where} vs "
+            f"{_fmt(*mean_ci(lower.summary.test_accuracy))} at {lower.where}; {test}"
+        )
+        if p < 0.05:
+            lines.append(f"- At matched tuning {higher.model} scores higher than {lower.model} ({figures}).")
+        else:
+            lines.append(f"- At matched tuning the seeds cannot separate {higher.model} and {lower.model} ({figures}).")
+    return lines
+
+
+def leaders(cells: list[Cell], models: list[str], points: list[dict[str, Any]]) -> list[str]:
+    """Per grid point, the model with the best mean test accuracy and how far the next one is; and a sentence when
+    the leader changes with the point (a comparison at one setting would mislead)."""
+    lines, leading = [], []
+    for point in points:
+        here = sorted((c for c in cells if c.point == point), key=lambda c: -float(c.summary.test_accuracy.mean()))
+        first, second = here[0], here[1]
+        p, test = _versus(first.summary.test_accuracy, second.summary.test_accuracy)
+        separable = "" if p < 0.05 else ", not separable by these seeds"
+        lines.append(
+            f"- At {point_label(point)}: {first.model} leads ({_fmt(*mean_ci(first.summary.test_accuracy))} vs "
+            f"{second.model} {_fmt(*mean_ci(second.summary.test_accuracy))}; {test}{separable})."
+        )
+        leading.append(first.model)
+    if len(set(leading)) > 1:
+        where = "; ".join(
+            f"{m} at {', '.join(point_label(pt) for pt, lead in zip(points, leading, strict=True) if lead == m)}"
+            for m in dict.fromkeys(leading)
+        )
+        lines.append(
+            f"- The leader changes with the settings ({where}): a comparison at one setting can mislead; the "
+            "models at their own best points (above) are compared at matched tuning."
+        )
+    else:
+        lines.append(f"- {leading[0]} leads at every point of the grid.")
+    return lines
+
+
+def _cell_table(cells: list[Cell], chosen: Cell, seeds: int) -> list[str]:
+    lines = [
+        f"| point | validation accuracy | test accuracy | final loss | updates to {TARGET_ACCURACY:.0%} |",
+        "|---|---|---|---|---|",
+    ]
+    for c in cells:
+        reached = int(np.sum(~np.isnan(c.summary.updates_to_target)))
+        reach = mean_ci(c.summary.updates_to_target)
+        reach_text = "not reached" if reached == 0 else f"{_fmt(*reach, 0)} ({reached}/{seeds} seeds)"
+        mark = " (chosen)" if c is chosen else ""
+        lines.append(
+            f"| {c.where}{mark} | {_fmt(*mean_ci(c.validation_accuracy))} | {_fmt(*mean_ci(c.summary.test_accuracy))} "
+            f"| {_fmt(*mean_ci(c.summary.final_loss))} | {reach_text} |"
+        )
+    return lines
+
+
+def _point_matrix(cells: list[Cell], models: list[str], points: list[dict[str, Any]]) -> list[str]:
+    """Test accuracy of every model (columns) at every point (rows); the leader of each row in bold."""
+    lines = ["| point | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
+    for point in points:
+        row = {c.model: c for c in cells if c.point == point}
+        top = max(models, key=lambda m: float(row[m].summary.test_accuracy.mean()))
+        texts = [_fmt(*mean_ci(row[m].summary.test_accuracy)) for m in models]
+        texts = [f"**{t}**" if m == top else t for m, t in zip(models, texts, strict=True)]
+        lines.append(f"| {point_label(point)} | " + " | ".join(texts) + " |")
+    return lines
+
+
+def grid_rows(cells: list[Cell], best: dict[str, Cell]) -> list[dict[str, Any]]:
+    """One row per model and point for grid.csv: the point's settings, validation and test figures, chosen or not."""
+    rows = []
+    for c in cells:
+        test, test_ci = mean_ci(c.summary.test_accuracy)
+        rows.append(
+            {
+                "model": c.model,
+                **c.point,
+                "validation_accuracy": float(c.validation_accuracy.mean()),
+                "validation_loss": float(c.validation_loss.mean()),
+                "test_accuracy": test,
+                "test_accuracy_ci95": test_ci,
+                "chosen": int(best[c.model] is c),
+            }
+        )
+    return rows
+
+
+def _grid_description(runs: dict[str, Any], seeds: int, cells: list[Cell]) -> str:
+    grid = runs["grid"]
+    axes = "; ".join(f"{key} = {', '.join(map(_text, values))}" for key, values in grid["axes"])
+    points = len(cells) // len(grid["models"])
+    if "groups" in runs:
+        group = runs["groups"][0]
+        options = ", ".join(f"{k}={v}" for k, v in group["task_options"].items())
+        task = f"task `{group['task']}`{f' ({options})' if options else ''}, each run an ordinary training run"
+        defaults = "; ".join(
+            sorted(
+                {
+                    f"{t['updates']} updates of {t['batch_size']}, learning rate {t['learning_rate']:g}"
+                    for t in group["training"].values()
+                }
+            )
+        )
+        test = f"{runs['spec']['test_size']} fresh examples per seed"
+    else:
+        spec = runs["spec"]
+        task = f"the cumulative-sum problem ({spec['steps']} steps), all runs of equal size trained in one stack"
+        defaults = "; ".join(
+            sorted(
+                {
+                    f"{t['updates']} updates of {t['batch_size']}, learning rate {t['learning_rate']:g}"
+                    for t in grid["training"].values()
+                }
+            )
+        )
+        test = f"{spec['test_size']} fresh sequences, the same for every run"
+    return (
+        f"Grid: {axes} ({points} point{'s' if points > 1 else ''}). {runs['runs']} runs: {len(grid['models'])} models "
+        f"x {points} points x {seeds} seeds on {task}, {runs['training_seconds']:.1f} s of training. Settings per "
+        f"run: {defaults}. Seed s gives every model at every point the same initial-weight seed and the same "
+        f"training data. Each model's best point is chosen on its mean validation accuracy ({grid['validation']}, "
+        f"never the test set); test accuracy ({test}) is reported at that point, ± a 95 % confidence interval over "
+        "seeds."
+    )
+
+
+def _text(value: Any) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
+def _grid_report(directory: Path, summaries: list[Summary], runs: dict[str, Any], seeds: int) -> tuple[str, str]:
+    """The report of a grid comparison (the text, and its summary for the command line); writes grid.csv and
+    grid.png."""
+    cells = grid_cells(summaries, runs)
+    models = list(runs["grid"]["models"])
+    points = list(dict.fromkeys(point_label(c.point) for c in cells))
+    point_dicts = [next(c.point for c in cells if point_label(c.point) == p) for p in points]
+    best = {m: best_point([c for c in cells if c.model == m]) for m in models}
+    write_history(directory / "grid.csv", grid_rows(cells, best))
+    axes = [(key, list(values)) for key, values in runs["grid"]["axes"]]
+    drawn = plot_grid(
+        directory / "grid.png",
+        cells=[(c.model, c.point, c.summary.test_accuracy, c.validation_accuracy) for c in cells],
+        models=models,
+        axes=axes,
+        chosen={m: b.point for m, b in best.items()},
+        title=runs["comparison"],
+    )
+    lines = [f"# Comparison: {runs['comparison']}, on a grid", "", _grid_description(runs, seeds, cells), ""]
+    lines += [
+        "## Each model at its best point",
+        "",
+        "| model | best point (validation) | validation accuracy | test accuracy | final loss | parameters |",
+        "|---|---|---|---|---|---|",
+    ]
+    for m in models:
+        b = best[m]
+        lines.append(
+            f"| {m} | {b.where} | {_fmt(*mean_ci(b.validation_accuracy))} | {_fmt(*mean_ci(b.summary.test_accuracy))} "
+            f"| {_fmt(*mean_ci(b.summary.final_loss))} | {b.summary.parameters:,} |"
+        )
+    summary_lines = [*matched_tuning([best[m] for m in models]), *leaders(cells, models, point_dicts)]
+    lines += ["", "## Conclusions", "", *summary_lines, ""]
+    lines += ["## Test accuracy at each point", "", *_point_matrix(cells, models, point_dicts), ""]
+    lines += ["## Each model at each point", ""]
+    for m in models:
+        lines += [f"### {m}", "", *_cell_table([c for c in cells if c.model == m], best[m], seeds), ""]
+    if "latency_ms" in runs:
+        by_group = [
+            (g, [best[m].summary for m in models if best[m].summary.model in g["models"]]) for g in groups(runs)
+        ]
+        lines += [
+            "## Which model when",
+            "",
+            "Each model at its best point: the best mean test accuracy, the models the seeds cannot separate from it "
+            "(Welch p >= 0.05) and what they save, and where some can stream, the best of those.",
+            "",
+            *which_model_when(by_group, runs),
+            "",
+        ]
+    if drawn:
+        lines += ["![grid](grid.png)", ""]
+    lines += ["![curves](curves.png)", ""]
+    return "\n".join(lines), "\n".join(summary_lines)
+
+
 def write_report(directory: Path, *, smooth: int = 10) -> Report:
-    """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json."""
+    """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json; with a grid also
+    grid.csv and grid.png (the curves then one row of panels per point).
+
+    Raises:
+        ValueError: `directory` lacks results.csv or runs.json, or a row of results.csv is malformed.
+
+    Example:
+        >>> write_report(Path("comparisons/lr")).path
+        PosixPath('comparisons/lr/report.md')
+    """
     losses, accuracies, runs = load_results(directory)
     summaries = summarise(losses, accuracies, runs)
     write_summary_csv(directory, summaries)
+    seeds = len(summaries[0].final_loss)
+    if "grid" in runs:
+        panels = [
+            {"title": point_label(p), "task": groups(runs)[0]["task"], "models": [c["label"] for c in cells]}
+            for p, cells in _by_point(runs["grid"]["cells"])
+        ]
+        plot_curves(
+            directory / "curves.png", losses, accuracies, groups=panels, title=runs["comparison"], smooth=smooth
+        )
+        text, summary = _grid_report(directory, summaries, runs, seeds)
+        path = directory / "report.md"
+        atomic_write(path, text.encode())
+        return Report(path, summary)
     plot_curves(
         directory / "curves.png", losses, accuracies, groups=groups(runs), title=runs["comparison"], smooth=smooth
     )
-    seeds = len(summaries[0].final_loss)
     by_name = {s.model: s for s in summaries}
     by_group = [(g, [by_name[m] for m in g["models"]]) for g in groups(runs)]
     lines = [f"# Comparison: {runs['comparison']}", ""]

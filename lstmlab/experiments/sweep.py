@@ -25,11 +25,18 @@ import torch
 from ..data import SequenceData
 from ..models import Sequential, get_preset, parse_options, streaming
 from ..training import evaluate, fit, predict
+from .compare import cell_label
 from .defaults import TrainChoices
+from .grid import TRAINING_KEYS, Grid, model_part, training_part
 from .pipeline import RunSpec, prepare
 from .runs import write_history, write_json
+from .tasks import get_task, task_config
 
-__all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
+__all__ = ["ARCHETYPES", "VALIDATION_SEED_OFFSET", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
+
+# A run's validation examples (a grid's point is chosen on them): its seed plus this, apart from its training stream
+# (the seed) and its test set (the seed plus `seeds.TEST_SEED_OFFSET`)
+VALIDATION_SEED_OFFSET = 2_000_029
 
 
 @dataclass(frozen=True)
@@ -77,6 +84,8 @@ class SweepSpec:
     learning_rate: float | None = None
     test_size: int = 200
     workers: int = 0  # processes; 0: one per core, at most one per run
+    grid: Grid = field(default_factory=Grid)  # every model at every point (no axes: one point, the settings above)
+    validation_size: int = 200  # fresh examples per run that a grid's best point is chosen on
 
     def __post_init__(self) -> None:
         if self.seeds < 2:
@@ -88,11 +97,25 @@ class SweepSpec:
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ValueError(f"Expected {name} >= 1. Received: {value}")
+        for key in self.grid.keys:
+            if key in TRAINING_KEYS and getattr(self, key, None) is not None:
+                raise ValueError(f"Expected {key} on the grid or as an option, not both. Received: both")
 
-    def run_spec(self, group: Group, preset: str, options: dict[str, Any], seed: int) -> RunSpec:
-        choices = TrainChoices(updates=self.updates, batch_size=self.batch_size, learning_rate=self.learning_rate)
+    def run_spec(
+        self, group: Group, preset: str, options: dict[str, Any], seed: int, point: dict[str, Any] | None = None
+    ) -> RunSpec:
+        """The ordinary training run of one model, seed and grid point."""
+        point = point or {}
+        training = {"updates": self.updates, "batch_size": self.batch_size, "learning_rate": self.learning_rate}
+        choices = TrainChoices(**{**training, **training_part(point)})
         return RunSpec(
-            group.task, preset, dict(group.task_options), dict(options), choices, seed, test_size=self.test_size
+            group.task,
+            preset,
+            dict(group.task_options),
+            {**options, **model_part(point)},
+            choices,
+            seed,
+            test_size=self.test_size,
         )
 
 
@@ -126,11 +149,21 @@ def latency_ms(model: Sequential, data: SequenceData, repeats: int = 20) -> floa
     return 1000 * statistics.median(times)
 
 
-def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
-    """Train one run in memory (nothing saved) and measure it."""
+def validation_set(spec: RunSpec, size: int) -> SequenceData:
+    """Fresh examples of a run's task, drawn apart from its training stream and test set: what a grid's point is
+    chosen on."""
+    task = get_task(spec.task)
+    generator = torch.Generator().manual_seed(spec.seed + VALIDATION_SEED_OFFSET)
+    return task.sample(task_config(spec.task, **spec.task_options), size, generator)
+
+
+def train_one(spec: RunSpec, threads: int | None = None, validation_size: int = 200) -> dict[str, Any]:
+    """Train one run in memory (nothing saved) and measure it: its curves, test and validation scores, time,
+    latency, size and whether it streams."""
     if threads is not None:
         torch.set_num_threads(threads)
     prepared = prepare(spec)
+    validation = validation_set(spec, validation_size)
     model, config, source, test = prepared.model, prepared.config, prepared.train, prepared.test
     # a few throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
     fit(copy.deepcopy(model), source, config=dataclasses.replace(config, updates=3))
@@ -138,10 +171,13 @@ def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
     history = fit(model, source, config=config)
     seconds = time.perf_counter() - start
     scores = evaluate(model, test)
+    validated = evaluate(model, validation)
     return {
         "loss": history.update_loss,
         "accuracy": history.update_accuracy,
         "test_accuracy": scores.accuracy,
+        "validation_accuracy": validated.accuracy,
+        "validation_loss": validated.loss,
         "seconds": seconds,
         "latency_ms": latency_ms(model, test),
         "parameters": model.count_params(),
@@ -152,27 +188,30 @@ def train_one(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
 
 def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | None = None) -> dict[str, Any]:
     """Train every model of every group with every seed; write results.csv and runs.json to `out`."""
+    points = spec.grid.points()
     jobs = [
-        (group, label, spec.run_spec(group, preset, options, seed), seed)
+        (group, cell_label(label, point), spec.run_spec(group, preset, options, seed, point), seed)
         for group in spec.groups
         for label, preset, options in group.models
+        for point in points
         for seed in range(spec.seeds)
     ]
-    for group in spec.groups:  # fail on a bad model or task before any training
+    for group in spec.groups:  # fail on a bad model, task or grid point before any training
         for _, preset, options in group.models:
-            prepare(spec.run_spec(group, preset, options, 0))
+            for point in points:
+                prepare(spec.run_spec(group, preset, options, 0, point))
     workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
     start = time.perf_counter()
     results: list[dict[str, Any]] = []
     if workers <= 1:
         for _, _, run, _ in jobs:
-            results.append(train_one(run))
+            results.append(train_one(run, validation_size=spec.validation_size))
             if advance:
                 advance(1)
     else:
         # spawn: a fresh interpreter per worker, one thread each, so the runs do not fight over the cores
         with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            futures = [pool.submit(train_one, run, 1) for _, _, run, _ in jobs]
+            futures = [pool.submit(train_one, run, 1, spec.validation_size) for _, _, run, _ in jobs]
             for future in futures:
                 results.append(future.result())
                 if advance:
@@ -186,7 +225,10 @@ def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | No
     by_label: dict[str, list[dict[str, Any]]] = {}
     for (_, label, _, _), result in zip(jobs, results, strict=True):
         by_label.setdefault(label, []).append(result)
-    runs = {
+    cells = [
+        (g, cell_label(label, point), label, point) for g in spec.groups for label, _, _ in g.models for point in points
+    ]
+    runs: dict[str, Any] = {
         "comparison": spec.name,
         "spec": {"seeds": spec.seeds, "test_size": spec.test_size, "workers": workers},
         "groups": [
@@ -194,23 +236,32 @@ def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | No
                 "title": g.title,
                 "task": g.task,
                 "task_options": g.task_options,
-                "models": [label for label, _, _ in g.models],
-                "training": {label: by_label[label][0]["training"] for label, _, _ in g.models},
+                "models": [cell for group, cell, _, _ in cells if group is g],
+                "training": {cell: by_label[cell][0]["training"] for group, cell, _, _ in cells if group is g},
             }
             for g in spec.groups
         ],
-        "models": [label for g in spec.groups for label, _, _ in g.models],
+        "models": [cell for _, cell, _, _ in cells],
         "parameters": {label: r[0]["parameters"] for label, r in by_label.items()},
         "streams": {label: r[0]["streams"] for label, r in by_label.items()},
         "run_seconds": {label: statistics.median(x["seconds"] for x in r) for label, r in by_label.items()},
         "latency_ms": {label: statistics.median(x["latency_ms"] for x in r) for label, r in by_label.items()},
         "training_seconds": wall,
         "runs": len(jobs),
-        "test_accuracy": {
-            f"{label}|{seed}": result["test_accuracy"]
-            for (_, label, _, seed), result in zip(jobs, results, strict=True)
+        **{
+            figure: {
+                f"{label}|{seed}": result[figure] for (_, label, _, seed), result in zip(jobs, results, strict=True)
+            }
+            for figure in ("test_accuracy", "validation_accuracy", "validation_loss")
         },
     }
+    if spec.grid.axes:
+        runs["grid"] = {
+            "axes": spec.grid.to_json(),
+            "models": [label for g in spec.groups for label, _, _ in g.models],
+            "cells": [{"label": cell, "model": label, "point": point} for _, cell, label, point in cells],
+            "validation": f"{spec.validation_size} fresh examples per seed, drawn apart from training and test",
+        }
     out.mkdir(parents=True, exist_ok=True)
     write_history(out / "results.csv", rows)
     write_json(out / "runs.json", runs)
