@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import shlex
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -80,12 +81,17 @@ def refuse_unused(args: argparse.Namespace, data: DataSpec | None) -> None:
         raise ValueError(f"Expected only options that apply to this run ({reason}). Received: {sorted(unused)}")
 
 
+def data_spec(args: argparse.Namespace) -> DataSpec | None:
+    """The user's data from the options of `add_data_options`, or None without --data."""
+    if args.data is None:
+        return None
+    text = TextSettings(**{name: getattr(args, name) for name in TEXT_OPTIONS}, lower=not args.keep_case)
+    given = {name: getattr(args, name) for name in DATA_OPTIONS}
+    return DataSpec(args.data, text=text, standardise=not args.no_standardise, **given)
+
+
 def run_spec(args: argparse.Namespace) -> RunSpec:
-    data = None
-    if args.data is not None:
-        text = TextSettings(**{name: getattr(args, name) for name in TEXT_OPTIONS}, lower=not args.keep_case)
-        given = {name: getattr(args, name) for name in DATA_OPTIONS}
-        data = DataSpec(args.data, text=text, standardise=not args.no_standardise, **given)
+    data = data_spec(args)
     refuse_unused(args, data)
     model_options = parse_options(args.model or defaults.preset_for(None if data is None else data.kind), args.set)
     if args.merge_mode is not None:
@@ -224,6 +230,40 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(f"report: {report.path}, curves: {where / 'curves.png'}, data: {where / 'results.csv'}")
 
 
+def cmd_tune(args: argparse.Namespace) -> int:
+    from .experiments.tune import TuneRequest, tune  # Optuna loads for this command only
+
+    data = data_spec(args)
+    refuse_unused(args, data)
+    request = TuneRequest(
+        args.model,
+        args.trials,
+        task=args.task,
+        data=data,
+        train=TrainChoices(updates=args.updates, epochs=args.epochs),
+        space=tuple(args.space),
+        seed=args.seed,
+        storage=args.storage,
+        study=args.study,
+        out=None if args.out is None else Path(args.out),
+        overwrite=args.overwrite,
+        workers=args.workers,
+        verbose=args.verbose,
+    )
+    with progress_bar(args.trials, "trials") as advance:
+        result = tune(request, advance=lambda n: advance(n, dict))
+    states = ", ".join(f"{count} {state.lower()}" for state, count in sorted(result.states.items()))
+    print(f"study {result.study} in {result.storage}: {states}; searched {' '.join(result.space)}")
+    settings = ", ".join(
+        f"{name}={value:.3g}" if isinstance(value, float) else f"{name}={value}"
+        for name, value in result.best_settings.items()
+    )
+    print(f"best: trial {result.best_number}, val_loss {result.best_value:.4f}: {settings}")
+    status = print_run(result.run)
+    print(f"trials: {result.directory / 'trials.csv'}; repeat the run: {shlex.join(result.command)}")
+    return status
+
+
 def cmd_report(args: argparse.Namespace) -> None:
     print(f"report: {write_report(Path(args.directory), smooth=args.smooth).path}")
 
@@ -318,7 +358,13 @@ def add_train(sub: Any) -> None:
     add("--seed", type=int, default=RunSpec.seed, help="one seed for weights, data, dropout and split")
     add("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")
     add("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
-    data = train.add_argument_group("your own labelled texts or series (instead of --task)").add_argument
+    add_data_options(train)
+    train.set_defaults(handler=cmd_train)
+
+
+def add_data_options(parser: argparse.ArgumentParser) -> None:
+    """--data and the options describing it, as `train` takes them (read back by `data_spec`)."""
+    data = parser.add_argument_group("your own labelled texts or series (instead of --task)").add_argument
     spec, text = DataSpec(""), TextSettings()
     data(
         "--data",
@@ -341,7 +387,6 @@ def add_train(sub: Any) -> None:
     data("--max-len", type=positive_int, help="tokens per text (default: 95th percentile of training)")
     data("--truncating", default=text.truncating, choices=["pre", "post"], help="cut long texts")
     data("--padding", default=text.padding, choices=["pre", "post"], help="pad short texts")
-    train.set_defaults(handler=cmd_train)
 
 
 def add_compare(sub: Any) -> None:
@@ -380,6 +425,43 @@ def add_compare(sub: Any) -> None:
     add("--out", help="output directory (default: a new dated directory under comparisons/)")
     add("--overwrite", action="store_true", help="replace the comparison in --out once the new one is complete")
     compare_parser.set_defaults(handler=cmd_compare)
+
+
+def add_tune(sub: Any) -> None:
+    tuner = _command(
+        sub,
+        "tune",
+        "search a preset's training settings and options on Optuna, then train the best as a run",
+        "Each trial trains on the training data and is scored on a validation split (a task: fresh examples), never "
+        "the test set; trials whose val_loss trails the median are stopped early. The study lives in OUT/study.db or "
+        "--storage: commands started on several machines with the same --storage and --study share it. The best "
+        "settings are trained on all of the training data into OUT/best, scored on the test set, and the `lstmlab "
+        "train` command repeating that run is printed.",
+    )
+    add = tuner.add_argument
+    add("model", metavar="MODEL", help="PRESET or PRESET:KEY=VALUE,KEY=VALUE (options fixed, not searched)")
+    add("--trials", type=int, required=True, help="trials this command runs (0: write the study's best run only)")
+    add("--task", default=RunSpec.task, choices=sorted(TASKS), help="built-in problem")
+    add(
+        "--space",
+        action="append",
+        default=[],
+        metavar="NAME=KIND:...",
+        help="replace or add a searched setting: NAME=log:LOW:HIGH, float:LOW:HIGH, int:LOW:HIGH or cat:A,B "
+        "(default: a range per preset, e.g. learning_rate=log:1e-4:1e-2, units=cat:10,20,40, batch_size=cat:1,8,32)",
+    )
+    budget = tuner.add_mutually_exclusive_group()
+    budget.add_argument("--updates", type=positive_int, help=_with_default("updates", "online updates per trial"))
+    budget.add_argument("--epochs", type=positive_int, help=_with_default("epochs", "epochs per trial"))
+    add("--storage", help="a database URL Optuna supports, e.g. postgresql://user:pass@host/db (default: OUT/study.db)")
+    add("--study", help="the study's name in the storage (default: PRESET-TASK or PRESET-DATA)")
+    add("--workers", type=positive_int, default=1, help="local processes sharing the trials")
+    add("--seed", type=int, default=RunSpec.seed, help="every trial's seed (weights, data, split) and the sampler's")
+    add("--out", help="directory of the study's files and best run (default: tune/STUDY)")
+    add("--overwrite", action="store_true", help="replace the best run in OUT/best")
+    add("--verbose", action="store_true", help="Optuna's log line for every trial")
+    add_data_options(tuner)
+    tuner.set_defaults(handler=cmd_tune)
 
 
 def add_interchange(sub: Any) -> None:
@@ -427,6 +509,7 @@ def make_parser() -> argparse.ArgumentParser:
     shown.set_defaults(handler=cmd_demo)
     add_train(sub)
     add_compare(sub)
+    add_tune(sub)
     report = _command(sub, "report", "redraw a comparison's summary, curves and report from its CSV files")
     report.add_argument("directory", help="a directory written by `lstmlab compare`")
     report.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
