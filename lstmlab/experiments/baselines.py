@@ -217,7 +217,11 @@ class _MiniRocketRidge:
 
     def fit(self, inputs: list[np.ndarray], ids: np.ndarray) -> dict[str, float]:
         self.length = max(MINIROCKET_SHORTEST, max(len(s) for s in inputs))
-        self.pipeline.fit(_padded(inputs, self.length), ids)
+        state = np.random.get_state()  # aeon's MiniRocket seeds NumPy's global generator: the caller's is kept
+        try:
+            self.pipeline.fit(_padded(inputs, self.length), ids)
+        finally:
+            np.random.set_state(state)
         return {"alpha": float(self.pipeline[-1].alpha_), "length": float(self.length)}
 
     def predict(self, inputs: list[np.ndarray]) -> np.ndarray:
