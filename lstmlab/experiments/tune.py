@@ -21,6 +21,7 @@ import math
 import multiprocessing
 import os
 import re
+import socket
 import time
 import typing
 from collections.abc import Callable
@@ -120,6 +121,7 @@ SEARCH_SPACES: dict[str, tuple[str, ...]] = {
 TRIAL_VALIDATION = 0.2
 # A task's validation examples: a stream apart from the test set (seed + 1_000_003) and the training streams
 VALIDATION_SEED_OFFSET = 2_000_003
+STORAGE_ATTEMPTS = 5  # tries at opening a storage that another worker is setting up
 TUNE_ROOT = Path("tune")  # where a study's files go without --out
 OPTUNA_MISSING = 'Expected Optuna for `lstmlab tune`: pip install -e ".[tune]". Received: no module named optuna'
 
@@ -151,7 +153,7 @@ class Dimension:
 def _hint(name: str, preset: str) -> tuple[Any, Any, str]:
     """(config, type hint, owner) of a searchable name: a training setting or a field of the preset's config."""
     if name in TRAINING_NAMES:
-        return TrainChoices(), typing.get_type_hints(TrainChoices)[name], "training"
+        return TrainConfig(epochs=1), typing.get_type_hints(TrainConfig)[name], "training"
     config = get_preset(preset).config
     hints = typing.get_type_hints(type(config))
     known = [*TRAINING_NAMES, *(n for n in hints if n not in NOT_SEARCHED)]
@@ -386,6 +388,7 @@ def _objective(base: RunSpec, space: tuple[Dimension, ...]) -> Callable[[optuna.
         # a sampler seeded by the trial's number: one worker repeats its study, several never draw alike
         trial.study.sampler = library.samplers.TPESampler(seed=_sampler_seed(base.seed, trial.number))
         spec = with_settings(base, {dim.name: dim.suggest(trial) for dim in space})
+        trial.set_user_attr("worker", f"{socket.gethostname()}:{os.getpid()}")
         prepared = prepare(spec)
         train, validation = _trial_data(prepared, spec)
         pruning = _Pruning(trial)
@@ -432,6 +435,26 @@ def _signature(base: RunSpec, space: tuple[Dimension, ...]) -> dict[str, Any]:
     return value
 
 
+def _storage(optuna: Any, url: str, engine: dict[str, Any]) -> Any:
+    """Optuna's storage at `url`; a new database's tables are made by whichever worker comes first, and a worker
+    that meets them half made tries again."""
+    from sqlalchemy.exc import ArgumentError, IntegrityError, OperationalError
+
+    for attempt in range(STORAGE_ATTEMPTS):
+        try:
+            return optuna.storages.RDBStorage(url, engine_kwargs=engine)
+        except (ArgumentError, ImportError) as error:
+            raise ValueError(
+                f"Expected a database URL Optuna supports, its driver installed (sqlite:///PATH, postgresql://..., "
+                f"mysql://...). Received: {url} ({error})"
+            ) from None
+        except (IntegrityError, OperationalError):
+            if attempt == STORAGE_ATTEMPTS - 1:
+                raise
+            time.sleep(1 + attempt)
+    raise AssertionError("unreachable")
+
+
 def _open_study(request: TuneRequest, base: RunSpec, space: tuple[Dimension, ...]) -> Any:
     """The request's study, created or loaded; refused if it was started for another run or space."""
     optuna = _optuna()
@@ -441,15 +464,7 @@ def _open_study(request: TuneRequest, base: RunSpec, space: tuple[Dimension, ...
         request.directory.mkdir(parents=True, exist_ok=True)
     # several processes write one SQLite file: wait for its lock rather than fail after SQLite's 5 s
     engine = {"connect_args": {"timeout": 120}} if url.startswith("sqlite") else {}
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        storage = optuna.storages.RDBStorage(url, engine_kwargs=engine)
-    except (ArgumentError, ImportError) as error:
-        raise ValueError(
-            f"Expected a database URL Optuna supports, its driver installed (sqlite:///PATH, postgresql://..., "
-            f"mysql://...). Received: {url} ({error})"
-        ) from None
+    storage = _storage(optuna, url, engine)
     study = optuna.create_study(
         storage=storage,
         study_name=request.study_name,
@@ -504,6 +519,7 @@ def _write_trials(study: Any, directory: Path) -> dict[str, int]:
                 "val_accuracy": t.user_attrs.get("val_accuracy"),
                 "reports": len(t.intermediate_values),
                 "seconds": seconds,
+                "worker": t.user_attrs.get("worker"),
                 **{name: t.params.get(name) for name in names},
             }
         )
