@@ -170,6 +170,20 @@ def test_minirocket_hears_the_frequency(channels: int, lengths: tuple[int, int])
     assert fitted.describe().startswith("MiniRocket")
 
 
+def test_minirocket_answers_as_aeons_own_classifier_on_equal_lengths() -> None:
+    """aeon's MiniRocketClassifier (the transform, scaling without centring, RidgeClassifierCV) is the oracle."""
+    from aeon.classification.convolution_based import MiniRocketClassifier
+
+    rng = np.random.default_rng(0)  # noise with labels i % 2: the answers hang on every detail of the fit
+    values, labels, test = list(rng.normal(size=(40, 30, 2))), ["a", "b"] * 20, list(rng.normal(size=(200, 30, 2)))
+    ours = fit_baseline("minirocket", values, labels, seed=3)
+    theirs = MiniRocketClassifier(random_state=3).fit(np.stack([v.T for v in values]), np.array(labels))
+    expected = theirs.predict(np.stack([v.T for v in test]))
+    assert 0.2 < np.mean(expected == "a") < 0.8
+    np.testing.assert_array_equal(np.array(ours.classes)[ours.predict(test)], expected)
+    assert ours.chosen["alpha"] == theirs.estimator_.alpha_
+
+
 def test_minirocket_leaves_the_global_numpy_generator_alone() -> None:
     np.random.seed(123)
     expected = np.random.random()
