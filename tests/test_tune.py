@@ -9,6 +9,7 @@ import os
 import random
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -222,30 +223,41 @@ def test_two_worker_processes_share_one_sqlite_study(tmp_path: Path) -> None:
     assert len({json.dumps(t.params, sort_keys=True) for t in trials}) == 4  # their samplers drew apart
 
 
-def test_commands_started_apart_on_one_storage_and_study_share_it(tmp_path: Path) -> None:
+def test_a_command_started_apart_shares_the_study_with_this_process(tmp_path: Path) -> None:
     storage = f"sqlite:///{tmp_path / 'shared.db'}"
+    command = [sys.executable, "-m", "lstmlab", "tune", "tutorial-lstm:units=8", "--trials", "3", "--updates", "100"]
+    command += ["--space", "batch_size=cat:8", "--storage", storage, "--study", "s", "--out", str(tmp_path / "one")]
     environment = {**os.environ, "PYTHONPATH": str(ROOT), "OMP_NUM_THREADS": "1"}
-
-    def start(name: str, *more: str) -> subprocess.Popen[str]:
-        command = [sys.executable, "-m", "lstmlab", "tune", "tutorial-lstm:units=8", "--trials", "3", "--updates"]
-        command += ["100", "--space", "batch_size=cat:8", "--storage", storage, "--study", "s", "--out"]
-        return subprocess.Popen(
-            [*command, str(tmp_path / name), *more],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=environment,
-            cwd=tmp_path,
-        )
-
-    machines = [start("one"), start("two", "--verbose")]
-    outputs = [machine.communicate(timeout=300) for machine in machines]
-    assert [machine.returncode for machine in machines] == [0, 0], outputs
+    other = subprocess.Popen(
+        [*command, "--verbose"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=environment,
+        cwd=tmp_path,
+    )
+    here = TuneRequest(
+        "tutorial-lstm:units=8",
+        3,
+        train=TrainChoices(updates=100),
+        space=("batch_size=cat:8",),
+        storage=storage,
+        study="s",
+        out=tmp_path / "two",
+    )
+    deadline = time.monotonic() + 120
+    while not (tmp_path / "shared.db").exists() and time.monotonic() < deadline:  # the other command started
+        time.sleep(0.1)
+    tune(here)
+    out, err = other.communicate(timeout=300)
+    assert other.returncode == 0, err
     trials = _trials(storage, "s")
-    assert sorted(t.number for t in trials) == list(range(6))
+    assert sorted(t.number for t in trials) == list(range(6))  # none lost, none repeated
     assert {t.state.name for t in trials} <= {"COMPLETE", "PRUNED"}
-    assert "finished with value" not in outputs[0][1] and "finished with value" in outputs[1][1]  # --verbose
-    assert "repeat the run: lstmlab train --model tutorial-lstm --task cumsum --set units=8" in outputs[0][0]
+    workers = [t.user_attrs["worker"] for t in trials]
+    assert sorted(workers.count(w) for w in set(workers)) == [3, 3]
+    assert err.count("finished with value") == 3  # --verbose: Optuna's line for each of its trials
+    assert "repeat the run: lstmlab train --model tutorial-lstm --task cumsum --set units=8" in out
 
 
 # --- the best run, repeated
@@ -328,15 +340,15 @@ def test_without_optuna_the_command_names_the_extra(
 
 
 def test_a_study_started_for_another_run_or_a_kept_best_run_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capfd: pytest.CaptureFixture[str]
 ) -> None:
     out = str(tmp_path / "t")
     common = ["tune", "tutorial-lstm:units=8", "--trials", "1", "--updates", "100", "--out", out]
     assert main([*common, "--space", "batch_size=cat:8"]) == 0
-    capsys.readouterr()
+    assert "finished with value" not in capfd.readouterr().err  # Optuna's per-trial lines only with --verbose
     assert main([*common, "--space", "batch_size=cat:8"]) == 2  # OUT/best holds the first run
-    assert "holds files (--overwrite to replace them" in capsys.readouterr().err
+    assert "holds files (--overwrite to replace them" in capfd.readouterr().err
     assert main([*common, "--space", "batch_size=cat:4", "--overwrite"]) == 2  # another space, the same study
-    err = capsys.readouterr().err
+    err = capfd.readouterr().err
     assert "Expected the run and search space study tutorial-lstm-cumsum was started with" in err
     assert len(err.strip().splitlines()) == 1
