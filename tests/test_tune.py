@@ -348,6 +348,9 @@ def test_a_study_started_for_another_run_or_a_kept_best_run_is_refused(
     assert "finished with value" not in capfd.readouterr().err  # Optuna's per-trial lines only with --verbose
     assert main([*common, "--space", "batch_size=cat:8"]) == 2  # OUT/best holds the first run
     assert "holds files (--overwrite to replace them" in capfd.readouterr().err
+    zero = [arg if arg != "1" else "0" for arg in common]  # --trials 0: the study's best run, written again
+    assert main([*zero, "--space", "batch_size=cat:8", "--overwrite"]) == 0
+    assert "study tutorial-lstm-cumsum in sqlite:///" in capfd.readouterr().out
     assert main([*common, "--space", "batch_size=cat:4", "--overwrite"]) == 2  # another space, the same study
     err = capfd.readouterr().err
     assert "Expected the run and search space study tutorial-lstm-cumsum was started with" in err
