@@ -13,12 +13,17 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-__all__ = ["COMPARISON_TEST_SEED", "Seeds", "set_seed", "training_order_seed"]
+__all__ = ["COMPARISON_TEST_SEED", "COMPARISON_VALIDATION_SEED", "Seeds", "set_seed", "training_order_seed"]
 
 # The test set's seed is the run's seed plus this: never one of the training streams of nearby seeds.
 TEST_SEED_OFFSET = 1_000_003
-# The stacked comparisons score every run on one test set, the same for every seed.
+# Fresh validation examples (a grid's choice of point, a tuning trial's score): the run's seed plus this, apart from
+# its training stream and its test set.
+VALIDATION_SEED_OFFSET = 2_000_029
+# The stacked comparisons score every run on one test set, and choose grid points on one validation set, the same
+# for every seed.
 COMPARISON_TEST_SEED = 10_000_019
+COMPARISON_VALIDATION_SEED = 20_000_003
 
 
 @dataclass(frozen=True)
@@ -47,6 +52,11 @@ class Seeds:
     def test_set(self) -> int:
         """A task's fresh test examples."""
         return self.seed + TEST_SEED_OFFSET
+
+    @property
+    def validation_set(self) -> int:
+        """A task's fresh validation examples (choosing a grid point, scoring a tuning trial): never the test set."""
+        return self.seed + VALIDATION_SEED_OFFSET
 
     @property
     def data_split(self) -> int:

@@ -21,12 +21,12 @@ from torch import Tensor
 from ..data import CumsumConfig, SequenceData, make_cumsum
 from ..models import build_model
 from ..models.stacked import StackedTutorial
-from ..seeds import COMPARISON_TEST_SEED, Seeds
+from ..seeds import COMPARISON_TEST_SEED, COMPARISON_VALIDATION_SEED, Seeds
 from ..training.stacked import fit_stacked
 from .grid import Grid, model_part, point_label
 from .runs import write_history, write_json
 
-__all__ = ["COMPARISONS", "COMPARISON_VALIDATION_SEED", "CompareSpec", "cell_label", "run_comparison", "variants"]
+__all__ = ["COMPARISONS", "CompareSpec", "cell_label", "run_comparison", "variants"]
 
 # name -> variants: (label, preset, options)
 COMPARISONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
@@ -44,7 +44,6 @@ KERAS_BACKWARD = ("backward LSTM, Keras order", "tutorial-lstm-backward", {"kera
 
 # Fresh validation sequences, the same for every seed, drawn apart from the test set and every training stream: a
 # grid's point is chosen on these, never on the test set
-COMPARISON_VALIDATION_SEED = 20_000_003
 GRID_TRAINING = ("learning_rate", "updates", "batch_size")  # training settings a stacked comparison's grid varies
 GRID_OPTIONS = ("units",)  # model options it varies (one stack per value: models of different sizes do not stack)
 

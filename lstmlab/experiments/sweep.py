@@ -24,6 +24,7 @@ import torch
 
 from ..data import SequenceData
 from ..models import Sequential, get_preset, parse_options, streaming
+from ..seeds import Seeds
 from ..training import evaluate, fit, predict
 from .compare import cell_label
 from .defaults import TrainChoices
@@ -32,11 +33,7 @@ from .pipeline import RunSpec, prepare
 from .runs import write_history, write_json
 from .tasks import get_task, task_config
 
-__all__ = ["ARCHETYPES", "VALIDATION_SEED_OFFSET", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
-
-# A run's validation examples (a grid's point is chosen on them): its seed plus this, apart from its training stream
-# (the seed) and its test set (the seed plus `seeds.TEST_SEED_OFFSET`)
-VALIDATION_SEED_OFFSET = 2_000_029
+__all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
 
 
 @dataclass(frozen=True)
@@ -153,7 +150,7 @@ def validation_set(spec: RunSpec, size: int) -> SequenceData:
     """Fresh examples of a run's task, drawn apart from its training stream and test set: what a grid's point is
     chosen on."""
     task = get_task(spec.task)
-    generator = torch.Generator().manual_seed(spec.seed + VALIDATION_SEED_OFFSET)
+    generator = torch.Generator().manual_seed(Seeds(spec.seed).validation_set)
     return task.sample(task_config(spec.task, **spec.task_options), size, generator)
 
 

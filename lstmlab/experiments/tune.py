@@ -38,6 +38,7 @@ from ..data.datasets import DataSpec
 from ..data.text import TextSettings
 from ..models import get_preset, preset_config
 from ..names import unknown_name
+from ..seeds import Seeds
 from ..training import Callback, EarlyStopping, History, TrainConfig, Trainer
 from .defaults import TrainChoices
 from .pipeline import RunResult, RunSpec, prepare, train_run
@@ -120,7 +121,6 @@ SEARCH_SPACES: dict[str, tuple[str, ...]] = {
 # to each trial's validation; the run of the best settings trains on all of it again
 TRIAL_VALIDATION = 0.2
 # A task's validation examples: a stream apart from the test set (seed + 1_000_003) and the training streams
-VALIDATION_SEED_OFFSET = 2_000_003
 STORAGE_ATTEMPTS = 5  # tries at opening a storage that another worker is setting up
 TUNE_ROOT = Path("tune")  # where a study's files go without --out
 OPTUNA_MISSING = 'Expected Optuna for `lstmlab tune`: pip install -e ".[tune]". Received: no module named optuna'
@@ -368,7 +368,7 @@ def _trial_data(prepared: Any, spec: RunSpec) -> tuple[Any, SequenceData | None]
     train = prepared.train
     if not isinstance(train, SequenceData):  # online: fresh validation examples, apart from the test set's
         conf = task_config(spec.task, **spec.task_options)
-        generator = torch.Generator().manual_seed(spec.seed + VALIDATION_SEED_OFFSET)
+        generator = torch.Generator().manual_seed(Seeds(spec.seed).validation_set)
         return train, get_task(spec.task).sample(conf, spec.test_size, generator)
     if prepared.config.validation_split > 0:
         return train, None
