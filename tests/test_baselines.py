@@ -356,3 +356,22 @@ def test_importing_the_module_needs_neither_extra() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
     assert "MiniRocket" in done.stdout
+
+
+def test_tfidf_features_equal_scikit_learns_word_ngrams() -> None:
+    """The texts are tokenised once, before the grid search; the features are what TfidfVectorizer makes of the same
+    tokens with ngram_range=(1, 2) (the oracle)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
+
+    from lstmlab.data.text import tokenize
+    from lstmlab.experiments.baselines import _token_lists, _words_and_pairs
+
+    texts = ["A fine film, truly fine.", "Not good at all!", "good good good", "x", "isn't it"]
+    oracle = TfidfVectorizer(
+        tokenizer=tokenize, lowercase=False, token_pattern=None, ngram_range=(1, 2), sublinear_tf=True
+    )
+    ours = TfidfVectorizer(analyzer=_words_and_pairs, sublinear_tf=True)
+    want = oracle.fit_transform(texts).toarray()
+    got = ours.fit_transform(_token_lists(texts)).toarray()
+    assert ours.vocabulary_ == oracle.vocabulary_ and "fine film" in ours.vocabulary_
+    np.testing.assert_allclose(got, want)

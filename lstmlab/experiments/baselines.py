@@ -17,6 +17,7 @@ import importlib
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any
 
 import numpy as np
@@ -179,18 +180,23 @@ class _LogregSearch:
         return np.asarray(self.search.predict_proba(self.prepare(inputs))), np.asarray(self.search.classes_)
 
 
+def _token_lists(texts: list[Any]) -> list[list[str]]:
+    """lstmlab's own words and punctuation marks, lower-cased (what the models read), once per text: the grid
+    search refits the vectorizer for every C and fold, and tokenising is most of a fit."""
+    return [tokenize(text) for text in texts]
+
+
+def _words_and_pairs(tokens: list[str]) -> list[str]:
+    """The features of one tokenised text: its words, then its pairs of neighbouring words (what scikit-learn's
+    `ngram_range=(1, 2)` makes of the same tokens)."""
+    return [*tokens, *(f"{a} {b}" for a, b in pairwise(tokens))]
+
+
 def _tfidf_logreg(seed: int, folds: int) -> _LogregSearch:
     from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
 
-    vectorizer = TfidfVectorizer(
-        tokenizer=tokenize,  # lstmlab's own words and punctuation marks, lower-cased: what the models read
-        lowercase=False,
-        token_pattern=None,
-        ngram_range=(1, 2),
-        sublinear_tf=True,
-        min_df=1,
-    )
-    return _LogregSearch(vectorizer, seed, folds)
+    vectorizer = TfidfVectorizer(analyzer=_words_and_pairs, sublinear_tf=True, min_df=1)
+    return _LogregSearch(vectorizer, seed, folds, prepare=_token_lists)
 
 
 def _summary_logreg(seed: int, folds: int) -> _LogregSearch:
