@@ -214,17 +214,20 @@ def plot_grid(
         matrices = [grid_matrix(cells, model, axes) for model in models]
         low, high = float(np.nanmin(matrices)), float(np.nanmax(matrices))
         figure, grid = plt.subplots(1, len(models), figsize=(4 * len(models) + 1, 4), squeeze=False)
-        for model, matrix, axis in zip(models, matrices, grid[0], strict=True):
+        middle = (low + high) / 2
+        for number, (model, matrix, axis) in enumerate(zip(models, matrices, grid[0], strict=True)):
             image = axis.imshow(matrix, vmin=low, vmax=high, cmap="viridis", aspect="auto")
             for r in range(len(rows)):
                 for c in range(len(columns)):
-                    axis.text(c, r, f"{matrix[r, c]:.3f}", ha="center", va="center", fontsize=8, color="white")
+                    ink = "black" if matrix[r, c] > middle else "white"  # readable on viridis' light and dark ends
+                    axis.text(c, r, f"{matrix[r, c]:.3f}", ha="center", va="center", fontsize=8, color=ink)
             r, c = rows.index(chosen[model][first]), columns.index(chosen[model][second])
             axis.add_patch(plt.Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, edgecolor="red", linewidth=2))
             axis.set_xticks(range(len(columns)), [str(v) for v in columns])
             axis.set_yticks(range(len(rows)), [str(v) for v in rows])
             axis.set_xlabel(second)
-            axis.set_ylabel(first)
+            if number == 0:  # the panels share their rows: one label, not one over the previous panel
+                axis.set_ylabel(first)
             axis.set_title(model, fontsize=10)
         figure.colorbar(image, ax=grid[0].tolist(), label="mean test accuracy")
         figure.suptitle(f"{title}: mean test accuracy (red: the point chosen on validation)")
