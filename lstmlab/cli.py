@@ -211,6 +211,8 @@ def cmd_predict(args: argparse.Namespace) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> None:
+    data = data_spec(args)
+    refuse_unused(args, data)
     request = CompareRequest(
         args.comparison,
         tuple(args.models),
@@ -218,6 +220,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
         task_options(args.task or RunSpec.task, args.task_set),
         **{name: getattr(args, name) for name in COMPARE_OPTIONS},
         grid=tuple(args.grid),
+        data=data,
+        baselines=not args.no_baselines,
     )
     out = None if args.out is None else Path(args.out)
     with progress_bar(runs_of(request), "runs") as advance:
@@ -227,7 +231,8 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(line)
     print(report.summary)
     where = report.path.parent
-    print(f"report: {report.path}, curves: {where / 'curves.png'}, data: {where / 'results.csv'}")
+    curves = "" if data is not None else f", curves: {where / 'curves.png'}"
+    print(f"report: {report.path}{curves}, data: {where / 'results.csv'}")
 
 
 def cmd_tune(args: argparse.Namespace) -> int:
@@ -318,7 +323,8 @@ DATA_ONLY = {"--test-data", "--data-format", "--test-fraction", "--split-seed"}
 TEXT_ONLY = {"--text-column", "--label-column", "--encoding", "--text-level", "--keep-case", "--max-words"}
 TEXT_ONLY |= {"--min-count", "--max-len", "--truncating", "--padding"}
 SERIES_ONLY = {"--no-standardise"}
-COMPARE_OPTIONS = ("seeds", "updates", "learning_rate", "batch_size", "workers", "steps", "keras_go_backwards")
+COMPARE_OPTIONS: tuple[str, ...] = ("seeds", "updates", "learning_rate", "batch_size", "workers", "steps")
+COMPARE_OPTIONS += ("keras_go_backwards", "folds", "epochs", "ensemble")
 
 
 def _with_default(name: str, text: str) -> str:
@@ -424,6 +430,15 @@ def add_compare(sub: Any) -> None:
     add("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
     add("--out", help="output directory (default: a new dated directory under comparisons/)")
     add("--overwrite", action="store_true", help="replace the comparison in --out once the new one is complete")
+    on_data = compare_parser.add_argument_group(
+        "models on your data (--data): the same splits for every model and baseline; --seeds N repeated stratified "
+        "splits (default 5; aeon: and --test-data: their own split, seeds varying the initial weights)"
+    ).add_argument
+    on_data("--folds", type=int, help="stratified k-fold instead: each example in one test set")
+    on_data("--no-baselines", action="store_true", help="leave out the classical baselines of the data's kind")
+    on_data("--epochs", type=positive_int, help=_with_default("epochs", "epochs over each training split"))
+    on_data("--ensemble", type=positive_int, help="train K copies of each model (default: as `train` would)")
+    add_data_options(compare_parser)
     compare_parser.set_defaults(handler=cmd_compare)
 
 

@@ -7,7 +7,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.datasets import DataSpec
+from .baselines import baselines_for
 from .compare import COMPARISONS, GRID_OPTIONS, GRID_TRAINING, CompareSpec, run_comparison, variants
+from .data_compare import DataCompareSpec, run_data_comparison
+from .defaults import TrainChoices
 from .grid import Grid, parse_grid
 from .report import Report, write_report
 from .rundir import RunDirectory, dated_name
@@ -36,6 +40,37 @@ class CompareRequest:
     steps: int = CompareSpec.steps  # directions, merge-modes
     keras_go_backwards: bool = False  # directions
     grid: tuple[str, ...] = ()  # KEY=V1,V2,... each: every model at every point of their product
+    data: DataSpec | None = None  # with "models": the user's data instead of a task (`data_compare`)
+    folds: int | None = None  # with data: stratified k-fold instead of repeated splits
+    baselines: bool = True  # with data: the classical baselines of its kind beside the models
+    epochs: int | None = None  # with data
+    ensemble: int | None = None  # with data
+
+    def data_spec(self) -> DataCompareSpec:
+        """The comparison on the user's data this request asks for.
+
+        Raises:
+            ValueError: data with another comparison than models, with a task, a grid or --updates; bad --folds.
+        """
+        assert self.data is not None
+        if self.kind != "models":
+            raise ValueError(f"Expected --data with `compare models`. Received: compare {self.kind}")
+        if self.grid:
+            raise ValueError("Expected --grid on a built-in task (not yet with --data). Received: --grid with --data")
+        if self.task or self.task_options:
+            raise ValueError("Expected --data or --task, not both. Received: both")
+        train = TrainChoices(
+            epochs=self.epochs, learning_rate=self.learning_rate, batch_size=self.batch_size, ensemble=self.ensemble
+        )
+        return DataCompareSpec(
+            tuple(parse_model(m) for m in self.models),
+            self.data,
+            seeds=self.seeds,
+            folds=self.folds,
+            train=train,
+            baselines=self.baselines,
+            workers=self.workers or 0,
+        )
 
     def parsed_grid(self) -> Grid:
         """The --grid options checked against this comparison's models and the settings it can vary.
@@ -104,6 +139,15 @@ def compare(
 
 def _check(request: CompareRequest) -> None:
     """Raise a ValueError for a comparison that does not exist or options it does not take."""
+    if request.data is not None:
+        request.data_spec()
+        return
+    data_only = {"--folds": request.folds, "--epochs": request.epochs, "--ensemble": request.ensemble}
+    given = [flag for flag, value in data_only.items() if value is not None] + (
+        [] if request.baselines else ["--no-baselines"]
+    )
+    if given:
+        raise ValueError(f"Expected these options with --data only. Received: {given}")
     if request.kind in COMPARISONS:
         if request.models or request.task or request.task_options or request.batch_size or request.workers:
             raise ValueError(
@@ -121,6 +165,13 @@ def _check(request: CompareRequest) -> None:
 
 def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | None) -> str:
     """Train a checked request (`_check`) into `out`; a line on what ran."""
+    if request.data is not None:
+        runs = run_data_comparison(request.data_spec(), out, advance=advance)
+        return (
+            f"{len(runs['runs'])} runs ({len(runs['models'])} models, {len(runs['baselines'])} baselines, "
+            f"{runs['spec']['splits']} splits) in {runs['training_seconds']:.1f} s "
+            f"({runs['spec']['workers']} at a time)"
+        )
     if request.kind in COMPARISONS:
         base = CompareSpec()
         spec = CompareSpec(
@@ -152,5 +203,9 @@ def runs_of(request: CompareRequest) -> int:
     """How many runs a models or archetypes comparison trains (for a progress bar); 0 for the stacked ones."""
     if request.kind in COMPARISONS:
         return 0
+    if request.data is not None:
+        spec = request.data_spec()
+        baselines = len(baselines_for(spec.data.kind)) if spec.baselines else 0
+        return spec.splits * (len(spec.models) + baselines)
     points = len(request.parsed_grid().points())
     return (request.seeds or SweepSpec.seeds) * points * sum(len(g.models) for g in request.groups())

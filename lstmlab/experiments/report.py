@@ -562,6 +562,12 @@ def _grid_report(directory: Path, summaries: list[Summary], runs: dict[str, Any]
     return "\n".join(lines), "\n".join(summary_lines)
 
 
+def _is_data_comparison(directory: Path) -> bool:
+    """A comparison on the user's data (`data_compare`): one row per model and split, no training curves."""
+    path = directory / "runs.json"
+    return path.is_file() and json.loads(path.read_text()).get("kind") == "data"
+
+
 def write_report(directory: Path, *, smooth: int = 10) -> Report:
     """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json; with a grid also
     grid.csv and grid.png (the curves then one row of panels per point).
@@ -573,6 +579,10 @@ def write_report(directory: Path, *, smooth: int = 10) -> Report:
         >>> write_report(Path("comparisons/lr")).path
         PosixPath('comparisons/lr/report.md')
     """
+    if _is_data_comparison(directory):
+        from .data_compare import write_data_report  # it builds on this module's figures
+
+        return write_data_report(directory)
     losses, accuracies, runs = load_results(directory)
     summaries = summarise(losses, accuracies, runs)
     write_summary_csv(directory, summaries)

@@ -1,0 +1,697 @@
+"""Comparisons of models and classical baselines on the user's own data, over paired splits.
+
+Every model and every baseline is trained and scored on the same splits: repeated stratified train/test splits
+(`seeds`, the split's seed varying with the run's), stratified k-fold (`folds`, each example in one test set), or
+the data's own split (`aeon:NAME`, `--test-data`), where the seeds vary only the initialisation. Each split's two
+parts are written as files (JSON Lines for texts, `.npz` for series) and each model trains on them through the same
+`RunSpec` path as `lstmlab train --data TRAIN --test-data TEST`, with the defaults `train` would use; each baseline
+reads the same files through the same loaders. Runs are spread over processes as in `sweep`. `results.csv` (one row
+per model or baseline and split) and `runs.json` (the splits' test indices, what each run scored) are what
+`write_data_report` reads.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import json
+import math
+import multiprocessing
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from scipy import stats  # type: ignore[import-untyped]
+
+from ..data.datasets import DataSpec, load_series_split, load_split
+from ..data.loaders import load_texts
+from ..data.series import load_series
+from ..training import Trainer, evaluate
+from .baselines import INSTALL, baselines_for, fit_baseline
+from .defaults import TrainChoices
+from .pipeline import RunSpec, prepare
+from .report import Report, mean_ci
+from .runs import atomic_write, write_history, write_json
+from .sweep import latency_ms
+
+__all__ = [
+    "DEFAULT_SPLITS",
+    "IMBALANCE_RATIO",
+    "DataCompareSpec",
+    "Split",
+    "kfold_splits",
+    "macro_f1",
+    "make_splits",
+    "run_data_comparison",
+    "write_data_report",
+]
+
+DEFAULT_SPLITS = 5  # repeated splits (or seeds on a given split) without --seeds or --folds
+IMBALANCE_RATIO = 1.5  # classes are imbalanced where the largest has more than this many times the smallest's count
+LATENCY_REPEATS = 20
+
+
+@dataclass(frozen=True)
+class Split:
+    """One train/test split: indices into the examples (for a given split, into its training and test files)."""
+
+    number: int
+    seed: int  # the runs' seed: initial weights, training order (and, for repeated splits, the split itself)
+    train: tuple[int, ...]
+    test: tuple[int, ...]
+
+    @property
+    def digest(self) -> str:
+        """sha256 of the training and test indices: equal for every run on this split."""
+        return hashlib.sha256(json.dumps([self.train, self.test]).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class DataCompareSpec:
+    """Models (label, preset, options) and the data's baselines on the user's data over paired splits."""
+
+    models: tuple[tuple[str, str, dict[str, Any]], ...]
+    data: DataSpec
+    seeds: int | None = None  # repeated stratified splits (given split: seeds); None: DEFAULT_SPLITS
+    folds: int | None = None  # stratified k-fold instead
+    train: TrainChoices = field(default_factory=TrainChoices)  # None fields: what `train` would use
+    baselines: bool = True
+    workers: int = 0  # processes; 0: one per core, at most one per run
+
+    def __post_init__(self) -> None:
+        if len(self.models) < 2:
+            raise ValueError(f"Expected at least two models to compare. Received: {[m[0] for m in self.models]}")
+        labels = [label for label, _, _ in self.models]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"Expected each model once. Received: {labels}")
+        if self.seeds is not None and self.folds is not None:
+            raise ValueError(f"Expected --seeds or --folds, not both. Received: {self.seeds} and {self.folds}")
+        if self.seeds is not None and self.seeds < 2:
+            raise ValueError(f"Expected at least 2 seeds for confidence intervals. Received: seeds={self.seeds}")
+        if self.folds is not None and self.folds < 2:
+            raise ValueError(f"Expected --folds of at least 2. Received: {self.folds}")
+        if self.folds is not None and self.given_split:
+            raise ValueError(
+                f"Expected --folds on data without its own test set. Received: {self.data.test_path or self.data.path} "
+                "(use --seeds: the given split with seeds varying the initialisation)"
+            )
+        if self.data.split_seed is not None:
+            raise ValueError(
+                f"Expected no --split-seed with compare (each split's seed is its number). Received: "
+                f"{self.data.split_seed}"
+            )
+        if self.train.updates is not None:
+            raise ValueError(
+                f"Expected --epochs with --data (a fixed training set). Received: --updates {self.train.updates}"
+            )
+
+    @property
+    def given_split(self) -> bool:
+        """The data brings its test set (an aeon archive's TEST split, or --test-data)."""
+        return self.data.aeon or self.data.test_path is not None
+
+    @property
+    def splits(self) -> int:
+        return self.folds or self.seeds or DEFAULT_SPLITS
+
+    def how(self) -> str:
+        """The splits in words, for the report."""
+        if self.given_split:
+            where = (
+                "the archive's TRAIN/TEST split" if self.data.aeon else f"the given test set ({self.data.test_path})"
+            )
+            return f"{where}, {self.splits} seeds varying only the initial weights and training order"
+        if self.folds:
+            return f"stratified {self.folds}-fold cross-validation (each example in one test set once)"
+        return (
+            f"{self.splits} repeated stratified splits, {self.data.test_fraction:.0%} of each class held out, split s "
+            "drawn by seed s"
+        )
+
+
+# ---- examples and splits
+
+
+@dataclass(frozen=True)
+class Examples:
+    """Raw inputs (texts, or series `(steps, channels)`) and class names; `test` for data with its own test set."""
+
+    kind: str  # 'text' or 'series'
+    inputs: list[Any]
+    labels: list[str]
+    test_inputs: list[Any] | None = None
+    test_labels: list[str] | None = None
+
+
+def load_examples(data: DataSpec) -> Examples:
+    """All examples of `data` as its loaders read them (no split, no encoding); a given split keeps its parts."""
+    if data.kind == "series":
+        if data.aeon or data.test_path is not None:
+            train, test = load_series_split(dataclasses.replace(data, split_seed=0))
+            return Examples("series", train.values, train.labels, test.values, test.labels)
+        every = load_series(data.path, data.data_format)
+        return Examples("series", every.values, every.labels)
+    if data.test_path is not None:
+        train_examples, test_examples = load_split(dataclasses.replace(data, split_seed=0))
+        return Examples(
+            "text",
+            [e.text for e in train_examples],
+            [e.label for e in train_examples],
+            [e.text for e in test_examples],
+            [e.label for e in test_examples],
+        )
+    examples = load_texts(
+        Path(data.path),
+        data_format=data.data_format,
+        text_column=data.text_column,
+        label_column=data.label_column,
+        encoding=data.encoding,
+    )
+    return Examples("text", [e.text for e in examples], [e.label for e in examples])
+
+
+def kfold_splits(labels: Sequence[str], folds: int, seed: int = 0) -> list[tuple[list[int], list[int]]]:
+    """Stratified k-fold: each class's examples, shuffled by `seed`, dealt to the folds in turn; fold k is the
+    test set of split k, so every example is tested exactly once.
+
+    Raises:
+        ValueError: if a class has fewer examples than folds (a fold's training part would lack it or its test
+            part would).
+
+    Example:
+        >>> [test for _, test in kfold_splits(["a", "a", "b", "b"], 2)]
+        [[1, 3], [0, 2]]
+    """
+    counts = {label: labels.count(label) for label in sorted(set(labels))}
+    rarest = min(counts, key=lambda label: counts[label])
+    if counts[rarest] < folds:
+        raise ValueError(
+            f"Expected --folds at most the smallest class's count ({counts[rarest]} of {rarest!r}). Received: {folds}"
+        )
+    generator = torch.Generator().manual_seed(seed)
+    assigned = [0] * len(labels)
+    for label in counts:
+        members = [i for i, x in enumerate(labels) if x == label]
+        for j, k in enumerate(torch.randperm(len(members), generator=generator).tolist()):
+            assigned[members[k]] = j % folds
+    return [
+        ([i for i, f in enumerate(assigned) if f != k], [i for i, f in enumerate(assigned) if f == k])
+        for k in range(folds)
+    ]
+
+
+def make_splits(spec: DataCompareSpec, examples: Examples) -> list[Split]:
+    """The comparison's splits, the same for every model and baseline."""
+    from ..data.datasets import stratified_split
+
+    if examples.test_labels is not None:
+        train, test = tuple(range(len(examples.labels))), tuple(range(len(examples.test_labels)))
+        return [Split(s, s, train, test) for s in range(spec.splits)]
+    if spec.folds:
+        parts = kfold_splits(examples.labels, spec.folds)
+        return [Split(k, k, tuple(train), tuple(test)) for k, (train, test) in enumerate(parts)]
+    return [
+        Split(s, s, *map(tuple, stratified_split(examples.labels, spec.data.test_fraction, s)))
+        for s in range(spec.splits)
+    ]
+
+
+def write_split(examples: Examples, split: Split, directory: Path, data: DataSpec) -> DataSpec:
+    """The split's training and test parts as files in `directory`, and the DataSpec reading them (the user's
+    encoding settings kept). A given split is the user's own DataSpec."""
+    if examples.test_labels is not None:
+        return data
+    directory.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for part, index in (("train", split.train), ("test", split.test)):
+        if examples.kind == "text":
+            path = directory / f"{part}.jsonl"
+            rows = (json.dumps({"text": examples.inputs[i], "label": examples.labels[i]}) for i in index)
+            path.write_text("".join(f"{row}\n" for row in rows), encoding="utf-8")
+        else:
+            path = directory / f"{part}.npz"
+            values = [examples.inputs[i] for i in index]
+            x = np.zeros((len(values), max(len(v) for v in values), values[0].shape[1]))
+            for row, v in enumerate(values):
+                x[row, : len(v)] = v
+            labels = np.array([examples.labels[i] for i in index])
+            np.savez(path, x=x, y=labels, lengths=np.array([len(v) for v in values], dtype=np.int64))
+        paths.append(str(path))
+    if examples.kind == "text":
+        return dataclasses.replace(
+            data, path=paths[0], test_path=paths[1], data_format="jsonl", text_column="text", label_column="label"
+        )
+    return dataclasses.replace(data, path=paths[0], test_path=paths[1], data_format="npz")
+
+
+# ---- scores
+
+
+def confusion_of(truth: Sequence[int], predicted: Sequence[int], classes: int) -> list[list[int]]:
+    """Counts: rows the true class, columns the predicted one."""
+    matrix = [[0] * classes for _ in range(classes)]
+    for t, p in zip(truth, predicted, strict=True):
+        matrix[t][p] += 1
+    return matrix
+
+
+def macro_f1(confusion: Sequence[Sequence[int]]) -> float:
+    """The mean F1 over the classes that occur in the truth or the predictions (as scikit-learn's macro average).
+
+    Example:
+        >>> round(macro_f1([[3, 1], [0, 2]]), 4)  # F1 6/7 for class 0, 4/5 for class 1
+        0.8286
+    """
+    scores = []
+    for c in range(len(confusion)):
+        tp = confusion[c][c]
+        true = sum(confusion[c])
+        predicted = sum(row[c] for row in confusion)
+        if true + predicted:
+            scores.append(2 * tp / (true + predicted))
+    return float(np.mean(scores))
+
+
+def _labels_digest(labels: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(labels).encode()).hexdigest()
+
+
+# ---- one run
+
+
+def train_model(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
+    """Train one model on one split as `train --data` would (nothing kept) and score its test set."""
+    if threads is not None:
+        torch.set_num_threads(threads)
+    prepared = prepare(spec)
+    model, labels = prepared.model, prepared.labels or []
+    with tempfile.TemporaryDirectory() as scratch:  # the best epoch's checkpoint, where a validation split keeps one
+        trainer = Trainer(model, prepared.train, config=prepared.config, callbacks=prepared.callbacks(Path(scratch)))
+        start = time.perf_counter()
+        history = trainer.run()
+        seconds = time.perf_counter() - start
+    scores = evaluate(model, prepared.test, batch_size=model.batch_size or 256, labels=labels)
+    return {
+        "accuracy": scores.accuracy,
+        "macro_f1": macro_f1(scores.confusion),
+        "train_seconds": seconds,
+        "latency_ms": latency_ms(model, prepared.test, LATENCY_REPEATS),
+        "test_count": scores.count,
+        "scored_labels": _labels_digest([labels[int(y)] for y in prepared.test.y]),
+        "parameters": model.count_params(),
+        "training": {
+            "epochs": len(history.epochs),
+            "batch_size": prepared.config.batch_size,
+            "learning_rate": prepared.config.learning_rate,
+            "schedule": prepared.config.schedule,
+            "validation_split": prepared.config.validation_split,
+            "ensemble": prepared.description["model"]["ensemble"],
+        },
+    }
+
+
+def read_split(data: DataSpec, kind: str) -> tuple[list[Any], list[str], list[Any], list[str]]:
+    """Raw training and test inputs and labels of a split, through the loaders `prepare_data` uses."""
+    resolved = data.resolved(0) if data.split_seed is None else data
+    if kind == "series":
+        train, test = load_series_split(resolved)
+        return train.values, train.labels, test.values, test.labels
+    train_examples, test_examples = load_split(resolved)
+    return (
+        [e.text for e in train_examples],
+        [e.label for e in train_examples],
+        [e.text for e in test_examples],
+        [e.label for e in test_examples],
+    )
+
+
+def train_baseline(name: str, data: DataSpec, kind: str, seed: int) -> dict[str, Any]:
+    """Fit one baseline on one split and score its test set."""
+    inputs, labels, test_inputs, test_labels = read_split(data, kind)
+    classes = sorted(set(labels))
+    fitted = fit_baseline(name, inputs, labels, seed=seed, classes=classes)
+    predicted = fitted.predict(test_inputs)
+    index = {c: i for i, c in enumerate(classes)}
+    confusion = confusion_of([index[label] for label in test_labels], predicted.tolist(), len(classes))
+    one = test_inputs[:1]
+    latency = statistics.median(fitted.timed_predict(one)[1] for _ in range(LATENCY_REPEATS))
+    return {
+        "accuracy": float(np.mean(predicted == np.array([index[label] for label in test_labels]))),
+        "macro_f1": macro_f1(confusion),
+        "train_seconds": fitted.fit_seconds,
+        "latency_ms": 1000 * latency,
+        "test_count": len(test_labels),
+        "scored_labels": _labels_digest(test_labels),
+        "describe": fitted.describe(),
+        "chosen": fitted.chosen,
+    }
+
+
+def _run_job(job: tuple[Any, ...], threads: int | None = None) -> dict[str, Any]:
+    if threads is not None:
+        torch.set_num_threads(threads)
+    if job[0] == "model":
+        return train_model(job[1])
+    return train_baseline(*job[1:])
+
+
+# ---- the comparison
+
+
+def check_extras(kind: str) -> None:
+    """Raise one line naming the extra where a baseline's modules are missing."""
+    for baseline in baselines_for(kind):
+        for module in baseline.needs:
+            if importlib.util.find_spec(module) is None:
+                package = {"sklearn": "scikit-learn"}.get(module, module)
+                raise ValueError(
+                    f"Expected {package} for the baseline {baseline.name!r}. Received: not installed; {INSTALL} "
+                    "(or --no-baselines)"
+                )
+
+
+def _jobs(spec: DataCompareSpec, splits: list[Split], data: list[DataSpec], kind: str) -> list[tuple[str, int, Any]]:
+    """(label, split number, job) for every model and baseline on every split."""
+    out: list[tuple[str, int, Any]] = []
+    for split, split_data in zip(splits, data, strict=True):
+        for label, preset, options in spec.models:
+            run = RunSpec(preset=preset, model_options=options, train=spec.train, seed=split.seed, data=split_data)
+            out.append((label, split.number, ("model", run)))
+        if spec.baselines:
+            for baseline in baselines_for(kind):
+                out.append((baseline.name, split.number, ("baseline", baseline.name, split_data, kind, split.seed)))
+    return out
+
+
+def _class_counts(labels: Sequence[str]) -> dict[str, int]:
+    return {label: list(labels).count(label) for label in sorted(set(labels))}
+
+
+def run_data_comparison(
+    spec: DataCompareSpec, out: Path, *, advance: Callable[[int], None] | None = None
+) -> dict[str, Any]:
+    """Train every model and baseline on every split; write results.csv and runs.json to `out`.
+
+    Raises:
+        ValueError: bad data, a model that cannot read the data's kind, too many folds, or a baseline's extra
+            missing (before any training).
+    """
+    examples = load_examples(spec.data)
+    if spec.baselines:
+        check_extras(examples.kind)
+    splits = make_splits(spec, examples)
+    with tempfile.TemporaryDirectory(prefix="lstmlab-splits-") as scratch:
+        data = [write_split(examples, s, Path(scratch) / f"split-{s.number}", spec.data) for s in splits]
+        jobs = _jobs(spec, splits, data, examples.kind)
+        for _, _, job in jobs[: len(spec.models)]:  # a model that cannot read this data fails before any training
+            prepare(job[1])
+        workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
+        start = time.perf_counter()
+        results: list[dict[str, Any]] = []
+        if workers <= 1:
+            for _, _, job in jobs:
+                results.append(_run_job(job))
+                if advance:
+                    advance(1)
+        else:
+            with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+                futures = [pool.submit(_run_job, job, 1) for _, _, job in jobs]
+                for future in futures:
+                    results.append(future.result())
+                    if advance:
+                        advance(1)
+        wall = time.perf_counter() - start
+    runs = _describe(spec, examples, splits, jobs, results, workers, wall)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = [
+        {
+            "model": label,
+            "kind": job[0],
+            "split": number,
+            "seed": splits[number].seed,
+            **{k: result[k] for k in ("accuracy", "macro_f1", "train_seconds", "latency_ms", "test_count")},
+        }
+        for (label, number, job), result in zip(jobs, results, strict=True)
+    ]
+    write_history(out / "results.csv", rows)
+    write_json(out / "runs.json", runs)
+    return runs
+
+
+def _describe(
+    spec: DataCompareSpec,
+    examples: Examples,
+    splits: list[Split],
+    jobs: list[tuple[str, int, Any]],
+    results: list[dict[str, Any]],
+    workers: int,
+    wall: float,
+) -> dict[str, Any]:
+    """runs.json: the data, the splits and their test indices, what every run scored, the models' settings."""
+    labels = examples.labels + (examples.test_labels or [])
+    first = {label: result for (label, _, _), result in reversed(list(zip(jobs, results, strict=True)))}
+    models = [label for label, _, _ in spec.models]
+    baselines = [b.name for b in baselines_for(examples.kind)] if spec.baselines else []
+    return {
+        "comparison": "models on data",
+        "kind": "data",
+        "data": {
+            "path": spec.data.path,
+            "test_path": spec.data.test_path,
+            "kind": examples.kind,
+            "examples": len(labels),
+            "classes": _class_counts(labels),
+        },
+        "splits": {
+            "how": spec.how(),
+            "given": examples.test_labels is not None,
+            "list": [
+                {
+                    "number": s.number,
+                    "seed": s.seed,
+                    "train_size": len(s.train),
+                    "test": list(s.test),
+                    "digest": s.digest,
+                }
+                for s in splits
+            ],
+        },
+        "models": models,
+        "baselines": {name: first[name]["describe"] for name in baselines},
+        "presets": {label: preset for label, preset, _ in spec.models},
+        "training": {label: first[label]["training"] for label in models},
+        "parameters": {label: first[label]["parameters"] for label in models},
+        "runs": {
+            f"{label}|{number}": {
+                "split_digest": splits[number].digest,
+                "scored_labels": result["scored_labels"],
+                "test_count": result["test_count"],
+            }
+            for (label, number, _), result in zip(jobs, results, strict=True)
+        },
+        "spec": {"splits": len(splits), "workers": workers, "folds": spec.folds},
+        "training_seconds": wall,
+    }
+
+
+# ---- the report
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One model or baseline over the splits: per-split figures in split order."""
+
+    label: str
+    name: str  # for the table: the model's label, or "baseline: <describe()>"
+    baseline: bool
+    accuracy: np.ndarray
+    macro_f1: np.ndarray
+    train_seconds: np.ndarray
+    latency_ms: np.ndarray
+
+    def score(self, metric: str) -> np.ndarray:
+        return self.accuracy if metric == "accuracy" else self.macro_f1
+
+
+def paired(a: np.ndarray, b: np.ndarray) -> float:
+    """Two-sided p-value of the paired t-test over the same splits (1 where the differences are all equal)."""
+    differences = a - b
+    if np.allclose(differences, differences[0]):
+        return 1.0 if np.allclose(differences, 0) else 0.0
+    return float(stats.ttest_rel(a, b).pvalue)
+
+
+def _entries(directory: Path, runs: dict[str, Any]) -> list[Entry]:
+    import csv
+
+    rows: dict[str, list[dict[str, str]]] = {}
+    with (directory / "results.csv").open(newline="") as file:
+        for row in csv.DictReader(file):
+            rows.setdefault(row["model"], []).append(row)
+    out = []
+    for label in [*runs["models"], *runs["baselines"]]:
+        mine = sorted(rows.get(label, []), key=lambda r: int(r["split"]))
+        if len(mine) != runs["spec"]["splits"]:
+            raise ValueError(
+                f"Expected {runs['spec']['splits']} rows of {label} in {directory / 'results.csv'}. "
+                f"Received: {len(mine)}"
+            )
+        figures = [
+            np.array([float(r[k]) for r in mine]) for k in ("accuracy", "macro_f1", "train_seconds", "latency_ms")
+        ]
+        baseline = label in runs["baselines"]
+        out.append(Entry(label, f"baseline: {runs['baselines'][label]}" if baseline else label, baseline, *figures))
+    return out
+
+
+def imbalanced(classes: dict[str, int]) -> bool:
+    """Whether the largest class has more than IMBALANCE_RATIO times the examples of the smallest."""
+    return max(classes.values()) > IMBALANCE_RATIO * min(classes.values())
+
+
+def _fmt(mean: float, half: float) -> str:
+    return f"{mean:.3f} ± {half:.3f}" if not math.isnan(half) else f"{mean:.3f}"
+
+
+def _table(entries: list[Entry], best: Entry, metric: str, show_f1: bool) -> list[str]:
+    head = "| model | accuracy | " + ("macro-F1 | " if show_f1 else "")
+    head += f"vs {best.label} (paired t) | training s (median) | ms per example |"
+    lines = [head, "|---|---|" + ("---|" if show_f1 else "") + "---|---|---|"]
+    for e in entries:
+        if e is best:
+            versus = "best"
+        else:
+            gap = float(e.score(metric).mean() - best.score(metric).mean())
+            versus = f"{gap:+.3f}, p = {paired(best.score(metric), e.score(metric)):.2g}"
+        f1 = f"{_fmt(*mean_ci(e.macro_f1))} | " if show_f1 else ""
+        lines.append(
+            f"| {e.name} | {_fmt(*mean_ci(e.accuracy))} | {f1}{versus} | {float(np.median(e.train_seconds)):.2f} | "
+            f"{float(np.median(e.latency_ms)):.3f} |"
+        )
+    return lines
+
+
+def which_model_when(entries: list[Entry], metric: str) -> list[str]:
+    """Sentences drawn from the numbers: the best, what is level with it (paired t-test, p >= 0.05), and whether a
+    baseline is as good."""
+    best = max(entries, key=lambda e: float(e.score(metric).mean()))
+    level = [e for e in entries if e is not best and paired(best.score(metric), e.score(metric)) >= 0.05]
+    baselines = [e for e in entries if e.baseline]
+    models = [e for e in entries if not e.baseline]
+
+    def said(e: Entry) -> str:
+        p = "" if e is best else f", p = {paired(best.score(metric), e.score(metric)):.2g}"
+        return (
+            f"{e.label} ({metric} {_fmt(*mean_ci(e.score(metric)))}{p}; trains in "
+            f"{float(np.median(e.train_seconds)):.2f} s, {float(np.median(e.latency_ms)):.3f} ms per example)"
+        )
+
+    lines = [f"- Best {metric}: {said(best)}."]
+    if level:
+        lines.append(f"- Not separable from it over these splits: {'; '.join(said(e) for e in level)}.")
+    else:
+        lines.append("- Every other entry is significantly below it (paired t-test, p < 0.05).")
+    as_good = [e for e in baselines if e is best or e in level]
+    if as_good:
+        cheapest = min(as_good, key=lambda e: float(np.median(e.train_seconds)))
+        top_model = max(models, key=lambda e: float(e.score(metric).mean()))
+        lines.append(
+            f"- A baseline is as good; use it: {cheapest.name} ({_fmt(*mean_ci(cheapest.score(metric)))} against "
+            f"{_fmt(*mean_ci(top_model.score(metric)))} for the best model, {top_model.label}). The models are worth "
+            "their training time here only with more data or where the order of the inputs decides more."
+        )
+    elif baselines:
+        lines.append(
+            f"- {best.label} beats every baseline (paired t-test, p < 0.05); the best baseline scores "
+            f"{_fmt(*mean_ci(max(baselines, key=lambda e: float(e.score(metric).mean())).score(metric)))}."
+        )
+    tied_models = [e for e in models if e is best or e in level]
+    if len(tied_models) > 1:
+        fastest = min(tied_models, key=lambda e: float(np.median(e.train_seconds)))
+        lines.append(f"- Of the models level with the best, {fastest.label} trains fastest.")
+    if len(best.accuracy) < 5:
+        lines.append(f"- Only {len(best.accuracy)} splits: small differences cannot be separated; use more --seeds.")
+    return lines
+
+
+def write_data_report(directory: Path) -> Report:
+    """summary.csv and report.md of a comparison on data, from its results.csv and runs.json.
+
+    Raises:
+        ValueError: a results.csv lacking rows for a model or baseline.
+
+    Example:
+        >>> write_data_report(Path("comparisons/yelp")).path
+        PosixPath('comparisons/yelp/report.md')
+    """
+    runs = json.loads((directory / "runs.json").read_text())
+    entries = _entries(directory, runs)
+    data, classes = runs["data"], runs["data"]["classes"]
+    show_f1 = imbalanced(classes)
+    metric = "macro_f1" if show_f1 else "accuracy"
+    best = max(entries, key=lambda e: float(e.score(metric).mean()))
+    write_history(directory / "summary.csv", [_summary_row(e) for e in entries])
+    counts = ", ".join(f"{name}: {count}" for name, count in classes.items())
+    rule = (
+        f"the classes are imbalanced (the largest has more than {IMBALANCE_RATIO:g} times the smallest's examples), "
+        "so macro-F1 is shown and the best is chosen on it"
+        if show_f1
+        else f"the classes are balanced (the largest has at most {IMBALANCE_RATIO:g} times the smallest's examples): "
+        "accuracy alone"
+    )
+    trained = "; ".join(
+        f"{label}: {t['epochs']} epochs, batch {t['batch_size']}, learning rate {t['learning_rate']:g} "
+        f"({t['schedule']}), "
+        + (f"ensemble of {t['ensemble']}" if t["ensemble"] > 1 else "one model")
+        + (f", best epoch on the last {t['validation_split']:.0%}" if t["validation_split"] else "")
+        for label, t in runs["training"].items()
+    )
+    conclusions = which_model_when(entries, metric)
+    lines = [
+        f"# Comparison: models on {data['path']}",
+        "",
+        f"{data['examples']} {data['kind']} examples ({counts}); {runs['splits']['how']}. Every model and baseline is "
+        f"trained and scored on the same splits (their test indices are in runs.json). {len(entries)} entries x "
+        f"{runs['spec']['splits']} splits in {runs['training_seconds']:.1f} s of wall time, {runs['spec']['workers']} "
+        f"at a time. Models trained as `lstmlab train --data` would: {trained}. Baselines choose their settings on "
+        f"each training split alone. ± is a 95 % confidence interval over splits (Student t); {rule}. Each entry is "
+        f"tested against the best by a paired t-test over the splits"
+        + (" (folds share training examples, so its p-values are optimistic)" if runs["spec"]["folds"] else "")
+        + ". Training time: fitting on one split (the baselines' inner cross-validation included); latency: the "
+        "median time to answer one example alone.",
+        "",
+        *_table(entries, best, metric, show_f1),
+        "",
+        "## Which model, when",
+        "",
+        *conclusions,
+        "",
+    ]
+    path = directory / "report.md"
+    atomic_write(path, "\n".join(lines).encode())
+    return Report(path, "\n".join(conclusions))
+
+
+def _summary_row(e: Entry) -> dict[str, Any]:
+    accuracy, accuracy_ci = mean_ci(e.accuracy)
+    f1, f1_ci = mean_ci(e.macro_f1)
+    return {
+        "model": e.label,
+        "baseline": int(e.baseline),
+        "splits": len(e.accuracy),
+        "accuracy": accuracy,
+        "accuracy_ci95": accuracy_ci,
+        "macro_f1": f1,
+        "macro_f1_ci95": f1_ci,
+        "train_seconds": float(np.median(e.train_seconds)),
+        "latency_ms": float(np.median(e.latency_ms)),
+    }
