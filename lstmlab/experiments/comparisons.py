@@ -60,7 +60,11 @@ class CompareRequest:
         if self.task or self.task_options:
             raise ValueError("Expected --data or --task, not both. Received: both")
         train = TrainChoices(
-            epochs=self.epochs, learning_rate=self.learning_rate, batch_size=self.batch_size, ensemble=self.ensemble
+            updates=self.updates,
+            epochs=self.epochs,
+            learning_rate=self.learning_rate,
+            batch_size=self.batch_size,
+            ensemble=self.ensemble,
         )
         return DataCompareSpec(
             tuple(parse_model(m) for m in self.models),

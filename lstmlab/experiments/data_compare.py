@@ -52,6 +52,7 @@ __all__ = [
     "macro_f1",
     "make_splits",
     "run_data_comparison",
+    "scored_digest",
     "write_data_report",
 ]
 
@@ -281,8 +282,13 @@ def macro_f1(confusion: Sequence[Sequence[int]]) -> float:
     return float(np.mean(scores))
 
 
-def _labels_digest(labels: Sequence[str]) -> str:
-    return hashlib.sha256("\n".join(labels).encode()).hexdigest()
+def scored_digest(inputs: Sequence[Any], labels: Sequence[str]) -> str:
+    """sha256 of the examples a run was scored on, in order: each text (or series' values as float64) and label."""
+    digest = hashlib.sha256()
+    for value, label in zip(inputs, labels, strict=True):
+        raw = value.encode() if isinstance(value, str) else np.ascontiguousarray(value, dtype=np.float64).tobytes()
+        digest.update(hashlib.sha256(raw).digest() + hashlib.sha256(label.encode()).digest())
+    return digest.hexdigest()
 
 
 # ---- one run
@@ -300,13 +306,17 @@ def train_model(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
         history = trainer.run()
         seconds = time.perf_counter() - start
     scores = evaluate(model, prepared.test, batch_size=model.batch_size or 256, labels=labels)
+    assert prepared.spec.data is not None
+    _, _, test_inputs, test_labels = read_split(prepared.spec.data, prepared.kind)  # the files the pipeline read
+    if [labels[int(y)] for y in prepared.test.y] != test_labels:
+        raise RuntimeError(f"The test set of {spec.preset} is not the split's test file {prepared.spec.data.test_path}")
     return {
         "accuracy": scores.accuracy,
         "macro_f1": macro_f1(scores.confusion),
         "train_seconds": seconds,
         "latency_ms": latency_ms(model, prepared.test, LATENCY_REPEATS),
         "test_count": scores.count,
-        "scored_labels": _labels_digest([labels[int(y)] for y in prepared.test.y]),
+        "scored": scored_digest(test_inputs, test_labels),
         "parameters": model.count_params(),
         "training": {
             "epochs": len(history.epochs),
@@ -350,7 +360,7 @@ def train_baseline(name: str, data: DataSpec, kind: str, seed: int) -> dict[str,
         "train_seconds": fitted.fit_seconds,
         "latency_ms": 1000 * latency,
         "test_count": len(test_labels),
-        "scored_labels": _labels_digest(test_labels),
+        "scored": scored_digest(test_inputs, test_labels),
         "describe": fitted.describe(),
         "chosen": fitted.chosen,
     }
@@ -493,7 +503,7 @@ def _describe(
         "runs": {
             f"{label}|{number}": {
                 "split_digest": splits[number].digest,
-                "scored_labels": result["scored_labels"],
+                "scored": result["scored"],
                 "test_count": result["test_count"],
             }
             for (label, number, _), result in zip(jobs, results, strict=True)
