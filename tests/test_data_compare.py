@@ -243,3 +243,13 @@ def test_refusals_in_one_line(
         "Expected scikit-learn for the baseline 'tfidf-logreg'. Received: not installed; pip install -e \".[baselines]\""
         in err
     )
+
+
+def test_a_difference_the_same_on_every_split_has_no_p_value_printed() -> None:
+    from lstmlab.experiments.data_compare import paired, paired_text
+
+    better, worse = np.array([0.8, 0.9, 0.85]), np.array([0.7, 0.8, 0.75])
+    assert paired_text(better, worse) == "the same difference on every split"
+    assert paired(better, worse) == 0.0  # a consistent difference separates them
+    assert paired_text(better, better) == "p = 1"
+    assert paired_text(better, np.array([0.8, 0.85, 0.86])) == "p = 0.55"

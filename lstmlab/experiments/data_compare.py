@@ -540,6 +540,14 @@ def paired(a: np.ndarray, b: np.ndarray) -> float:
     return float(stats.ttest_rel(a, b).pvalue)
 
 
+def paired_text(a: np.ndarray, b: np.ndarray) -> str:
+    """The paired test's p-value as the report prints it; a difference that is the same on every split has none."""
+    differences = a - b
+    if np.allclose(differences, differences[0]) and not np.allclose(differences, 0):
+        return "the same difference on every split"
+    return f"p = {paired(a, b):.2g}"
+
+
 def _entries(directory: Path, runs: dict[str, Any]) -> list[Entry]:
     import csv
 
@@ -581,7 +589,7 @@ def _table(entries: list[Entry], best: Entry, metric: str, show_f1: bool) -> lis
             versus = "best"
         else:
             gap = float(e.score(metric).mean() - best.score(metric).mean())
-            versus = f"{gap:+.3f}, p = {paired(best.score(metric), e.score(metric)):.2g}"
+            versus = f"{gap:+.3f}, {paired_text(best.score(metric), e.score(metric))}"
         f1 = f"{_fmt(*mean_ci(e.macro_f1))} | " if show_f1 else ""
         lines.append(
             f"| {e.name} | {_fmt(*mean_ci(e.accuracy))} | {f1}{versus} | {float(np.median(e.train_seconds)):.2f} | "
@@ -599,7 +607,7 @@ def which_model_when(entries: list[Entry], metric: str) -> list[str]:
     models = [e for e in entries if not e.baseline]
 
     def said(e: Entry) -> str:
-        p = "" if e is best else f", p = {paired(best.score(metric), e.score(metric)):.2g}"
+        p = "" if e is best else f", {paired_text(best.score(metric), e.score(metric))}"
         return (
             f"{e.label} ({metric} {_fmt(*mean_ci(e.score(metric)))}{p}; trains in "
             f"{float(np.median(e.train_seconds)):.2f} s, {float(np.median(e.latency_ms)):.3f} ms per example)"
@@ -659,7 +667,8 @@ def write_data_report(directory: Path) -> Report:
         "accuracy alone"
     )
     trained = "; ".join(
-        f"{label}: {t['epochs']} epochs, batch {t['batch_size']}, learning rate {t['learning_rate']:g} "
+        f"{label}: {t['epochs']} epoch{'' if t['epochs'] == 1 else 's'}, batch {t['batch_size']}, "
+        f"learning rate {t['learning_rate']:g} "
         f"({t['schedule']}), "
         + (f"ensemble of {t['ensemble']}" if t["ensemble"] > 1 else "one model")
         + (f", best epoch on the last {t['validation_split']:.0%}" if t["validation_split"] else "")
