@@ -186,6 +186,9 @@ def test_report_says_use_the_baseline_when_it_is_as_good(tmp_path: Path) -> None
     _write_results(tmp_path / "ahead", ahead, {"0": 50, "1": 50})
     summary = write_data_report(tmp_path / "ahead").summary
     assert "lstm beats every baseline" in summary and "use it" not in summary
+    above = {**level, "tfidf-logreg": [0.90, 0.93, 0.91, 0.92, 0.94]}  # every model significantly below it
+    _write_results(tmp_path / "above", above, {"0": 50, "1": 50})
+    assert "A baseline is better; use it: baseline: TF-IDF" in write_data_report(tmp_path / "above").summary
 
 
 def test_imbalanced_classes_rank_by_macro_f1(tmp_path: Path) -> None:

@@ -171,8 +171,10 @@ def _train(request: CompareRequest, out: Path, advance: Callable[[int], None] | 
     """Train a checked request (`_check`) into `out`; a line on what ran."""
     if request.data is not None:
         runs = run_data_comparison(request.data_spec(), out, advance=advance)
+        baselines = len(runs["baselines"])
         return (
-            f"{len(runs['runs'])} runs ({len(runs['models'])} models, {len(runs['baselines'])} baselines, "
+            f"{len(runs['runs'])} runs ({len(runs['models'])} models, "
+            f"{baselines} baseline{'' if baselines == 1 else 's'}, "
             f"{runs['spec']['splits']} splits) in {runs['training_seconds']:.1f} s "
             f"({runs['spec']['workers']} at a time)"
         )

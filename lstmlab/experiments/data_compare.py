@@ -622,8 +622,10 @@ def which_model_when(entries: list[Entry], metric: str) -> list[str]:
     if as_good:
         cheapest = min(as_good, key=lambda e: float(np.median(e.train_seconds)))
         top_model = max(models, key=lambda e: float(e.score(metric).mean()))
+        beaten = best.baseline and not any(e in level for e in models)  # every model significantly below it
+        verdict = "A baseline is better" if beaten else "A baseline is as good"
         lines.append(
-            f"- A baseline is as good; use it: {cheapest.name} ({_fmt(*mean_ci(cheapest.score(metric)))} against "
+            f"- {verdict}; use it: {cheapest.name} ({_fmt(*mean_ci(cheapest.score(metric)))} against "
             f"{_fmt(*mean_ci(top_model.score(metric)))} for the best model, {top_model.label}). The models are worth "
             "their training time here only with more data or where the order of the inputs decides more."
         )
