@@ -231,7 +231,7 @@ def cmd_compare(args: argparse.Namespace) -> None:
     print(line)
     print(report.summary)
     where = report.path.parent
-    curves = "" if data is not None else f", curves: {where / 'curves.png'}"
+    curves = f", scores: {where / 'scores.png'}" if data is not None else f", curves: {where / 'curves.png'}"
     print(f"report: {report.path}{curves}, data: {where / 'results.csv'}")
 
 

@@ -179,6 +179,7 @@ def test_report_says_use_the_baseline_when_it_is_as_good(tmp_path: Path) -> None
     _write_results(tmp_path / "level", level, {"0": 50, "1": 50})
     report = write_data_report(tmp_path / "level")
     text = report.path.read_text()
+    assert (tmp_path / "level" / "scores.png").read_bytes().startswith(b"\x89PNG") and "](scores.png)" in text
     assert "A baseline is as good; use it: baseline: TF-IDF + logistic regression (0.808" in report.summary
     assert "| bilstm | 0.704 ± 0.014 | -0.106, p = " in text  # against the best: lstm, paired t-test
     assert "macro-F1" not in text and "accuracy alone" in text  # balanced classes

@@ -151,3 +151,17 @@ def test_plot_history_bad_rows(tmp_path: Path) -> None:
     ):
         plot_history([{"epoch": 0, "loss": 1, "accuracy": 0}, {"epoch": 1, "loss": 1}], tmp_path / "h.png", title="x")
     assert not (tmp_path / "h.png").exists()
+
+
+def test_plot_splits_draws_paired_scores_and_refuses_unpaired_ones(tmp_path: Path) -> None:
+    from lstmlab.experiments.plots import plot_splits
+
+    path = tmp_path / "scores.png"
+    entries = [("lstm", np.array([0.8, 0.9, 0.85]), False), ("tfidf", np.array([0.82, 0.88, 0.8]), True)]
+    plot_splits(entries, path, metric="accuracy", title="t")
+    assert path.read_bytes().startswith(b"\x89PNG") and [p.name for p in tmp_path.iterdir()] == ["scores.png"]
+    with pytest.raises(ValueError, match=r"^Expected the same splits for every entry\. Received: \[2, 3\] splits$"):
+        plot_splits(
+            [*entries, ("short", np.array([0.5, 0.6]), False)], tmp_path / "other.png", metric="accuracy", title="t"
+        )
+    assert not (tmp_path / "other.png").exists()

@@ -39,6 +39,7 @@ from ..training import Trainer, evaluate
 from .baselines import INSTALL, baselines_for, fit_baseline
 from .defaults import TrainChoices
 from .pipeline import RunSpec, prepare
+from .plots import plot_splits
 from .report import Report, mean_ci
 from .runs import atomic_write, write_history, write_json
 from .sweep import latency_ms
@@ -692,6 +693,8 @@ def write_data_report(directory: Path) -> Report:
         "",
         *_table(entries, best, metric, show_f1),
         "",
+        "![each entry's score on every split, the splits joined](scores.png)",
+        "",
         "## Which model, when",
         "",
         *conclusions,
@@ -699,6 +702,12 @@ def write_data_report(directory: Path) -> Report:
     ]
     path = directory / "report.md"
     atomic_write(path, "\n".join(lines).encode())
+    plot_splits(
+        [(e.label, e.score(metric), e.baseline) for e in entries],
+        directory / "scores.png",
+        metric="macro-F1" if show_f1 else "accuracy",
+        title=f"models and baselines on {data['path']}, split by split",
+    )
     return Report(path, "\n".join(conclusions))
 
 

@@ -235,6 +235,39 @@ def plot_grid(
     return True
 
 
+def plot_splits(entries: list[tuple[str, np.ndarray, bool]], path: Path, *, metric: str, title: str) -> None:
+    """Each model's and baseline's score on every split, the splits joined across entries (they are paired: the
+    same split for every entry), with each entry's mean and 95 % interval; baselines in grey.
+
+    Args:
+        entries: (label, per-split scores in split order, whether it is a baseline), in table order.
+        path: the PNG to write (beside it first, then moved: never half a picture).
+        metric: the score's name for the axis ("accuracy", "macro-F1").
+        title: the figure's title.
+
+    Raises:
+        ValueError: for entries with different numbers of splits.
+    """
+    counts = {len(scores) for _, scores, _ in entries}
+    if len(counts) != 1:
+        raise ValueError(f"Expected the same splits for every entry. Received: {sorted(counts)} splits")
+    plt = _pyplot()
+    figure, axis = plt.subplots(figsize=(max(5.0, 1.6 * len(entries) + 1), 4))
+    table = np.stack([scores for _, scores, _ in entries])  # (entries, splits)
+    positions = np.arange(len(entries))
+    for split in range(table.shape[1]):  # one thin line per split: the pairing the paired tests use
+        axis.plot(positions, table[:, split], color="0.8", linewidth=0.8, zorder=1)
+    for x, (_, scores, baseline) in enumerate(entries):
+        color = "0.45" if baseline else "C0"
+        axis.scatter(np.full(len(scores), x), scores, s=12, color=color, zorder=2)
+        axis.errorbar(x, float(scores.mean()), yerr=_interval(scores), fmt="D", color=color, capsize=6, zorder=3)
+    axis.set_xticks(positions, [label for label, _, _ in entries], rotation=15, ha="right")
+    axis.set_ylabel(f"test {metric} per split")
+    axis.set_title(f"{title}\n(lines join a split; diamonds: mean and 95 % interval; grey: baselines)", fontsize=9)
+    figure.tight_layout()
+    _save(figure, path)
+
+
 def plot_history(rows: list[dict[str, float]], path: Path, *, title: str) -> None:
     """One training run's history: loss (left) and accuracy (right) per epoch, validation beside training.
 
