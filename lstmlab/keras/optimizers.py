@@ -18,6 +18,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..training.engine import fused_kernel
+
 __all__ = ["SGD", "Adam", "KerasAdam", "KerasRMSprop", "Optimizer", "RMSprop", "get"]
 
 
@@ -31,15 +33,11 @@ class Optimizer:
 
     name = "optimizer"
 
-    def __init__(
-        self,
-        learning_rate: float,
-        *,
-        clipnorm: float | None = None,
-        clipvalue: float | None = None,
-        global_clipnorm: float | None = None,
-        options: dict[str, Any],
-    ) -> None:
+    def __init__(self, learning_rate: float, *, options: dict[str, Any]) -> None:
+        # Keras's clipping arguments, which every optimiser takes; the other options are checked below
+        clipnorm, clipvalue, global_clipnorm = (
+            options.pop(name, None) for name in ("clipnorm", "clipvalue", "global_clipnorm")
+        )
         if "lr" in options:  # Keras 2's name
             learning_rate = options.pop("lr")
         for name, value in options.items():
@@ -81,12 +79,6 @@ class Optimizer:
         return {"name": self.name, "learning_rate": self.learning_rate}
 
 
-def _fused(parameters: list[nn.Parameter]) -> bool | None:
-    """PyTorch's fused kernel where it has one for all the parameters (fewer small operations per step)."""
-    fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in parameters)
-    return True if fused and parameters else None
-
-
 class Adam(Optimizer):
     """Keras's Adam: learning_rate 1e-3, beta_1 0.9, beta_2 0.999, epsilon 1e-7, amsgrad False."""
 
@@ -101,8 +93,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         **options: Any,
     ) -> None:
-        clips = {k: options.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
-        super().__init__(learning_rate, **clips, options=options)
+        super().__init__(learning_rate, options=options)
         self.beta_1, self.beta_2 = beta_1, beta_2
         self.epsilon = 1e-7 if epsilon is None else epsilon  # Keras 2's None: the backend's 1e-7
         self.amsgrad = amsgrad
@@ -115,7 +106,7 @@ class Adam(Optimizer):
             betas=(self.beta_1, self.beta_2),
             eps=self.epsilon,
             amsgrad=self.amsgrad,
-            fused=_fused(params),
+            fused=fused_kernel(params),
         )
 
     def get_config(self) -> dict[str, Any]:
@@ -136,8 +127,7 @@ class RMSprop(Optimizer):
         centered: bool = False,
         **options: Any,
     ) -> None:
-        clips = {k: options.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
-        super().__init__(learning_rate, **clips, options=options)
+        super().__init__(learning_rate, options=options)
         self.rho, self.momentum, self.centered = rho, momentum, centered
         self.epsilon = 1e-7 if epsilon is None else epsilon
 
@@ -207,8 +197,7 @@ class SGD(Optimizer):
     def __init__(
         self, learning_rate: float = 0.01, momentum: float = 0.0, nesterov: bool = False, **options: Any
     ) -> None:
-        clips = {k: options.pop(k, None) for k in ("clipnorm", "clipvalue", "global_clipnorm")}
-        super().__init__(learning_rate, **clips, options=options)
+        super().__init__(learning_rate, options=options)
         self.momentum, self.nesterov = momentum, nesterov
 
     def make(self, parameters: Iterable[nn.Parameter]) -> torch.optim.Optimizer:

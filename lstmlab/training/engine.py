@@ -33,6 +33,7 @@ __all__ = [
     "Trainer",
     "evaluate",
     "fit",
+    "fused_kernel",
     "make_optimizer",
     "predict",
     "predict_classes",
@@ -89,14 +90,22 @@ def _step(
         return value.detach(), accuracy(flat_logits.detach(), flat_targets)
 
 
-def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    """Adam (AdamW with `weight_decay`); the fused kernel where PyTorch has one for all parameters (fewer small ops
-    per step). Only trainable weights: a BatchNormalization's moving statistics are weights without gradients."""
-    params = [p for p in model.parameters() if p.requires_grad]
+def fused_kernel(params: Sequence[nn.Parameter]) -> bool | None:
+    """The `fused` argument of PyTorch's Adam for `params`: True where it has a fused kernel for all of them (fewer
+    small operations per step), else None (its default choice)."""
     fused = all(p.device.type in ("cpu", "cuda") and p.dtype in (torch.float32, torch.float64) for p in params)
+    return True if fused and params else None
+
+
+def make_optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    """Adam (AdamW with `weight_decay`); the fused kernel where PyTorch has one for all parameters (`fused_kernel`).
+    Only trainable weights: a BatchNormalization's moving statistics are weights without gradients."""
+    params = [p for p in model.parameters() if p.requires_grad]
     if config.weight_decay > 0:
-        return torch.optim.AdamW(params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused or None)
-    return torch.optim.Adam(params, lr=config.learning_rate, fused=fused or None)
+        return torch.optim.AdamW(
+            params, lr=config.learning_rate, weight_decay=config.weight_decay, fused=fused_kernel(params)
+        )
+    return torch.optim.Adam(params, lr=config.learning_rate, fused=fused_kernel(params))
 
 
 class Trainer:
