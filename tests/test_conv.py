@@ -128,8 +128,8 @@ def test_conv1d_bad_arguments_raise(make, message) -> None:  # type: ignore[no-u
 
 
 # ------------------------------------------------------------------------------------------ BatchNormalization
-def built_norm(features: int = 3, **options: float) -> BatchNormalization:
-    norm = BatchNormalization(**options)
+def built_norm(features: int = 3, impl: str = "auto", **options: float) -> BatchNormalization:
+    norm = BatchNormalization(**options, impl=impl)  # type: ignore[arg-type]
     norm.build((None, features))
     with torch.no_grad():  # gamma and beta away from 1 and 0, so a mix-up shows
         norm.gamma.copy_(torch.linspace(0.5, 2.0, features))
@@ -147,12 +147,14 @@ def torch_norm(ours: BatchNormalization) -> nn.BatchNorm1d:
     return oracle
 
 
-def test_batch_norm_training_matches_torch_and_follows_keras_moving_statistics() -> None:
+@pytest.mark.parametrize("impl", ["reference", "fused"])
+def test_batch_norm_training_matches_torch_and_follows_keras_moving_statistics(impl: str) -> None:
     gen = torch.Generator().manual_seed(SEED)
-    norm = built_norm()
+    norm = built_norm(impl=impl)
     oracle = torch_norm(norm)
     x = torch.randn(4, 6, 3, generator=gen) * 2 + 3
     out = norm.train()(x)
+    assert norm.last_impl == impl
     torch.testing.assert_close(out, oracle.train()(x.transpose(1, 2)).transpose(1, 2))
     values = x.reshape(-1, 3)
     torch.testing.assert_close(norm.moving_mean.detach(), 0.01 * values.mean(0))
@@ -192,14 +194,62 @@ def test_batch_norm_matches_keras_with_a_mask() -> None:
     )
 
 
-def test_batch_norm_evaluation_uses_moving_statistics_hand_computed() -> None:
-    norm = built_norm(features=2, epsilon=0.25)
+@pytest.mark.parametrize("impl", ["reference", "fused"])
+def test_batch_norm_evaluation_uses_moving_statistics_hand_computed(impl: str) -> None:
+    norm = built_norm(features=2, impl=impl, epsilon=0.25)
     with torch.no_grad():
         norm.moving_mean.copy_(torch.tensor([1.0, -2.0]))
         norm.moving_variance.copy_(torch.tensor([3.75, 0.0]))
     # gamma (0.5, 2), beta (-1, 1): ((x - mean) / sqrt(var + 0.25)) * gamma + beta
     out = norm.eval()(torch.tensor([[3.0, -1.0]]))
     torch.testing.assert_close(out, torch.tensor([[(3 - 1) / 2 * 0.5 - 1, (-1 + 2) / 0.5 * 2 + 1]]))
+
+
+@pytest.mark.parametrize("shape", [(5, 9, 3), (6, 3)])
+def test_batch_norm_fused_path_equals_the_reference(shape: tuple[int, ...]) -> None:
+    """PyTorch's kernel (batches without padding) gives the written-out arithmetic's outputs, gradients and moving
+    statistics, in training and evaluation, on sequences and on single vectors; a Conv1D's output (a transposed
+    contiguous tensor) as input."""
+    gen = torch.Generator().manual_seed(SEED)
+    x = (torch.randn(*shape, generator=gen) * 2 + 3).requires_grad_(True)
+    outputs = {}
+    for impl in ("reference", "fused"):
+        norm = built_norm(impl=impl)
+        trained = norm.train()(x)
+        trained = norm.train()(x * 0.5 - 1)  # a second step: the moving statistics follow from where they are
+        grads = torch.autograd.grad(
+            (trained * torch.arange(trained.numel()).view_as(trained)).sum(), [x, *norm.parameters()][:3]
+        )
+        assert norm.last_impl == impl
+        outputs[impl] = (trained, *grads, norm.moving_mean.clone(), norm.moving_variance.clone(), norm.eval()(x))
+    for ours, reference in zip(outputs["fused"], outputs["reference"], strict=True):
+        torch.testing.assert_close(ours, reference)
+
+
+def test_batch_norm_fused_gradients_match_finite_differences() -> None:
+    gen = torch.Generator().manual_seed(SEED)
+    model = Sequential([Conv1D(2, 4), BatchNormalization(impl="fused"), Activation("tanh")], input_shape=(None, 2))
+    model = model.double().train()
+    x = torch.randn(3, 5, 2, generator=gen, dtype=torch.float64, requires_grad=True)
+    assert torch.autograd.gradcheck(model, (x,))
+    assert model.layers[1].last_impl == "fused"
+
+
+def test_batch_norm_auto_takes_the_kernel_only_without_padding() -> None:
+    gen = torch.Generator().manual_seed(SEED)
+    norm = built_norm().train()
+    norm(padded_batch(gen))
+    assert norm.last_impl == "fused"
+    norm(padded_batch(gen), lengths=LENGTHS)
+    assert norm.last_impl == "reference"
+    norm(padded_batch(gen), lengths=torch.full((4,), 7))  # lengths given, no row padded
+    assert norm.last_impl == "fused"
+    norm(torch.randn(1, 1, 3))  # one value per feature: the kernel refuses to train on it, the reference gives beta
+    assert norm.last_impl == "reference"
+    with pytest.raises(ValueError, match=r"impl='fused' cannot run this input: a row is padded"):
+        built_norm(impl="fused").train()(padded_batch(gen), lengths=LENGTHS)
+    with pytest.raises(ValueError, match=r"impl='fused' cannot run this input: one value per feature"):
+        built_norm(impl="fused").train()(torch.randn(1, 3))
 
 
 def test_batch_norm_evaluation_of_a_padded_batch_equals_each_row_alone() -> None:
@@ -267,6 +317,7 @@ def test_batch_norm_weights_count_like_keras() -> None:
     [
         (lambda: BatchNormalization(momentum=1.0), r"Expected momentum in \[0, 1\)\. Received: momentum=1.0"),
         (lambda: BatchNormalization(epsilon=0.0), r"Expected a finite epsilon > 0\. Received: epsilon=0.0"),
+        (lambda: BatchNormalization(impl="fast"), r"Expected impl in .*Received: impl='fast'"),  # type: ignore[arg-type]
         (lambda: BatchNormalization().build((4, None)), r"BatchNormalization expected an input shape"),
         (lambda: built_norm()(torch.rand(2, 4)), r"BatchNormalization expected 3 features on the last axis"),
         (lambda: built_norm()(torch.rand(2, 4, 3, 1)), r"BatchNormalization expected an input of rank 2 or 3"),

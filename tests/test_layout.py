@@ -129,7 +129,7 @@ def parallel_model() -> Sequential:
             GaussianNoise(0.1),
             Parallel(
                 [Bidirectional(LSTM(2, return_sequences=True), merge_mode="sum"), Activation("sigmoid")],
-                [Conv1D(3, 2), BatchNormalization(momentum=0.9, epsilon=1e-4), Activation("tanh")],
+                [Conv1D(3, 2), BatchNormalization(momentum=0.9, epsilon=1e-4, impl="reference"), Activation("tanh")],
             ),
             LSTM(4, return_sequences=True, go_backwards=True),
             GlobalAveragePooling1D(),

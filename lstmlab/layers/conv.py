@@ -9,6 +9,7 @@ padding, and batch statistics come from valid steps only. Padded output steps ar
 from __future__ import annotations
 
 import math
+from typing import Literal
 
 import torch
 import torch.nn.functional as F
@@ -16,6 +17,7 @@ from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
 from .core import ACTIVATIONS
+from .lstm import IMPLS, CallTrace, Impl
 from .sequence import Lengths, as_lengths
 
 __all__ = ["Activation", "BatchNormalization", "Conv1D"]
@@ -93,10 +95,14 @@ class Conv1D(Layer):
         check_steps("Conv1D", x)
         check_feature_size("Conv1D", x, self.conv.in_channels)
         mask = as_lengths(lengths, x).mask()  # (B, T) or None
+        # Keras's 'same': (k-1)//2 steps before, k//2 after. The output (B, filters, T) is contiguous, so a
+        # BatchNormalization's fast path reads it without a copy
         k = self.kernel_size
-        inputs = F.pad(_zero_padding(x, mask).transpose(1, 2), ((k - 1) // 2, k // 2))  # (B, D, (k-1) + T)
-        out = self.conv(inputs).transpose(1, 2)  # (B, T, filters)
-        return _keep_valid(out, mask)
+        inputs = _zero_padding(x, mask).transpose(1, 2)  # (B, D, T)
+        if k % 2 == 0:  # the one step more after than before, as Keras pads; odd kernels pad inside the call
+            inputs = F.pad(inputs, (0, 1))
+        out = F.conv1d(inputs, self.conv.weight, self.conv.bias, padding=(k - 1) // 2)  # (B, filters, T)
+        return _keep_valid(out.transpose(1, 2), mask)  # (B, T, filters)
 
     def extra_repr(self) -> str:
         return f"{self.filters}, kernel_size={self.kernel_size}"
@@ -113,6 +119,9 @@ class BatchNormalization(Layer):
     Args:
         momentum: weight of the old moving statistics (Keras's default 0.99).
         epsilon: added to the variance (Keras's default 1e-3).
+        impl: "reference" (the statistics and the normalisation written out, masked sums over valid steps),
+            "fused" (PyTorch's batch-norm kernel, one pass each way; raises on a batch with padded rows, whose
+            padding it would count) or "auto" (fused unless a row is padded). `last_impl` tells which ran.
 
     Shapes:
         x: (B, D), or (B, T, D) with lengths (B,) (a tensor, list or `Lengths`) or None. Output: the same shape;
@@ -121,15 +130,19 @@ class BatchNormalization(Layer):
 
     uses_lengths = True
 
-    def __init__(self, *, momentum: float = 0.99, epsilon: float = 1e-3) -> None:
+    def __init__(self, *, momentum: float = 0.99, epsilon: float = 1e-3, impl: Impl = "auto") -> None:
         super().__init__()
+        if impl not in IMPLS:
+            raise ValueError(f"Expected impl in {set(IMPLS)}. Received: impl={impl!r}")
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"Expected momentum in [0, 1). Received: momentum={momentum!r}")
         if not (epsilon > 0.0 and math.isfinite(epsilon)):
             raise ValueError(f"Expected a finite epsilon > 0. Received: epsilon={epsilon!r}")
         self.momentum = momentum
         self.epsilon = epsilon
+        self.impl: Impl = impl
         self.size: int | None = None
+        self._trace = CallTrace()
 
     def build(self, input_shape: Shape) -> Shape:
         size = input_shape[-1] if len(input_shape) in (1, 2) else None
@@ -160,6 +173,11 @@ class BatchNormalization(Layer):
         if x.dim() == 3:
             check_steps("BatchNormalization", x)
             mask = as_lengths(lengths, x).mask()  # (B, T) or None
+        impl = self._resolve_impl(mask, x.numel() // x.shape[-1])
+        self._trace.impl = impl
+        if impl == "fused":
+            return self._fused(x)
+        if mask is not None:
             x = _zero_padding(x, mask)  # padding never enters the arithmetic: NaN there must not reach a gradient
         if self.training:
             mean, variance = self._batch_moments(x, mask)
@@ -168,6 +186,44 @@ class BatchNormalization(Layer):
             mean, variance = self.moving_mean, self.moving_variance
         out = (x - mean) * torch.rsqrt(variance + self.epsilon) * self.gamma + self.beta
         return _keep_valid(out, mask)
+
+    @property
+    def last_impl(self) -> Literal["reference", "fused"] | None:
+        """The path the last call took (None before any call)."""
+        return self._trace.impl
+
+    def _resolve_impl(self, mask: Tensor | None, values: int) -> Literal["reference", "fused"]:
+        if self.impl == "reference":
+            return "reference"
+        reason = None
+        if mask is not None:
+            reason = "a row is padded (the kernel would count its padding)"
+        elif self.training and values == 1:
+            reason = "one value per feature (the kernel needs more to train on)"
+        if reason is None:
+            return "fused"
+        if self.impl == "fused":
+            raise ValueError(f"impl='fused' cannot run this input: {reason}. Use impl='auto' or 'reference'")
+        return "reference"
+
+    def _fused(self, x: Tensor) -> Tensor:
+        """The reference's arithmetic in PyTorch's kernel, on a batch without padding: (B, D) or (B, T, D)."""
+        channels_first = x.transpose(1, 2) if x.dim() == 3 else x  # (B, D, T): contiguous after a Conv1D
+        dtype = torch.promote_types(x.dtype, self.gamma.dtype)  # the reference's arithmetic promotes; the kernel
+        channels_first = channels_first.to(dtype)  # wants one dtype
+        gamma, beta = self.gamma.to(dtype), self.beta.to(dtype)
+        if self.training:
+            # the kernel's running statistics with momentum 1 are the batch's mean and unbiased variance; Keras's
+            # moving variance follows the biased one
+            mean = torch.zeros_like(gamma)
+            variance = torch.ones_like(gamma)
+            out = F.batch_norm(channels_first, mean, variance, gamma, beta, True, 1.0, self.epsilon)
+            count = channels_first.numel() // channels_first.shape[1]  # values of each feature
+            self._follow(mean, variance * ((count - 1) / count))
+        else:
+            moving = self.moving_mean.to(dtype), self.moving_variance.to(dtype)
+            out = F.batch_norm(channels_first, *moving, gamma, beta, False, 0.0, self.epsilon)
+        return out.transpose(1, 2) if x.dim() == 3 else out
 
     def _batch_moments(self, x: Tensor, mask: Tensor | None) -> tuple[Tensor, Tensor]:
         """Mean and biased variance of each feature over the valid values of the batch: (D,), (D,).
@@ -191,7 +247,7 @@ class BatchNormalization(Layer):
         self.moving_variance.lerp_(variance.detach().to(self.moving_variance.dtype), 1.0 - self.momentum)
 
     def extra_repr(self) -> str:
-        return f"momentum={self.momentum}, epsilon={self.epsilon}"
+        return f"momentum={self.momentum}, epsilon={self.epsilon}, impl={self.impl!r}"
 
 
 class Activation(Layer):

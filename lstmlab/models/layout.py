@@ -205,7 +205,10 @@ _CODECS: tuple[_Codec, ...] = (
     _Codec(ReverseTime, _NO_OPTIONS),
     _Codec(TimeDistributed, {"layer": _Option(LAYER)}, read=_wrapper_config),
     _Codec(Activation, {"activation": _Option(STR)}),
-    _Codec(BatchNormalization, {"momentum": _Option(FLOAT, 0.99), "epsilon": _Option(FLOAT, 1e-3)}),
+    _Codec(
+        BatchNormalization,
+        {"momentum": _Option(FLOAT, 0.99), "epsilon": _Option(FLOAT, 1e-3), "impl": _Option(STR, "auto")},
+    ),
     _Codec(Conv1D, {"filters": _Option(INT), "kernel_size": _Option(INT)}),
     _Codec(
         Parallel,
