@@ -424,8 +424,9 @@ def add_compare(sub: Any) -> None:
         default=[],
         metavar="KEY=V1,V2,...",
         help="train every model at every point of the product of these options (repeatable): learning_rate, "
-        "updates, batch_size or an option of every model (directions / merge-modes: units); each model's best point "
-        "is chosen on fresh validation data and its test accuracy reported there",
+        "updates (--data: epochs), batch_size or an option of every model (directions / merge-modes: units); each "
+        "model's best point is chosen on validation data (tasks: fresh examples; --data: 20%% of each training "
+        "split held out), never the test set, and its test score reported there",
     )
     add("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
     add("--out", help="output directory (default: a new dated directory under comparisons/)")

@@ -219,8 +219,16 @@ def test_refusals_in_one_line(
         ),
         ([*base, "text-lstm", "text-bilstm-pool", "--data", str(texts), "--folds", "11"], "Expected --folds at most"),
         (
-            [*base, "text-lstm", "text-bilstm-pool", "--data", str(texts), "--grid", "learning_rate=1e-3"],
-            "not yet with",
+            [*base, "text-lstm", "text-bilstm-pool", "--data", str(texts), "--grid", "updates=10,20"],
+            "Expected training keys in ['learning_rate', 'batch_size', 'epochs'] with --data. Received: updates",
+        ),
+        (
+            [*base, "text-lstm", "--data", str(texts), "--grid", "learning_rate=1e-3"],
+            "Expected at least two models to compare",
+        ),
+        (
+            [*base, "text-lstm", "text-lstm:units=4", "--data", str(texts), "--grid", "units=4,8"],
+            "Expected grid keys the models do not set themselves. Received: units, set by text-lstm:units=4",
         ),
         ([*base, "text-lstm", "text-bilstm-pool", "--folds", "3"], "with --data only"),
         (
@@ -257,3 +265,94 @@ def test_a_difference_the_same_on_every_split_has_no_p_value_printed() -> None:
     assert paired(better, worse) == 0.0  # a consistent difference separates them
     assert paired_text(better, better) == "p = 1"
     assert paired_text(better, np.array([0.8, 0.85, 0.86])) == "p = 0.55"
+
+
+def _rows(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="") as file:
+        return list(csv.DictReader(file))
+
+
+def test_a_grid_on_data_trains_every_model_at_every_point_and_chooses_on_validation(tmp_path: Path) -> None:
+    data = tmp_path / "reviews.csv"
+    texts, labels = _texts(data, 80)
+    out = tmp_path / "cmp"
+    argv = ["compare", "models", "text-lstm", "text-bilstm-pool", "--data", str(data), "--seeds", "2"]
+    grid = ["--grid", "learning_rate=1e-3,3e-2", "--grid", "units=4,8"]
+    assert main([*argv, *grid, *FAST, "--out", str(out)]) == 0
+    runs = _runs(out)
+    cells = [
+        f"{m} @ learning_rate={r}, units={u}"
+        for m in ("text-lstm", "text-bilstm-pool")
+        for r in ("0.001", "0.03")
+        for u in (4, 8)
+    ]
+    assert runs["models"] == cells
+    for split in runs["splits"]["list"]:
+        s = split["number"]
+        outer_train, outer_test = stratified_split(labels, 0.1, s)
+        assert split["test"] == outer_test
+        inner, held = stratified_split([labels[i] for i in outer_train], data_compare.GRID_VALIDATION, s)
+        assert split["validation"] == [outer_train[i] for i in held]  # 20 % of each class of the training part
+        assert split["train_size"] == len(inner) == len(outer_train) - len(held)
+        assert not set(split["validation"]) & set(outer_test)
+        expected = _digest([texts[i] for i in outer_test], [labels[i] for i in outer_test])
+        assert {runs["runs"][f"{name}|{s}"]["scored"] for name in [*cells, "tfidf-logreg"]} == {expected}
+    rows = _rows(out / "results.csv")
+    assert len(rows) == 2 * (len(cells) + 1)
+    learning_rates = {json.dumps(runs["training"][c]["learning_rate"]) for c in cells}
+    assert learning_rates == {"0.001", "0.03"}
+    # the chosen point of each model: the best mean validation accuracy, computed here from results.csv
+    grid_rows = _rows(out / "grid.csv")
+    for model in ("text-lstm", "text-bilstm-pool"):
+        mine = [c for c in cells if c.startswith(f"{model} @")]
+        score = {
+            c: (
+                -np.mean([float(r["validation_accuracy"]) for r in rows if r["model"] == c]),
+                np.mean([float(r["validation_loss"]) for r in rows if r["model"] == c]),
+            )
+            for c in mine
+        }
+        expected_cell = min(mine, key=lambda c: score[c])
+        chosen = [r for r in grid_rows if r["model"] == model and r["chosen"] == "1"]
+        assert len(chosen) == 1
+        assert (
+            expected_cell
+            == f"{model} @ learning_rate={float(chosen[0]['learning_rate']):g}, units={chosen[0]['units']}"
+        )
+        assert f"| {expected_cell} (chosen on validation) |" in (out / "report.md").read_text()
+    report = (out / "report.md").read_text()
+    assert "## Each model at each grid point" in report and "never chosen on the test set" in report
+    assert (out / "grid.png").stat().st_size > 0 and (out / "scores.png").stat().st_size > 0
+
+
+def test_a_grid_on_a_given_split_holds_validation_out_of_its_training_file(tmp_path: Path) -> None:
+    train, test = tmp_path / "train.npz", tmp_path / "test.npz"
+    _series(train, 20)
+    test_values, test_labels = _series(test, 8)
+    out = tmp_path / "cmp"
+    argv = ["compare", "models", "series-bilstm", "--data", str(train), "--test-data", str(test), "--seeds", "2"]
+    assert main([*argv, "--grid", "units=2,4", "--no-baselines", *FAST, "--out", str(out)]) == 0
+    runs = _runs(out)
+    expected = _digest(test_values, test_labels)
+    for split in runs["splits"]["list"]:
+        assert split["test"] == list(range(8))
+        held = split["validation"]  # indices into the training file's series (as the loaders order them)
+        assert len(held) == len(set(held)) == 4 and set(held) <= set(range(20))
+        assert split["train_size"] == 16
+        assert {runs["runs"][f"{c}|{split['number']}"]["scored"] for c in runs["models"]} == {expected}
+    assert runs["splits"]["list"][0]["validation"] != runs["splits"]["list"][1]["validation"]  # drawn by the seed
+
+
+def test_the_point_is_chosen_on_validation_not_on_test() -> None:
+    from lstmlab.experiments.data_compare import Entry
+    from lstmlab.experiments.data_grid import chosen_cells
+
+    def entry(label: str, test: float, validation: float, loss: float) -> Entry:
+        a = np.array([test, test])
+        return Entry(label, label, False, a, a, a, a, np.array([validation] * 2), np.array([loss] * 2))
+
+    entries = [entry("m @ x=1", 0.9, 0.6, 0.5), entry("m @ x=2", 0.7, 0.8, 0.5), entry("m @ x=3", 0.6, 0.8, 0.4)]
+    runs = {"grid": {"models": ["m"], "cells": [{"label": e.label, "model": "m", "point": {}} for e in entries]}}
+    assert chosen_cells(entries, runs)["m"].label == "m @ x=3"  # best validation accuracy, then the lower loss
+    with pytest.raises(ValueError, match="Expected validation figures for every grid cell"):
+        chosen_cells([*entries[:2], Entry("m @ x=3", "m", False, *[np.zeros(2)] * 4)], runs)

@@ -22,6 +22,8 @@ __all__ = ["KINDS", "CompareRequest", "compare", "runs_of"]
 KINDS = (*COMPARISONS, "models", "archetypes")
 # Training settings a grid varies on a built-in task (trained online: updates, not epochs)
 TASK_GRID_TRAINING = ("learning_rate", "batch_size", "updates")
+# ... and on the user's data (a fixed training set: epochs, not updates)
+DATA_GRID_TRAINING = ("learning_rate", "batch_size", "epochs")
 
 
 @dataclass(frozen=True)
@@ -50,13 +52,11 @@ class CompareRequest:
         """The comparison on the user's data this request asks for.
 
         Raises:
-            ValueError: data with another comparison than models, with a task, a grid or --updates; bad --folds.
+            ValueError: data with another comparison than models, with a task or --updates; bad --folds or grid.
         """
         assert self.data is not None
         if self.kind != "models":
             raise ValueError(f"Expected --data with `compare models`. Received: compare {self.kind}")
-        if self.grid:
-            raise ValueError("Expected --grid on a built-in task (not yet with --data). Received: --grid with --data")
         if self.task or self.task_options:
             raise ValueError("Expected --data or --task, not both. Received: both")
         train = TrainChoices(
@@ -74,6 +74,7 @@ class CompareRequest:
             train=train,
             baselines=self.baselines,
             workers=self.workers or 0,
+            grid=self.parsed_grid(),
         )
 
     def parsed_grid(self) -> Grid:
@@ -92,6 +93,9 @@ class CompareRequest:
             grid = parse_grid(
                 self.grid, variants(stacked), training=GRID_TRAINING, options=GRID_OPTIONS, where=self.kind
             )
+        elif self.data is not None:
+            models = tuple(parse_model(m) for m in self.models)
+            grid = parse_grid(self.grid, models, training=DATA_GRID_TRAINING, where="--data")
         else:
             grid = parse_grid(self.grid, self.groups()[0].models, training=TASK_GRID_TRAINING, where="a task")
         for key in grid.keys:
@@ -212,6 +216,6 @@ def runs_of(request: CompareRequest) -> int:
     if request.data is not None:
         spec = request.data_spec()
         baselines = len(baselines_for(spec.data.kind)) if spec.baselines else 0
-        return spec.splits * (len(spec.models) + baselines)
+        return spec.splits * (len(spec.cells()) + baselines)
     points = len(request.parsed_grid().points())
     return (request.seeds or SweepSpec.seeds) * points * sum(len(g.models) for g in request.groups())

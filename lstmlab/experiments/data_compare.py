@@ -8,6 +8,11 @@ parts are written as files (JSON Lines for texts, `.npz` for series) and each mo
 reads the same files through the same loaders. Runs are spread over processes as in `sweep`. `results.csv` (one row
 per model or baseline and split) and `runs.json` (the splits' test indices, what each run scored) are what
 `write_data_report` reads.
+
+With a grid (`--grid KEY=V1,V2,...`) every model trains at every point of it. A model's point is chosen on
+validation data, never on the test set: each split's training part gives GRID_VALIDATION of each class (drawn by the
+split's seed) as a validation part, every model at every point and every baseline train on the rest, and each model
+run is scored on the validation part as well as on the test part (`data_grid` writes the report's grid sections).
 """
 
 from __future__ import annotations
@@ -32,12 +37,21 @@ import numpy as np
 import torch
 from scipy import stats  # type: ignore[import-untyped]
 
-from ..data.datasets import DataSpec, load_series_split, load_split
+from ..data.datasets import (
+    DataSpec,
+    encoder_from_json,
+    load_series_split,
+    load_split,
+    saved_test_set,
+    stratified_split,
+)
 from ..data.loaders import load_texts
 from ..data.series import load_series
 from ..training import Trainer, evaluate
 from .baselines import INSTALL, baselines_for, fit_baseline
+from .data_grid import grid_sections
 from .defaults import TrainChoices
+from .grid import Grid, model_part, point_label, training_part
 from .pipeline import RunSpec, prepare
 from .plots import plot_splits
 from .report import Report, mean_ci
@@ -46,6 +60,7 @@ from .sweep import latency_ms
 
 __all__ = [
     "DEFAULT_SPLITS",
+    "GRID_VALIDATION",
     "IMBALANCE_RATIO",
     "DataCompareSpec",
     "Split",
@@ -60,6 +75,7 @@ __all__ = [
 DEFAULT_SPLITS = 5  # repeated splits (or seeds on a given split) without --seeds or --folds
 IMBALANCE_RATIO = 1.5  # classes are imbalanced where the largest has more than this many times the smallest's count
 LATENCY_REPEATS = 20
+GRID_VALIDATION = 0.2  # with a grid: the share of each class of a training split held out to choose each model's point
 
 
 @dataclass(frozen=True)
@@ -69,12 +85,14 @@ class Split:
     number: int
     seed: int  # the runs' seed: initial weights, training order (and, for repeated splits, the split itself)
     train: tuple[int, ...]
-    test: tuple[int, ...]
+    test: tuple[int, ...]  # into the examples, or for a given split into its test examples
+    validation: tuple[int, ...] = ()  # with a grid: held out of the training part to choose each model's point
 
     @property
     def digest(self) -> str:
-        """sha256 of the training and test indices: equal for every run on this split."""
-        return hashlib.sha256(json.dumps([self.train, self.test]).encode()).hexdigest()
+        """sha256 of the training, test (and validation) indices: equal for every run on this split."""
+        parts = [self.train, self.test, *([self.validation] if self.validation else [])]
+        return hashlib.sha256(json.dumps(parts).encode()).hexdigest()
 
 
 @dataclass(frozen=True)
@@ -88,9 +106,10 @@ class DataCompareSpec:
     train: TrainChoices = field(default_factory=TrainChoices)  # None fields: what `train` would use
     baselines: bool = True
     workers: int = 0  # processes; 0: one per core, at most one per run
+    grid: Grid = field(default_factory=Grid)  # every model at every point (no axes: each model once)
 
     def __post_init__(self) -> None:
-        if len(self.models) < 2:
+        if len(self.models) < 2 and not (self.models and len(self.grid.points()) > 1):
             raise ValueError(f"Expected at least two models to compare. Received: {[m[0] for m in self.models]}")
         labels = [label for label, _, _ in self.models]
         if len(set(labels)) != len(labels):
@@ -124,6 +143,15 @@ class DataCompareSpec:
     @property
     def splits(self) -> int:
         return self.folds or self.seeds or DEFAULT_SPLITS
+
+    def cells(self) -> list[tuple[str, str, str, dict[str, Any], dict[str, Any]]]:
+        """(cell label, model label, preset, options, grid point) of every model at every point: the model alone
+        without a grid, `LABEL @ KEY=VALUE, ...` with one."""
+        return [
+            (f"{label} @ {point_label(point)}" if point else label, label, preset, options, point)
+            for label, preset, options in self.models
+            for point in self.grid.points()
+        ]
 
     def how(self) -> str:
         """The splits in words, for the report."""
@@ -212,47 +240,78 @@ def kfold_splits(labels: Sequence[str], folds: int, seed: int = 0) -> list[tuple
 
 
 def make_splits(spec: DataCompareSpec, examples: Examples) -> list[Split]:
-    """The comparison's splits, the same for every model and baseline."""
-    from ..data.datasets import stratified_split
-
+    """The comparison's splits, the same for every model and baseline; with a grid, each with its validation part
+    (GRID_VALIDATION of each class of its training part, drawn by its seed)."""
     if examples.test_labels is not None:
         train, test = tuple(range(len(examples.labels))), tuple(range(len(examples.test_labels)))
-        return [Split(s, s, train, test) for s in range(spec.splits)]
-    if spec.folds:
+        splits = [Split(s, s, train, test) for s in range(spec.splits)]
+    elif spec.folds:
         parts = kfold_splits(examples.labels, spec.folds)
-        return [Split(k, k, tuple(train), tuple(test)) for k, (train, test) in enumerate(parts)]
-    return [
-        Split(s, s, *map(tuple, stratified_split(examples.labels, spec.data.test_fraction, s)))
-        for s in range(spec.splits)
-    ]
+        splits = [Split(k, k, tuple(train), tuple(test)) for k, (train, test) in enumerate(parts)]
+    else:
+        splits = [
+            Split(s, s, *map(tuple, stratified_split(examples.labels, spec.data.test_fraction, s)))
+            for s in range(spec.splits)
+        ]
+    if len(spec.grid.points()) > 1:
+        splits = [_with_validation(split, examples.labels) for split in splits]
+    return splits
 
 
-def write_split(examples: Examples, split: Split, directory: Path, data: DataSpec) -> DataSpec:
+def _with_validation(split: Split, labels: Sequence[str]) -> Split:
+    inner, held = stratified_split([labels[i] for i in split.train], GRID_VALIDATION, split.seed)
+    if not held or len({labels[split.train[i]] for i in inner}) < len({labels[i] for i in split.train}):
+        raise ValueError(
+            f"Expected at least two training examples of every class for a grid's validation part. Received: "
+            f"{len(split.train)} training examples in split {split.number}"
+        )
+    return dataclasses.replace(
+        split, train=tuple(split.train[i] for i in inner), validation=tuple(split.train[i] for i in held)
+    )
+
+
+def write_split(examples: Examples, split: Split, directory: Path, data: DataSpec) -> tuple[DataSpec, DataSpec | None]:
     """The split's training and test parts as files in `directory`, and the DataSpec reading them (the user's
-    encoding settings kept). A given split is the user's own DataSpec."""
-    if examples.test_labels is not None:
-        return data
+    encoding settings kept), with its validation part as a second DataSpec (the same training file, the validation
+    file as its test set) where it has one. A given split without a validation part is the user's own DataSpec."""
+    given = examples.test_labels is not None
+    if given and not split.validation:
+        return data, None
     directory.mkdir(parents=True, exist_ok=True)
-    paths = []
-    for part, index in (("train", split.train), ("test", split.test)):
-        if examples.kind == "text":
-            path = directory / f"{part}.jsonl"
-            rows = (json.dumps({"text": examples.inputs[i], "label": examples.labels[i]}) for i in index)
-            path.write_text("".join(f"{row}\n" for row in rows), encoding="utf-8")
-        else:
-            path = directory / f"{part}.npz"
-            values = [examples.inputs[i] for i in index]
-            x = np.zeros((len(values), max(len(v) for v in values), values[0].shape[1]))
-            for row, v in enumerate(values):
-                x[row, : len(v)] = v
-            labels = np.array([examples.labels[i] for i in index])
-            np.savez(path, x=x, y=labels, lengths=np.array([len(v) for v in values], dtype=np.int64))
-        paths.append(str(path))
+    test_inputs = examples.test_inputs if given else examples.inputs
+    test_labels = examples.test_labels if given else examples.labels
+    assert test_inputs is not None
+    assert test_labels is not None
+    parts = [("train", examples.inputs, examples.labels, split.train), ("test", test_inputs, test_labels, split.test)]
+    if split.validation:
+        parts.append(("validation", examples.inputs, examples.labels, split.validation))
+    paths = [_write_part(directory, name, examples.kind, *part) for name, *part in parts]
     if examples.kind == "text":
-        return dataclasses.replace(
+        spec = dataclasses.replace(
             data, path=paths[0], test_path=paths[1], data_format="jsonl", text_column="text", label_column="label"
         )
-    return dataclasses.replace(data, path=paths[0], test_path=paths[1], data_format="npz")
+    else:
+        spec = dataclasses.replace(data, path=paths[0], test_path=paths[1], data_format="npz")
+    return spec, (dataclasses.replace(spec, test_path=paths[2]) if split.validation else None)
+
+
+def _write_part(
+    directory: Path, name: str, kind: str, inputs: Sequence[Any], labels: Sequence[str], index: Sequence[int]
+) -> str:
+    """One part of a split as a file: JSON Lines for texts, `.npz` for series (right-padded, with lengths)."""
+    if kind == "text":
+        path = directory / f"{name}.jsonl"
+        rows = (json.dumps({"text": inputs[i], "label": labels[i]}) for i in index)
+        path.write_text("".join(f"{row}\n" for row in rows), encoding="utf-8")
+        return str(path)
+    path = directory / f"{name}.npz"
+    values = [inputs[i] for i in index]
+    x = np.zeros((len(values), max(len(v) for v in values), values[0].shape[1]))
+    for row, v in enumerate(values):
+        x[row, : len(v)] = v
+    chosen = np.array([labels[i] for i in index])
+    np.savez(path, x=x, y=chosen, lengths=np.array([len(v) for v in values], dtype=np.int64))
+    return str(path)
 
 
 # ---- scores
@@ -295,8 +354,9 @@ def scored_digest(inputs: Sequence[Any], labels: Sequence[str]) -> str:
 # ---- one run
 
 
-def train_model(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
-    """Train one model on one split as `train --data` would (nothing kept) and score its test set."""
+def train_model(spec: RunSpec, threads: int | None = None, validation: DataSpec | None = None) -> dict[str, Any]:
+    """Train one model on one split as `train --data` would (nothing kept) and score its test set, and where given
+    the `validation` part (a DataSpec whose test set it is)."""
     if threads is not None:
         torch.set_num_threads(threads)
     prepared = prepare(spec)
@@ -311,7 +371,13 @@ def train_model(spec: RunSpec, threads: int | None = None) -> dict[str, Any]:
     _, _, test_inputs, test_labels = read_split(prepared.spec.data, prepared.kind)  # the files the pipeline read
     if [labels[int(y)] for y in prepared.test.y] != test_labels:
         raise RuntimeError(f"The test set of {spec.preset} is not the split's test file {prepared.spec.data.test_path}")
+    checked = {}
+    if validation is not None:
+        held = saved_test_set(validation, encoder_from_json(prepared.description["dataset"]["encoder"]))
+        held_scores = evaluate(model, held, batch_size=model.batch_size or 256, labels=labels)
+        checked = {"validation_accuracy": held_scores.accuracy, "validation_loss": held_scores.loss}
     return {
+        **checked,
         "accuracy": scores.accuracy,
         "macro_f1": macro_f1(scores.confusion),
         "train_seconds": seconds,
@@ -371,7 +437,7 @@ def _run_job(job: tuple[Any, ...], threads: int | None = None) -> dict[str, Any]
     if threads is not None:
         torch.set_num_threads(threads)
     if job[0] == "model":
-        return train_model(job[1])
+        return train_model(job[1], validation=job[2])
     return train_baseline(*job[1:])
 
 
@@ -390,13 +456,22 @@ def check_extras(kind: str) -> None:
                 )
 
 
-def _jobs(spec: DataCompareSpec, splits: list[Split], data: list[DataSpec], kind: str) -> list[tuple[str, int, Any]]:
-    """(label, split number, job) for every model and baseline on every split."""
+def _jobs(
+    spec: DataCompareSpec, splits: list[Split], data: list[tuple[DataSpec, DataSpec | None]], kind: str
+) -> list[tuple[str, int, Any]]:
+    """(label, split number, job) for every model at every grid point and every baseline on every split."""
     out: list[tuple[str, int, Any]] = []
-    for split, split_data in zip(splits, data, strict=True):
-        for label, preset, options in spec.models:
-            run = RunSpec(preset=preset, model_options=options, train=spec.train, seed=split.seed, data=split_data)
-            out.append((label, split.number, ("model", run)))
+    for split, (split_data, validation) in zip(splits, data, strict=True):
+        for label, _, preset, options, point in spec.cells():
+            train = dataclasses.replace(spec.train, **training_part(point))
+            run = RunSpec(
+                preset=preset,
+                model_options={**options, **model_part(point)},
+                train=train,
+                seed=split.seed,
+                data=split_data,
+            )
+            out.append((label, split.number, ("model", run, validation)))
         if spec.baselines:
             for baseline in baselines_for(kind):
                 out.append((baseline.name, split.number, ("baseline", baseline.name, split_data, kind, split.seed)))
@@ -423,7 +498,7 @@ def run_data_comparison(
     with tempfile.TemporaryDirectory(prefix="lstmlab-splits-") as scratch:
         data = [write_split(examples, s, Path(scratch) / f"split-{s.number}", spec.data) for s in splits]
         jobs = _jobs(spec, splits, data, examples.kind)
-        for _, _, job in jobs[: len(spec.models)]:  # a model that cannot read this data fails before any training
+        for _, _, job in jobs[: len(spec.cells())]:  # a model that cannot read this data fails before any training
             prepare(job[1])
         workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
         start = time.perf_counter()
@@ -450,6 +525,11 @@ def run_data_comparison(
             "split": number,
             "seed": splits[number].seed,
             **{k: result[k] for k in ("accuracy", "macro_f1", "train_seconds", "latency_ms", "test_count")},
+            **(
+                {k: result.get(k, math.nan) for k in ("validation_accuracy", "validation_loss")}
+                if spec.grid.axes
+                else {}
+            ),
         }
         for (label, number, job), result in zip(jobs, results, strict=True)
     ]
@@ -470,7 +550,8 @@ def _describe(
     """runs.json: the data, the splits and their test indices, what every run scored, the models' settings."""
     labels = examples.labels + (examples.test_labels or [])
     first = {label: result for (label, _, _), result in reversed(list(zip(jobs, results, strict=True)))}
-    models = [label for label, _, _ in spec.models]
+    cells = spec.cells()
+    models = [label for label, _, _, _, _ in cells]
     baselines = [b.name for b in baselines_for(examples.kind)] if spec.baselines else []
     return {
         "comparison": "models on data",
@@ -491,6 +572,7 @@ def _describe(
                     "seed": s.seed,
                     "train_size": len(s.train),
                     "test": list(s.test),
+                    **({"validation": list(s.validation)} if s.validation else {}),
                     "digest": s.digest,
                 }
                 for s in splits
@@ -498,7 +580,7 @@ def _describe(
         },
         "models": models,
         "baselines": {name: first[name]["describe"] for name in baselines},
-        "presets": {label: preset for label, preset, _ in spec.models},
+        "presets": {label: preset for label, _, preset, _, _ in cells},
         "training": {label: first[label]["training"] for label in models},
         "parameters": {label: first[label]["parameters"] for label in models},
         "runs": {
@@ -511,6 +593,18 @@ def _describe(
         },
         "spec": {"splits": len(splits), "workers": workers, "folds": spec.folds},
         "training_seconds": wall,
+        **(
+            {
+                "grid": {
+                    "axes": spec.grid.to_json(),
+                    "models": [label for label, _, _ in spec.models],
+                    "cells": [{"label": c, "model": m, "point": point} for c, m, _, _, point in cells],
+                    "validation": GRID_VALIDATION,
+                }
+            }
+            if spec.grid.axes
+            else {}
+        ),
     }
 
 
@@ -528,6 +622,8 @@ class Entry:
     macro_f1: np.ndarray
     train_seconds: np.ndarray
     latency_ms: np.ndarray
+    validation_accuracy: np.ndarray | None = None  # with a grid: each model run's score on its split's validation part
+    validation_loss: np.ndarray | None = None
 
     def score(self, metric: str) -> np.ndarray:
         return self.accuracy if metric == "accuracy" else self.macro_f1
@@ -568,8 +664,13 @@ def _entries(directory: Path, runs: dict[str, Any]) -> list[Entry]:
             np.array([float(r[k]) for r in mine]) for k in ("accuracy", "macro_f1", "train_seconds", "latency_ms")
         ]
         baseline = label in runs["baselines"]
-        out.append(Entry(label, f"baseline: {runs['baselines'][label]}" if baseline else label, baseline, *figures))
+        held = [np.array([float(r[k]) for r in mine]) for k in VALIDATION_COLUMNS if not baseline and k in mine[0]]
+        name = f"baseline: {runs['baselines'][label]}" if baseline else label
+        out.append(Entry(label, name, baseline, *figures, *held))
     return out
+
+
+VALIDATION_COLUMNS = ("validation_accuracy", "validation_loss")
 
 
 def imbalanced(classes: dict[str, int]) -> bool:
@@ -655,12 +756,15 @@ def write_data_report(directory: Path) -> Report:
         PosixPath('comparisons/yelp/report.md')
     """
     runs = json.loads((directory / "runs.json").read_text())
-    entries = _entries(directory, runs)
+    every = _entries(directory, runs)
     data, classes = runs["data"], runs["data"]["classes"]
     show_f1 = imbalanced(classes)
     metric = "macro_f1" if show_f1 else "accuracy"
+    entries, grid_how, grid_lines = every, "", list[str]()
+    if "grid" in runs:
+        entries, grid_how, grid_lines = grid_sections(directory, runs, every, metric)
     best = max(entries, key=lambda e: float(e.score(metric).mean()))
-    write_history(directory / "summary.csv", [_summary_row(e) for e in entries])
+    write_history(directory / "summary.csv", [_summary_row(e) for e in every])
     counts = ", ".join(f"{name}: {count}" for name, count in classes.items())
     rule = (
         f"the classes are imbalanced (the largest has more than {IMBALANCE_RATIO:g} times the smallest's examples), "
@@ -676,6 +780,7 @@ def write_data_report(directory: Path) -> Report:
         + (f"ensemble of {t['ensemble']}" if t["ensemble"] > 1 else "one model")
         + (f", best epoch on the last {t['validation_split']:.0%}" if t["validation_split"] else "")
         for label, t in runs["training"].items()
+        if any(e.label == label for e in entries)
     )
     conclusions = which_model_when(entries, metric)
     lines = [
@@ -689,7 +794,7 @@ def write_data_report(directory: Path) -> Report:
         f"tested against the best by a paired t-test over the splits"
         + (" (folds share training examples, so its p-values are optimistic)" if runs["spec"]["folds"] else "")
         + ". Training time: fitting on one split (the baselines' inner cross-validation included); latency: the "
-        "median time to answer one example alone.",
+        "median time to answer one example alone." + (f" {grid_how}" if grid_how else ""),
         "",
         *_table(entries, best, metric, show_f1),
         "",
@@ -699,6 +804,7 @@ def write_data_report(directory: Path) -> Report:
         "",
         *conclusions,
         "",
+        *grid_lines,
     ]
     path = directory / "report.md"
     atomic_write(path, "\n".join(lines).encode())
