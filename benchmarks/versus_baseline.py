@@ -1,0 +1,110 @@
+"""What `series_defaults.py` and `text_defaults.py` share: one run (a preset as `lstmlab train` trains it, or a
+baseline as `lstmlab compare` fits it) on one split, and the table of every candidate beside the baseline with the
+issue's target (the default's mean over the sets at least the baseline's, no set more than a margin below it)."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from timing import set_threads
+
+
+@dataclass(frozen=True)
+class Job:
+    candidate: str  # a preset, or the baseline's name
+    name: str  # the set, as the table names it
+    data: dict[str, Any]  # DataSpec fields (the split seed set for a stratified split)
+    seed: int  # weights and training order (and the split where data has no test set of its own)
+    baseline: bool
+    quick: bool = False  # 2 epochs: a smoke run
+
+
+def run(job: Job) -> dict[str, Any]:
+    """Train and score one candidate on one split, on one thread."""
+    set_threads(1)
+    from lstmlab.data.datasets import DataSpec
+    from lstmlab.experiments.data_compare import train_baseline, train_model
+    from lstmlab.experiments.defaults import TrainChoices
+    from lstmlab.experiments.pipeline import RunSpec
+
+    data = DataSpec(**job.data)
+    start = time.perf_counter()
+    if job.baseline:
+        result = train_baseline(job.candidate, data, data.kind, job.seed)
+        epochs, members = "", ""
+    else:
+        train = TrainChoices(epochs=2) if job.quick else TrainChoices()
+        result = train_model(RunSpec(preset=job.candidate, data=data, seed=job.seed, train=train))
+        epochs, members = result["training"]["epochs"], result["training"]["ensemble"]
+    return {
+        "set": job.name,
+        "seed": job.seed,
+        "candidate": job.candidate,
+        "accuracy": result["accuracy"],
+        "train_seconds": result["train_seconds"],
+        "epochs": epochs,
+        "members": members,
+        "wall_seconds": time.perf_counter() - start,
+    }
+
+
+def _mean_sd(values: list[float]) -> str:
+    sd = statistics.stdev(values) if len(values) > 1 else 0.0
+    return f"{statistics.mean(values):.3f} ± {sd:.3f}"
+
+
+def _tally(ours: dict[int, float], base: dict[int, float]) -> str:
+    """Seed by seed (the same split): ahead, level, behind."""
+    diffs = [ours[s] - base[s] for s in ours if s in base]
+    ahead, behind = sum(d > 1e-9 for d in diffs), sum(d < -1e-9 for d in diffs)
+    return f"{ahead}/{len(diffs) - ahead - behind}/{behind}"
+
+
+def report(rows: list[dict[str, Any]], models: list[str], sets: list[str], baseline: str, margin: float) -> list[str]:
+    """The table and the verdict on the first model, as Markdown lines."""
+
+    def scores(name: str, candidate: str) -> dict[int, float]:
+        return {r["seed"]: r["accuracy"] for r in rows if r["set"] == name and r["candidate"] == candidate}
+
+    def seconds(name: str, candidate: str) -> float:
+        return statistics.median(r["train_seconds"] for r in rows if r["set"] == name and r["candidate"] == candidate)
+
+    header = ["set", *models, baseline, *[f"{m} - {baseline} (ahead/level/behind)" for m in models]]
+    header += [f"{m} s" for m in models] + [f"{baseline} s"]
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    means: dict[str, list[float]] = {c: [] for c in [*models, baseline]}
+    short: list[str] = []
+    for name in sets:
+        base = scores(name, baseline)
+        means[baseline].append(statistics.mean(base.values()))
+        cells = [name]
+        for m in models:
+            means[m].append(statistics.mean(scores(name, m).values()))
+            cells.append(_mean_sd(list(scores(name, m).values())))
+        cells.append(_mean_sd(list(base.values())))
+        for m in models:
+            gap = statistics.mean(scores(name, m).values()) - statistics.mean(base.values())
+            cells.append(f"{gap:+.3f} ({_tally(scores(name, m), base)})")
+        cells += [f"{seconds(name, m):.0f}" for m in models] + [f"{seconds(name, baseline):.1f}"]
+        lines.append("| " + " | ".join(cells) + " |")
+        best = max(models, key=lambda m: statistics.mean(scores(name, m).values()))
+        gap = statistics.mean(scores(name, best).values()) - statistics.mean(base.values())
+        if gap < -margin:
+            short.append(f"{name} (best model {best} {gap:+.3f}: {baseline} is the better choice there)")
+    overall = ["**mean over the sets**", *[f"{statistics.mean(means[c]):.3f}" for c in [*models, baseline]]]
+    overall += [f"{statistics.mean(means[m]) - statistics.mean(means[baseline]):+.3f}" for m in models]
+    overall += [""] * (len(header) - len(overall))
+    lines.append("| " + " | ".join(overall) + " |")
+    default = models[0]
+    ahead = [n for n, ours, base in zip(sets, means[default], means[baseline], strict=True) if ours > base]
+    mean_met = statistics.mean(means[default]) >= statistics.mean(means[baseline])
+    lines += [
+        "",
+        f"{default}: mean over the sets {'at least' if mean_met else 'BELOW'} {baseline}'s; ahead on "
+        f"{len(ahead)} of {len(sets)} sets ({', '.join(ahead) or 'none'}); "
+        + (f"no set more than {margin} below." if not short else "more than the margin below: " + "; ".join(short)),
+    ]
+    return lines
