@@ -24,14 +24,9 @@ set, seed and candidate). The run and the table are `versus_baseline.py`'s, shar
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import time
-from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
-import torch
-from timing import RESULTS_DIR, machine_line, set_threads, write_csv
-from versus_baseline import Job, report, run
+from timing import RESULTS_DIR
+from versus_baseline import Job, Table, run_all
 
 SETS = ("ArrowHead", "ACSF1", "BasicMotions", "GunPoint", "ItalyPowerDemand", "OSULeaf", "JapaneseVowels")
 # Rough cost order (training-set size x length), so the longest runs start first
@@ -59,18 +54,14 @@ def main() -> None:
         for c in [*models, BASELINE]
     ]
     jobs.sort(key=lambda j: (j.baseline, -COST.get(j.name, 0)))
-    start = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rows = list(pool.map(run, jobs))
-    wall = time.perf_counter() - start
-    set_threads(1)
-    print(f"{machine_line(torch.device('cpu'))}; {args.workers} processes x 1 thread; wall {wall:.0f} s")
-    if args.quick:
-        print("QUICK RUN (2 epochs): checks the pipeline, the accuracies are not results")
-    print(f"seeds 0..{len(seeds) - 1}; accuracy on each archive's TEST split, mean ± std over the seeds")
-    print("\n".join(report(rows, models, sets, BASELINE, MARGIN)))
-    write_csv(Path(args.csv), rows, digits=None)
-    print(f"rows: {args.csv}")
+    table = Table(
+        models,
+        sets,
+        BASELINE,
+        MARGIN,
+        f"seeds 0..{len(seeds) - 1}; accuracy on each archive's TEST split, mean ± std over the seeds",
+    )
+    run_all(jobs, table, workers=args.workers, quick=args.quick, csv=args.csv)
 
 
 if __name__ == "__main__":

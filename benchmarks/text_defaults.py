@@ -25,14 +25,10 @@ on how many sets the default is ahead. Rows: `benchmarks/results/text_defaults.c
 from __future__ import annotations
 
 import argparse
-import multiprocessing
-import time
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-import torch
-from timing import RESULTS_DIR, machine_line, set_threads, write_csv
-from versus_baseline import Job, report, run
+from timing import RESULTS_DIR
+from versus_baseline import Job, Table, run_all
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SETS = {  # name: (--data, held-out fraction)
@@ -75,18 +71,14 @@ def main() -> None:
             data = {"path": path, "test_fraction": fraction, "split_seed": s}
             jobs += [Job(c, name, data, s, c == BASELINE, args.quick) for c in [*models, BASELINE]]
     jobs.sort(key=lambda j: -COST.get(j.name, 0))
-    start = time.perf_counter()
-    with ProcessPoolExecutor(args.workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-        rows = list(pool.map(run, jobs))
-    wall = time.perf_counter() - start
-    set_threads(1)
-    print(f"{machine_line(torch.device('cpu'))}; {args.workers} processes x 1 thread; wall {wall:.0f} s")
-    if args.quick:
-        print("QUICK RUN (2 epochs): checks the pipeline, the accuracies are not results")
-    print(f"splits from {args.first_seed}; accuracy on each split's test part, mean ± std over the splits")
-    print("\n".join(report(rows, models, sets, BASELINE, 0.0)))
-    write_csv(Path(args.csv), rows, digits=None)
-    print(f"rows: {args.csv}")
+    table = Table(
+        models,
+        sets,
+        BASELINE,
+        0.0,
+        f"splits from {args.first_seed}; accuracy on each split's test part, mean ± std over the splits",
+    )
+    run_all(jobs, table, workers=args.workers, quick=args.quick, csv=args.csv)
 
 
 if __name__ == "__main__":

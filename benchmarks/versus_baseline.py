@@ -4,12 +4,17 @@ issue's target (the default's mean over the sets at least the baseline's, no set
 
 from __future__ import annotations
 
+import multiprocessing
 import statistics
 import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from timing import set_threads
+import torch
+from timing import machine_line, set_threads, write_csv
 
 
 @dataclass(frozen=True)
@@ -108,3 +113,31 @@ def report(rows: list[dict[str, Any]], models: list[str], sets: list[str], basel
         + (f"no set more than {margin} below." if not short else "more than the margin below: " + "; ".join(short)),
     ]
     return lines
+
+
+@dataclass(frozen=True)
+class Table:
+    """What the table compares: the models (the first judged), the sets, the baseline and the margin."""
+
+    models: list[str]
+    sets: list[str]
+    baseline: str
+    margin: float
+    splits: str  # the splits in words, printed above the table
+
+
+def run_all(jobs: Sequence[Job], table: Table, *, workers: int, quick: bool, csv: str) -> None:
+    """Run the jobs over `workers` processes (one thread each), print the machine, the table and the verdict, and
+    write one row per job to `csv`."""
+    start = time.perf_counter()
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+        rows = list(pool.map(run, jobs))
+    wall = time.perf_counter() - start
+    set_threads(1)
+    print(f"{machine_line(torch.device('cpu'))}; {workers} processes x 1 thread; wall {wall:.0f} s")
+    if quick:
+        print("QUICK RUN (2 epochs): checks the pipeline, the accuracies are not results")
+    print(table.splits)
+    print("\n".join(report(rows, table.models, table.sets, table.baseline, table.margin)))
+    write_csv(Path(csv), rows, digits=None)
+    print(f"rows: {csv}")
