@@ -4,7 +4,7 @@ Usage:
     pip install -c constraints.txt -e ".[timeseries,baselines]"   # aeon (the sets, MiniRocket) and scikit-learn
     python benchmarks/series_defaults.py                  # all seven sets, 5 seeds, 2 processes (about 80 min on 2 cores)
     python benchmarks/series_defaults.py --sets GunPoint,ItalyPowerDemand --seeds 2
-    python benchmarks/series_defaults.py --models series-lstm-fcn,series-bilstm   # another preset beside the default
+    python benchmarks/series_defaults.py --models 'series-lstm-fcn;series-bilstm'   # another preset beside the default
     python benchmarks/series_defaults.py --quick          # 1 seed, 2 epochs: checks that everything runs
 
 Every set keeps its archive's TRAIN/TEST split; seed s sets the model's initial weights and training order (and
@@ -38,14 +38,18 @@ MARGIN = 0.05  # no set more than this below MiniRocket
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated aeon names")
-    parser.add_argument("--models", default="series-lstm-fcn", help="comma-separated presets; the first is judged")
+    parser.add_argument(
+        "--models",
+        default="series-lstm-fcn",
+        help="presets (PRESET:KEY=VALUE,... as compare takes them), separated by ';'; the first is judged",
+    )
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
     parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run, not a result")
     parser.add_argument("--csv", default=str(RESULTS_DIR / "series_defaults.csv"))
     args = parser.parse_args()
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = [m.strip() for m in args.models.split(";") if m.strip()]
     seeds = range(1 if args.quick else args.seeds)
     jobs = [
         Job(c, name, {"path": f"aeon:{name}"}, s, c == BASELINE, args.quick)

@@ -5,7 +5,7 @@ Usage:
     pip install -c constraints.txt -e ".[baselines]"       # scikit-learn (the baseline)
     python benchmarks/text_defaults.py                      # 4 sets, splits 40-49 (sentence polarity 40-44), 2 processes
     python benchmarks/text_defaults.py --sets amazon,yelp,imdb --seeds 20 --first-seed 40
-    python benchmarks/text_defaults.py --models text-bilstm-pool,text-lstm   # another preset beside the default
+    python benchmarks/text_defaults.py --models 'text-bilstm-pool;text-bilstm-pool:input_dropout=0.4'   # another preset beside the default
     python benchmarks/text_defaults.py --quick              # 1 split, 2 epochs: checks that everything runs
 
 Splits: seed s draws a stratified split (sentence polarity: 10 % of each class held out; the UCI sets: 20 %, so 200
@@ -45,7 +45,11 @@ LARGE_SPLITS = 5  # splits of sentence polarity at most (a run there takes minut
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {list(SETS)}")
-    parser.add_argument("--models", default="text-bilstm-pool", help="comma-separated presets; the first is judged")
+    parser.add_argument(
+        "--models",
+        default="text-bilstm-pool",
+        help="presets (PRESET:KEY=VALUE,... as compare takes them), separated by ';'; the first is judged",
+    )
     parser.add_argument("--seeds", type=int, default=10, help=f"splits per set (sentence polarity: {LARGE_SPLITS})")
     parser.add_argument("--first-seed", type=int, default=40)
     parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
@@ -62,7 +66,7 @@ def main() -> None:
             print(f"skip {name}: {SETS[name][0]} not found (development data, see ../shared/datasets/README.md)")
             continue
         sets.append(name)
-    models = [m.strip() for m in args.models.split(",") if m.strip()]
+    models = [m.strip() for m in args.models.split(";") if m.strip()]
     jobs = []
     for name in sets:
         path, fraction = SETS[name]

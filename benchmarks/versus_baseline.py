@@ -19,7 +19,7 @@ from timing import machine_line, set_threads, write_csv
 
 @dataclass(frozen=True)
 class Job:
-    candidate: str  # a preset, or the baseline's name
+    candidate: str  # a preset, PRESET:KEY=VALUE,... (as `lstmlab compare models` takes it), or the baseline's name
     name: str  # the set, as the table names it
     data: dict[str, Any]  # DataSpec fields (the split seed set for a stratified split)
     seed: int  # weights and training order (and the split where data has no test set of its own)
@@ -34,6 +34,7 @@ def run(job: Job) -> dict[str, Any]:
     from lstmlab.experiments.data_compare import train_baseline, train_model
     from lstmlab.experiments.defaults import TrainChoices
     from lstmlab.experiments.pipeline import RunSpec
+    from lstmlab.experiments.sweep import parse_model
 
     data = DataSpec(**job.data)
     start = time.perf_counter()
@@ -42,7 +43,9 @@ def run(job: Job) -> dict[str, Any]:
         epochs, members = "", ""
     else:
         train = TrainChoices(epochs=2) if job.quick else TrainChoices()
-        result = train_model(RunSpec(preset=job.candidate, data=data, seed=job.seed, train=train))
+        _, preset, options = parse_model(job.candidate)
+        spec = RunSpec(preset=preset, model_options=options, data=data, seed=job.seed, train=train)
+        result = train_model(spec)
         epochs, members = result["training"]["epochs"], result["training"]["ensemble"]
     return {
         "set": job.name,
