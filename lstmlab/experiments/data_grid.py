@@ -142,7 +142,7 @@ def grid_sections(
         models=models,
         axes=axes,
         chosen={m: next(c["point"] for c in cells if c["label"] == chosen[m].label) for m in models},
-        title=f"models on {runs['data']['path']}",
+        title=Path(runs["data"]["path"]).name,
     )
     values = "; ".join(f"{key} = {', '.join(map(str, vals))}" for key, vals in grid["axes"])
     points = len(cells) // len(models)

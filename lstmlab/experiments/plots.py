@@ -182,7 +182,7 @@ def plot_grid(
         key, values = axes[0]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
         positions = [float(v) for v in values] if numeric else list(range(len(values)))
-        figure, axis = plt.subplots(figsize=(7, 4.5))
+        figure, axis = plt.subplots(figsize=(9, 4.5))
         for model in models:
             mine = {str(p[key]): (t, v) for m, p, t, v in cells if m == model}
             test = [mine[str(v)][0] for v in values]
