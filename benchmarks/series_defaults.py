@@ -25,8 +25,7 @@ from __future__ import annotations
 
 import argparse
 
-from timing import RESULTS_DIR
-from versus_baseline import Job, Table, run_all
+from versus_baseline import Job, Table, add_options, models_of, run_all
 
 SETS = ("ArrowHead", "ACSF1", "BasicMotions", "GunPoint", "ItalyPowerDemand", "OSULeaf", "JapaneseVowels")
 # Rough cost order (training-set size x length), so the longest runs start first
@@ -38,18 +37,11 @@ MARGIN = 0.05  # no set more than this below MiniRocket
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated aeon names")
-    parser.add_argument(
-        "--models",
-        default="series-lstm-fcn",
-        help="presets (PRESET:KEY=VALUE,... as compare takes them), separated by ';'; the first is judged",
-    )
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
-    parser.add_argument("--quick", action="store_true", help="1 seed, 2 epochs: a smoke run, not a result")
-    parser.add_argument("--csv", default=str(RESULTS_DIR / "series_defaults.csv"))
+    add_options(parser, model="series-lstm-fcn", seeds="seed", csv="series_defaults.csv")
     args = parser.parse_args()
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
-    models = [m.strip() for m in args.models.split(";") if m.strip()]
+    models = models_of(args)
     seeds = range(1 if args.quick else args.seeds)
     jobs = [
         Job(c, name, {"path": f"aeon:{name}"}, s, c == BASELINE, args.quick)

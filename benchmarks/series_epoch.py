@@ -5,6 +5,7 @@ Usage:
     pip install -c constraints.txt -e ".[timeseries]"     # aeon reads the sets
     python benchmarks/series_epoch.py                        # ACSF1, OSULeaf, GunPoint, JapaneseVowels; 5 repeats
     python benchmarks/series_epoch.py --sets GunPoint --repeats 9 --threads 1
+    python benchmarks/series_epoch.py --sets ACSF1 --profile    # also: where one lstmlab epoch's time goes
     git worktree add /tmp/before 80ea222 && PYTHONPATH=/tmp/before python benchmarks/series_epoch.py   # an older library
 
 What is timed: `lstmlab.training.fit` for one epoch (batches of the training set in a seeded order, forward,
@@ -16,7 +17,9 @@ plain PyTorch: `nn.LSTM(bidirectional=True)` over the whole padded batch with a 
 mean, Dropout 0.5, `nn.Linear`, Adam, on the same standardised series and batch size. The anchor ignores the lengths of
 variable-length series (it reads their padding as values), which lstmlab does not; on equal-length sets the two do
 the same arithmetic. Epochs alternate between the two; each is timed after one warm-up epoch. The table gives the
-median and interquartile range over `--repeats` epochs and the ratio of the medians (lower is better).
+median and interquartile range over `--repeats` epochs and the ratio of the medians (lower is better). `--profile`
+then runs one more lstmlab epoch per set under `torch.profiler` and prints the share of its CPU time in the
+convolutions (forward and backward) and in the LSTM kernels (forward and backward).
 """
 
 from __future__ import annotations
@@ -117,12 +120,41 @@ def measure(name: str, repeats: int) -> list[dict[str, Any]]:
     ]
 
 
+PROFILE_GROUPS = {
+    "convolutions, backward": ("aten::convolution_backward",),
+    "convolutions, forward": ("aten::mkldnn_convolution", "aten::_convolution"),
+    "LSTM, backward": ("aten::mkldnn_rnn_layer_backward",),
+    "LSTM, forward": ("aten::mkldnn_rnn_layer",),
+}
+
+
+def profile(name: str) -> None:
+    """One lstmlab epoch under torch.profiler: the share of its self CPU time per group of kernels."""
+    from torch.profiler import ProfilerActivity
+    from torch.profiler import profile as profiler
+
+    from lstmlab.training import fit
+
+    run = prepared(name)
+    fit(run.model, run.train, config=run.config)  # warm-up
+    with profiler(activities=[ProfilerActivity.CPU]) as traced:
+        fit(run.model, run.train, config=run.config)
+    events = traced.key_averages()
+    total = sum(e.self_cpu_time_total for e in events)
+    shares = {
+        group: sum(e.self_cpu_time_total for e in events if e.key in keys) / total
+        for group, keys in PROFILE_GROUPS.items()
+    }
+    print(f"{name}, one lstmlab epoch: " + ", ".join(f"{g} {100 * v:.0f} %" for g, v in shares.items()))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help="comma-separated aeon names")
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--csv", default=str(RESULTS_DIR / "series_epoch.csv"))
+    parser.add_argument("--profile", action="store_true", help="then where one lstmlab epoch's time goes")
     args = parser.parse_args()
     set_threads(args.threads)
     torch.manual_seed(0)
@@ -147,6 +179,10 @@ def main() -> None:
     )
     write_csv(Path(args.csv), rows)
     print(f"rows: {args.csv}")
+    if args.profile:
+        for name in args.sets.split(","):
+            if name.strip():
+                profile(name.strip())
 
 
 if __name__ == "__main__":

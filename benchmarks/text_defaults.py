@@ -27,8 +27,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from timing import RESULTS_DIR
-from versus_baseline import Job, Table, run_all
+from versus_baseline import Job, Table, add_options, models_of, run_all
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SETS = {  # name: (--data, held-out fraction)
@@ -45,16 +44,9 @@ LARGE_SPLITS = 5  # splits of sentence polarity at most (a run there takes minut
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {list(SETS)}")
-    parser.add_argument(
-        "--models",
-        default="text-bilstm-pool",
-        help="presets (PRESET:KEY=VALUE,... as compare takes them), separated by ';'; the first is judged",
-    )
     parser.add_argument("--seeds", type=int, default=10, help=f"splits per set (sentence polarity: {LARGE_SPLITS})")
     parser.add_argument("--first-seed", type=int, default=40)
-    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
-    parser.add_argument("--quick", action="store_true", help="1 split, 2 epochs: a smoke run, not a result")
-    parser.add_argument("--csv", default=str(RESULTS_DIR / "text_defaults.csv"))
+    add_options(parser, model="text-bilstm-pool", seeds="split", csv="text_defaults.csv")
     args = parser.parse_args()
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [n for n in names if n not in SETS]
@@ -66,7 +58,7 @@ def main() -> None:
             print(f"skip {name}: {SETS[name][0]} not found (development data, see ../shared/datasets/README.md)")
             continue
         sets.append(name)
-    models = [m.strip() for m in args.models.split(";") if m.strip()]
+    models = models_of(args)
     jobs = []
     for name in sets:
         path, fraction = SETS[name]

@@ -4,6 +4,7 @@ issue's target (the default's mean over the sets at least the baseline's, no set
 
 from __future__ import annotations
 
+import argparse
 import multiprocessing
 import statistics
 import time
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from timing import machine_line, set_threads, write_csv
+from timing import RESULTS_DIR, machine_line, set_threads, write_csv
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,23 @@ def report(rows: list[dict[str, Any]], models: list[str], sets: list[str], basel
         + (f"no set more than {margin} below." if not short else "more than the margin below: " + "; ".join(short)),
     ]
     return lines
+
+
+def add_options(parser: argparse.ArgumentParser, *, model: str, seeds: str, csv: str) -> None:
+    """The options both scripts take: --models (the default `model`), --workers, --quick, --csv (default
+    `benchmarks/results/<csv>`); `seeds` says what --seeds counts."""
+    parser.add_argument(
+        "--models",
+        default=model,
+        help="presets (PRESET:KEY=VALUE,... as compare takes them), separated by ';'; the first is judged",
+    )
+    parser.add_argument("--workers", type=int, default=2, help="processes, one thread each")
+    parser.add_argument("--quick", action="store_true", help=f"1 {seeds}, 2 epochs: a smoke run, not a result")
+    parser.add_argument("--csv", default=str(RESULTS_DIR / csv))
+
+
+def models_of(args: argparse.Namespace) -> list[str]:
+    return [m.strip() for m in args.models.split(";") if m.strip()]
 
 
 @dataclass(frozen=True)

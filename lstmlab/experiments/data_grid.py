@@ -56,10 +56,15 @@ def _fmt(values: np.ndarray) -> str:
     return f"{mean:.3f}" if np.isnan(half) else f"{mean:.3f} ± {half:.3f}"
 
 
+def _points(cells: list[dict[str, Any]]) -> tuple[list[str], dict[tuple[str, str], str]]:
+    """The grid's points as text, in grid order, and each (model, point)'s cell label."""
+    points = list(dict.fromkeys(point_label(c["point"]) for c in cells))
+    return points, {(c["model"], point_label(c["point"])): c["label"] for c in cells}
+
+
 def _matrix(cells: list[dict[str, Any]], by_label: dict[str, Entry], models: list[str], metric: str) -> list[str]:
     """Each model's test score (columns) at each point (rows); the leader of each row in bold."""
-    points = list(dict.fromkeys(point_label(c["point"]) for c in cells))
-    label = {(c["model"], point_label(c["point"])): c["label"] for c in cells}
+    points, label = _points(cells)
     lines = ["| point | " + " | ".join(models) + " |", "|---|" + "---|" * len(models)]
     for point in points:
         scores = {m: by_label[label[m, point]].score(metric) for m in models}
@@ -71,8 +76,7 @@ def _matrix(cells: list[dict[str, Any]], by_label: dict[str, Entry], models: lis
 
 def _leaders(cells: list[dict[str, Any]], by_label: dict[str, Entry], models: list[str], metric: str) -> list[str]:
     """A sentence on whether the leader on the test splits changes with the point."""
-    points = list(dict.fromkeys(point_label(c["point"]) for c in cells))
-    label = {(c["model"], point_label(c["point"])): c["label"] for c in cells}
+    points, label = _points(cells)
     leading = [max(models, key=lambda m: float(by_label[label[m, p]].score(metric).mean())) for p in points]
     if len(models) < 2:
         return []
