@@ -356,3 +356,14 @@ def test_the_point_is_chosen_on_validation_not_on_test() -> None:
     assert chosen_cells(entries, runs)["m"].label == "m @ x=3"  # best validation accuracy, then the lower loss
     with pytest.raises(ValueError, match="Expected validation figures for every grid cell"):
         chosen_cells([*entries[:2], Entry("m @ x=3", "m", False, *[np.zeros(2)] * 4)], runs)
+
+
+def test_a_grid_needs_a_class_to_hold_out(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data = tmp_path / "four.csv"
+    _texts(data, 4)  # one training text of each class once the test part is out: nothing to validate on
+    out = tmp_path / "cmp"
+    argv = ["compare", "models", "text-lstm", "text-bilstm-pool", "--data", str(data), "--no-baselines"]
+    assert main([*argv, "--grid", "learning_rate=1e-3,1e-2", *FAST, "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Expected a class with at least two training examples" in err
+    assert not out.exists() and not list(tmp_path.glob("cmp*"))

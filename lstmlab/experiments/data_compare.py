@@ -260,10 +260,10 @@ def make_splits(spec: DataCompareSpec, examples: Examples) -> list[Split]:
 
 def _with_validation(split: Split, labels: Sequence[str]) -> Split:
     inner, held = stratified_split([labels[i] for i in split.train], GRID_VALIDATION, split.seed)
-    if not held or len({labels[split.train[i]] for i in inner}) < len({labels[i] for i in split.train}):
+    if not held:  # stratified_split holds out none of a class with one example, so no class is ever lost
         raise ValueError(
-            f"Expected at least two training examples of every class for a grid's validation part. Received: "
-            f"{len(split.train)} training examples in split {split.number}"
+            f"Expected a class with at least two training examples for a grid's validation part. Received: "
+            f"{len(split.train)} training examples in split {split.number}, one of each class"
         )
     return dataclasses.replace(
         split, train=tuple(split.train[i] for i in inner), validation=tuple(split.train[i] for i in held)
