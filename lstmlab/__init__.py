@@ -1,5 +1,6 @@
 """lstmlab: LSTM and Bi-LSTM sequence classification on PyTorch, exact on padded batches and fast."""
 
+from .export import export_onnx
 from .layers import (
     LSTM,
     Activation,
@@ -48,4 +49,5 @@ __all__ = [
     "TimeDistributed",
     "__version__",
     "build_model",
+    "export_onnx",
 ]

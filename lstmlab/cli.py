@@ -174,9 +174,19 @@ def cmd_import_keras(args: argparse.Namespace) -> None:
 
 
 def cmd_export(args: argparse.Namespace) -> None:
+    out = None if args.out is None else Path(args.out)
+    if args.format == "onnx":
+        from .experiments.onnx_run import export_onnx_run  # onnx loads for this format only
+
+        written = export_onnx_run(Path(args.run), out, overwrite=args.overwrite)
+        print(f"exported {args.run} to {written.path} (ONNX, inputs {', '.join(written.inputs)}; right-padded)")
+        beside = [str(written.settings), *([str(written.reader)] if written.reader else [])]
+        print(
+            f"beside it: {' and '.join(beside)} (what it reads and answers: README, 'Using a trained model elsewhere')"
+        )
+        return
     from .experiments.interchange import export_keras
 
-    out = None if args.out is None else Path(args.out)
     exported = export_keras(Path(args.run), out, overwrite=args.overwrite)
     print(f"exported {args.run} to {exported.path} (Keras 3, a final {exported.activation})")
     for note in exported.notes:
@@ -492,10 +502,12 @@ def add_interchange(sub: Any) -> None:
     imports.add_argument("--out", help="run directory to write (default: a new dated directory under runs/)")
     imports.add_argument("--overwrite", action="store_true", help="replace the run in --out")
     imports.set_defaults(handler=cmd_import_keras)
-    export = _command(sub, "export", "write a run's model in another format: a .keras file Keras 3 loads")
+    export = _command(
+        sub, "export", "write a run's model in another format: a .keras file Keras 3 loads, or an exact ONNX graph"
+    )
     export.add_argument("run", help="a run directory written by `lstmlab train` or `lstmlab import-keras`")
-    export.add_argument("--format", required=True, choices=["keras"], help="the format to write")
-    export.add_argument("--out", help="the file to write (default: RUN/model.keras)")
+    export.add_argument("--format", required=True, choices=["keras", "onnx"], help="the format to write")
+    export.add_argument("--out", help="the file to write (default: RUN/model.keras or RUN/model.onnx)")
     export.add_argument("--overwrite", action="store_true", help="replace the file at --out")
     export.set_defaults(handler=cmd_export)
 

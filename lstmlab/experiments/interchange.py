@@ -29,7 +29,7 @@ from .sequence_files import model_reads
 if TYPE_CHECKING:
     from ..keras.archive import KerasModel
 
-__all__ = ["Exported", "Imported", "export_keras", "import_keras"]
+__all__ = ["Exported", "Imported", "export_keras", "import_keras", "write_atomically"]
 
 
 @dataclass(frozen=True)
@@ -183,7 +183,7 @@ def export_keras(run: Path, out: Path | None = None, *, overwrite: bool = False)
             "averages its members' probabilities)"
         )
     activation = "sigmoid" if model.output_shape[-1] == 1 else "softmax"
-    _write_atomically(target, lambda temporary: _write_keras(model, temporary, activation))
+    write_atomically(target, lambda temporary: _write_keras(model, temporary, activation))
     notes: tuple[str, ...] = ()
     if saved.kind in ("text", "series"):
         what = "token ids from its vocabulary" if saved.kind == "text" else "standardised series"
@@ -191,7 +191,7 @@ def export_keras(run: Path, out: Path | None = None, *, overwrite: bool = False)
     return Exported(target, activation, notes)
 
 
-def _write_atomically(target: Path, write: Callable[[Path], None]) -> None:
+def write_atomically(target: Path, write: Callable[[Path], object]) -> None:
     """Call `write` on a file in a fresh directory beside `target`, then rename the file onto `target`."""
     target.parent.mkdir(parents=True, exist_ok=True)
     scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
