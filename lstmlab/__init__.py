@@ -21,7 +21,7 @@ from .layers import (
     SpatialDropout1D,
     TimeDistributed,
 )
-from .models import PRESETS, Ensemble, Sequential, build_model
+from .models import PRESETS, Ensemble, Sequential, Streamer, build_model
 
 __version__ = "0.1.0"
 
@@ -46,6 +46,7 @@ __all__ = [
     "ReverseTime",
     "Sequential",
     "SpatialDropout1D",
+    "Streamer",
     "TimeDistributed",
     "__version__",
     "build_model",

@@ -4,7 +4,7 @@ JSON)."""
 from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size
 from .layout import model_config, model_from_config
 from .sequential import Sequential
-from .streaming import streaming
+from .streaming import Streamer, streaming
 from .zoo import PRESETS, Preset, build_model, get_preset, parse_option, parse_options, preset_config
 
 __all__ = [
@@ -12,6 +12,7 @@ __all__ = [
     "Ensemble",
     "Preset",
     "Sequential",
+    "Streamer",
     "build_model",
     "combine_logits",
     "ensemble_of",
