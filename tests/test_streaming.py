@@ -130,6 +130,7 @@ def test_ended_streams_free_their_slot_and_restart_from_zeros() -> None:
             r"Expected one row of 1 value\(s\) per stream, shape \(1, 1\)",
         ),
         ("qa-lstm", lambda s: s.step(["a"], [float("nan")]), "Expected finite values"),
+        ("qa-lstm", lambda s: s.step(list(range(40)), [0.0] * 39 + [float("inf")]), "Expected finite values"),
         ("qa-lstm", lambda s: s.step([], []), "Expected at least one stream id"),
         ("qa-lstm", lambda s: s.end("never"), "Expected the id of a live stream. Received: 'never'"),
         ("qa-embedding-lstm", lambda s: s.step(["a"], [5000]), r"Expected ids in 0\.\.999\. Received: min=5000"),

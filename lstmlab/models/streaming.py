@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import copy
+import math
 from collections.abc import Hashable, Sequence
 from typing import Any
 
@@ -108,39 +109,42 @@ class _Affine(_Step):
 
 
 class _Recurrent(_Step):
-    """An LSTM step on each stream's own state, kept in tables of `capacity` rows (one per slot)."""
+    """An LSTM step on each stream's own state. The states live in tables of `capacity` rows (one per slot): `joined`
+    holds each row's next input, hidden state and a 1, `[x | h | 1]`, so that one product with `stacked` gives the
+    gates' pre-activations (bias included) and a run of consecutive slots is read in place; `c` the cell states."""
 
     def __init__(self, layer: LSTM, dtype: Any, capacity: int) -> None:
         cell = layer.cell
         self.units, self.inputs = cell.units, cell.input_size
         bias = cell.bias.detach().unsqueeze(1)  # (4H, 1)
-        # [x, h, 1] @ stacked: the gates' pre-activations (sigmoid gates halved), one product for all three terms
-        self.stacked = np.concatenate(
-            [
-                _sigmoid_by_tanh(cell.weight_ih, self.units),
-                _sigmoid_by_tanh(cell.weight_hh, self.units),
-                _sigmoid_by_tanh(bias, self.units),
-            ]
-        ).astype(dtype)
-        self.h = np.zeros((capacity, self.units), dtype)
+        parts = [_sigmoid_by_tanh(w, self.units) for w in (cell.weight_ih, cell.weight_hh, bias)]
+        self.stacked = np.concatenate(parts).astype(dtype)  # (D + H + 1, 4H)
+        self.joined = self._fresh(capacity, dtype)
         self.c = np.zeros((capacity, self.units), dtype)
 
+    def _fresh(self, rows: int, dtype: Any) -> np.ndarray:
+        table = np.zeros((rows, self.inputs + self.units + 1), dtype)
+        table[:, -1] = 1.0
+        return table
+
+    @property
+    def h(self) -> np.ndarray:
+        """The hidden states, (capacity, H) (a view)."""
+        return self.joined[:, self.inputs : self.inputs + self.units]
+
     def grow(self, capacity: int) -> None:
-        extra = capacity - len(self.h)
-        self.h = np.concatenate([self.h, np.zeros((extra, self.units), self.h.dtype)])
+        extra = capacity - len(self.c)
+        self.joined = np.concatenate([self.joined, self._fresh(extra, self.joined.dtype)])
         self.c = np.concatenate([self.c, np.zeros((extra, self.units), self.c.dtype)])
 
     def clear(self, slot: int) -> None:
-        self.h[slot] = 0.0
+        self.joined[slot, : self.inputs + self.units] = 0.0
         self.c[slot] = 0.0
 
     def __call__(self, x: np.ndarray, slots: Any) -> np.ndarray:
-        n, d, units = len(x), self.inputs, self.units
-        joined = np.empty((n, d + units + 1), self.stacked.dtype)
-        joined[:, :d] = x
-        joined[:, d : d + units] = self.h[slots]
-        joined[:, -1] = 1.0
-        gates = joined @ self.stacked  # (N, 4H): i | f | o (halved) | g
+        d, units = self.inputs, self.units
+        self.joined[slots, :d] = x
+        gates = self.joined[slots] @ self.stacked  # (N, 4H): i | f | o (halved) | g
         np.tanh(gates, out=gates)
         sigmoids = gates[:, : 3 * units]
         sigmoids *= 0.5
@@ -149,7 +153,7 @@ class _Recurrent(_Step):
         c += sigmoids[:, :units] * gates[:, 3 * units :]
         h: np.ndarray = sigmoids[:, 2 * units : 3 * units] * np.tanh(c)
         self.c[slots] = c
-        self.h[slots] = h
+        self.joined[slots, d : d + units] = h
         return h
 
 
@@ -192,6 +196,7 @@ class Streamer:
         self.features = None if self.tokens else model.input_shape[-1]
         self.width = model.output_shapes[-1][-1]
         self._slots: dict[Hashable, int] = {}
+        self._last: tuple[list[Hashable], Any] | None = None  # the last call's ids and their state rows
         self._free = list(range(capacity - 1, -1, -1))  # popped from the end: slot 0 first
         self._steps: list[_Step] = []
         self._recurrent: list[_Recurrent] = []
@@ -229,10 +234,9 @@ class Streamer:
             ValueError: on repeated ids, or values of the wrong shape, kind or count (ids outside the vocabulary,
                 values that are not finite).
         """
-        ids = list(stream_ids)
+        ids = stream_ids if isinstance(stream_ids, list) else list(stream_ids)
         x = self._checked(values, len(ids))
-        slots = self._slots_of(ids)
-        index: Any = slice(slots[0], slots[0] + 1) if len(slots) == 1 else np.asarray(slots)
+        index = self._index_of(ids)
         for step in self._steps:
             x = step(x, index)
         if not probabilities:
@@ -252,6 +256,21 @@ class Streamer:
         for table in self._recurrent:
             table.clear(slot)
         self._free.append(slot)
+        self._last = None
+
+    def _index_of(self, ids: list[Hashable]) -> Any:
+        """The state rows of `ids`: a slice where they are consecutive (views, no copies), else an index array. The
+        last call's ids and rows are kept: a service stepping the same streams call after call looks nothing up."""
+        if self._last is not None and ids == self._last[0]:
+            return self._last[1]
+        slots = self._slots_of(ids)
+        first, count = slots[0], len(slots)
+        rows = np.asarray(slots)
+        index: Any = rows
+        if count == 1 or (rows[-1] - first == count - 1 and bool((np.diff(rows) == 1).all())):
+            index = slice(first, first + count)
+        self._last = (list(ids), index)
+        return index
 
     def _slots_of(self, ids: list[Hashable]) -> list[int]:
         try:
@@ -298,6 +317,8 @@ class Streamer:
                 f"Expected one row of {self.features} value(s) per stream, shape ({count}, {self.features}). "
                 f"Received: shape {np.shape(values)}"
             )
-        if not np.isfinite(x).all():
+        # NaN and infinity reach a float64 sum (float32 values cannot overflow it); a few values are checked one by one
+        finite = all(map(math.isfinite, x.flat)) if x.size <= 16 else math.isfinite(x.sum(dtype=np.float64))
+        if not finite:
             raise ValueError("Expected finite values. Received: NaN or infinity")
         return x
