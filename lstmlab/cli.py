@@ -193,6 +193,26 @@ def cmd_export(args: argparse.Namespace) -> None:
         print(f"note: {note}")
 
 
+def cmd_serve(args: argparse.Namespace) -> None:
+    from .serve import ServeSettings, serve  # fastapi and uvicorn load for this command only
+
+    settings = ServeSettings(
+        device=args.device,
+        batching=not args.no_batching,
+        max_wait_ms=args.batch_wait_ms,
+        max_rows=args.max_batch,
+        max_queue=args.max_queue,
+        max_body=args.max_body,
+    )
+
+    def ready(host: str, port: int) -> None:
+        batching = "off" if args.no_batching else f"up to {args.max_batch} inputs within {args.batch_wait_ms} ms"
+        print(f"serving {args.run} on http://{host}:{port} (batching {batching}; OpenAPI docs at /docs); Ctrl-C stops")
+        sys.stdout.flush()
+
+    serve(Path(args.run), args.host, args.port, settings, ready=ready)
+
+
 def cmd_predict(args: argparse.Namespace) -> None:
     run = Path(args.run)
     texts = list(args.text) + (read_texts(Path(args.text_file)) if args.text_file else [])
@@ -510,6 +530,17 @@ def add_interchange(sub: Any) -> None:
     export.add_argument("--out", help="the file to write (default: RUN/model.keras or RUN/model.onnx)")
     export.add_argument("--overwrite", action="store_true", help="replace the file at --out")
     export.set_defaults(handler=cmd_export)
+    served = _command(sub, "serve", "answer predictions over HTTP (JSON): POST /predict, POST /stream, GET /docs")
+    served.add_argument("run", help="a run directory written by `lstmlab train` or `lstmlab import-keras`")
+    served.add_argument("--host", default="127.0.0.1", help="the address to listen on")
+    served.add_argument("--port", type=int, default=8000, help="the port (0: any free one, printed)")
+    served.add_argument("--device", default="cpu", help="where the model runs: cpu, cuda, cuda:1, ...")
+    served.add_argument("--no-batching", action="store_true", help="answer each request alone")
+    served.add_argument("--batch-wait-ms", type=float, default=2.0, help="how long a batch waits for more requests")
+    served.add_argument("--max-batch", type=positive_int, default=256, help="inputs in one batch at most")
+    served.add_argument("--max-queue", type=positive_int, default=256, help="waiting requests at most (then 503)")
+    served.add_argument("--max-body", type=positive_int, default=1_000_000, help="bytes in a request body at most")
+    served.set_defaults(handler=cmd_serve)
 
 
 def _command(sub: Any, name: str, text: str, more: str = "") -> argparse.ArgumentParser:

@@ -1,0 +1,245 @@
+"""`lstmlab serve RUN`: a saved run behind HTTP and JSON, on FastAPI and uvicorn (the `serve` extra).
+
+Why FastAPI on uvicorn: request bodies are checked against declared models, and the OpenAPI document and its
+interactive page (`/docs`) come from the same declarations; uvicorn is the ASGI server it is built and tested on.
+Micro-batching is ours (`batcher.Batcher`): one asyncio queue, one worker thread that owns the model.
+
+Endpoints:
+- `POST /predict`: `{"texts": [...]}` (text runs), `{"series": [...]}` (series runs: each a list of steps, a step a
+  number or a list of channel values), `{"sequences": [...]}` (task runs and imported models: steps of values, or
+  token ids). Answers `{"classes": [...], "labels": [...], "probabilities": [[...], ...]}`, in the order given.
+- `POST /stream`: `{"streams": ["id", ...], "values": [...]}`, one step of each named stream (models that read
+  forwards); `POST /stream/end`: `{"streams": [...]}` frees them.
+- `GET /health`, `GET /model`, `GET /docs` (OpenAPI).
+
+Errors: 4xx with `{"error": "one line"}` (413 for a body over the limit, 422 for a body that is not what the run
+reads, 409 for a model that cannot stream); 503 at once when the queue is full.
+"""
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .batcher import Batcher, QueueFull
+from .predictor import Encoded, Predictor
+
+__all__ = ["ServeSettings", "make_app", "serve"]
+
+
+@dataclass(frozen=True)
+class ServeSettings:
+    """How the server batches and what it accepts."""
+
+    device: str = "cpu"
+    batching: bool = True
+    max_wait_ms: float = 2.0  # how long a batch's first request waits for others
+    max_rows: int = 256  # inputs in one batch at most
+    max_queue: int = 256  # requests waiting at most; beyond, 503 at once
+    max_body: int = 1_000_000  # bytes in one request body at most; beyond, 413
+    max_items: int = 1024  # inputs in one request at most
+
+
+def _require() -> tuple[Any, Any]:
+    try:
+        import fastapi
+        import uvicorn
+    except ImportError:
+        raise ValueError(
+            'Expected the serve extra for `lstmlab serve` (pip install -e ".[serve]"). Received: no fastapi or '
+            "uvicorn installed"
+        ) from None
+    return fastapi, uvicorn
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+class _BodyLimit:
+    """ASGI middleware: a request body over `limit` bytes gets 413 before the application reads it."""
+
+    def __init__(self, app: Any, limit: int) -> None:
+        self.app, self.limit = app, limit
+
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None and declared.isdigit() and int(declared) > self.limit:
+            await self._refuse(send)
+            return
+        seen = 0
+        too_large = False
+
+        async def counted() -> Any:
+            nonlocal seen, too_large
+            message: dict[str, Any] = await receive()
+            if message["type"] == "http.request":
+                seen += len(message.get("body", b""))
+                if seen > self.limit:
+                    too_large = True
+                    return {"type": "http.disconnect"}
+            return message
+
+        started = False
+
+        async def watched(message: dict[str, Any]) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        await self.app(scope, counted, watched)
+        if too_large and not started:
+            await self._refuse(send)
+
+    async def _refuse(self, send: Any) -> None:
+        body = json.dumps({"error": f"Expected a request body of at most {self.limit} bytes. Received: more"})
+        await send({"type": "http.response.start", "status": 413, "headers": [(b"content-type", b"application/json")]})
+        await send({"type": "http.response.body", "body": body.encode()})
+
+
+def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
+    """The FastAPI application serving `run` (a run directory)."""
+    fastapi, _ = _require()
+    from fastapi import Request
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import JSONResponse
+    from pydantic import BaseModel, ConfigDict
+
+    predictor = Predictor(run, settings.device)
+    field = predictor.field
+    rows, wait = (settings.max_rows, settings.max_wait_ms) if settings.batching else (1, 0.0)
+
+    def run_batch(parts: Sequence[Encoded]) -> list[dict[str, Any]]:
+        return predictor.run(parts)
+
+    batcher: Batcher[Encoded] = Batcher(run_batch, max_rows=rows, max_wait_ms=wait, max_queue=settings.max_queue)
+
+    class Inputs(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        texts: list[Any] | None = None
+        series: list[Any] | None = None
+        sequences: list[Any] | None = None
+
+    class Streams(BaseModel):
+        model_config = ConfigDict(extra="forbid")
+        streams: list[str | int]
+        values: list[Any] | None = None
+
+    async def lifespan(app: Any) -> Any:
+        await batcher.start()
+        yield
+        await batcher.stop()
+
+    app = fastapi.FastAPI(
+        title="lstmlab",
+        description=f"Predictions of the run {run} ({predictor.kind}: send {field!r}).",
+        lifespan=lifespan,
+    )
+
+    def error(status: int, text: str) -> Any:
+        return JSONResponse({"error": _one_line(text)}, status_code=status)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError) -> Any:
+        first = exc.errors()[0] if exc.errors() else {"msg": "invalid body"}
+        where = ".".join(str(p) for p in first.get("loc", ()) if p != "body")
+        return error(
+            422, f"Expected a JSON body as documented at /docs. Received: {first.get('msg')} at {where or 'the body'}"
+        )
+
+    @app.exception_handler(fastapi.HTTPException)
+    async def http_error(request: Request, exc: Any) -> Any:
+        return error(exc.status_code, str(exc.detail))
+
+    @app.post("/predict")
+    async def predict(body: Inputs) -> Any:
+        given = {name: value for name, value in body.model_dump().items() if value is not None}
+        if list(given) != [field]:
+            received = ", ".join(sorted(given)) or "none"
+            return error(422, f"Expected {field!r} for this {predictor.kind} run. Received: {received}")
+        inputs = given[field]
+        if len(inputs) > settings.max_items:
+            return error(413, f"Expected at most {settings.max_items} inputs in one request. Received: {len(inputs)}")
+        try:
+            encoded = predictor.encode(inputs)
+        except ValueError as exc:
+            return error(422, str(exc))
+        try:
+            answer = await batcher.submit(encoded, len(encoded.lengths))
+        except QueueFull:
+            return error(503, f"Expected at most {settings.max_queue} waiting requests. Received: one more; retry")
+        return {"classes": list(predictor.classes), **answer}
+
+    @app.post("/stream")
+    async def stream(body: Streams) -> Any:
+        if predictor.streamer is None:
+            return error(409, str(predictor.stream_refusal))
+        if body.values is None:
+            return error(422, "Expected 'values', one per stream. Received: none")
+        try:
+            answer = await batcher.call(lambda: predictor.stream(list(body.streams), body.values))
+        except ValueError as exc:
+            return error(422, str(exc))
+        return {"classes": list(predictor.classes), "streams": list(body.streams), **answer}
+
+    @app.post("/stream/end")
+    async def end(body: Streams) -> Any:
+        streamer = predictor.streamer
+        if streamer is None:
+            return error(409, str(predictor.stream_refusal))
+
+        def end_all() -> int:
+            unknown = [s for s in body.streams if s not in streamer._slots]
+            if unknown:
+                raise ValueError(f"Expected live stream ids. Received: {unknown[0]!r}, which holds no state")
+            for s in body.streams:
+                streamer.end(s)
+            return streamer.live
+
+        try:
+            live = await batcher.call(end_all)
+        except ValueError as exc:
+            return error(422, str(exc))
+        return {"ended": list(body.streams), "live": live}
+
+    @app.get("/health")
+    async def health() -> Any:
+        stats = batcher.stats
+        return {
+            "status": "ok",
+            "requests": stats.requests,
+            "batches": stats.batches,
+            "largest_batch": stats.largest,
+            "refused": stats.refused,
+        }
+
+    @app.get("/model")
+    async def model() -> Any:
+        return predictor.describe()
+
+    return _BodyLimit(app, settings.max_body)
+
+
+def serve(run: Path, host: str, port: int, settings: ServeSettings = ServeSettings(), ready: Any = None) -> None:
+    """Serve `run` until interrupted; `ready(host, port)` is called once the socket listens."""
+    _, uvicorn = _require()
+    app = make_app(run, settings)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
+    server = uvicorn.Server(config)
+    if ready is not None:
+        original = server.startup
+
+        async def startup(sockets: Any = None) -> None:
+            await original(sockets=sockets)
+            for listener in server.servers:
+                for sock in listener.sockets:
+                    bound_host, bound_port = sock.getsockname()[:2]
+                    ready(bound_host, bound_port)
+                    return
+
+        server.startup = startup
+    server.run()
