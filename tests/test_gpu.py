@@ -109,3 +109,37 @@ def test_left_padding_on_cuda_equals_right_padding(merge_mode: str) -> None:
     assert layer.last_one_call
     valid = (torch.arange(7, device="cuda") < lengths[:, None]).unsqueeze(-1)
     assert_close(roll_rows(left, 7 - lengths) * valid, right * valid)
+
+
+@pytest.mark.parametrize("name", ["text-bilstm-pool", "series-lstm-fcn", "tutorial-bilstm"])
+def test_onnx_export_of_a_cuda_model_equals_it(name: str) -> None:
+    ort = pytest.importorskip("onnxruntime")
+    from lstmlab.export import model_to_onnx
+
+    torch.manual_seed(0)
+    model = build_model(name).to("cuda").eval()
+    x, lengths = preset_batch(model)
+    session = ort.InferenceSession(model_to_onnx(model).SerializeToString(), providers=["CPUExecutionProvider"])
+    (logits,) = session.run(["logits"], {session.get_inputs()[0].name: x.numpy(), "lengths": lengths.numpy()})
+    with torch.no_grad():
+        expected = model(x.cuda(), lengths.cuda()).cpu()
+    assert_close(torch.from_numpy(logits), expected, atol=1e-4, rtol=1e-3)
+
+
+def test_served_predictions_on_cuda_equal_those_on_cpu(tmp_path: object) -> None:
+    pytest.importorskip("fastapi")
+    from pathlib import Path
+
+    from lstmlab.cli import main
+    from lstmlab.serve import Predictor
+
+    run = Path(str(tmp_path)) / "run"
+    assert main(["train", "--data", "uci:amazon", "--epochs", "1", "--ensemble", "2", "--out", str(run)]) == 0
+    texts = ["Great phone, works well.", "Broke after a week!", "ok", "the battery " * 30]
+    on_cpu, on_cuda = Predictor(run, "cpu"), Predictor(run, "cuda")
+    assert next(on_cuda.model.parameters()).is_cuda
+    cpu_answer = on_cpu.run([on_cpu.encode(texts)])[0]
+    cuda_answer = on_cuda.run([on_cuda.encode(texts)])[0]
+    assert_close(
+        torch.tensor(cuda_answer["probabilities"]), torch.tensor(cpu_answer["probabilities"]), atol=1e-4, rtol=1e-3
+    )
