@@ -198,6 +198,7 @@ def cmd_serve(args: argparse.Namespace) -> None:
 
     settings = ServeSettings(
         device=args.device,
+        threads=args.threads,
         batching=not args.no_batching,
         max_wait_ms=args.batch_wait_ms,
         max_rows=args.max_batch,
@@ -535,6 +536,9 @@ def add_interchange(sub: Any) -> None:
     served.add_argument("--host", default="127.0.0.1", help="the address to listen on")
     served.add_argument("--port", type=int, default=8000, help="the port (0: any free one, printed)")
     served.add_argument("--device", default="cpu", help="where the model runs: cpu, cuda, cuda:1, ...")
+    served.add_argument(
+        "--threads", type=positive_int, default=1, help="the model's CPU threads (1: the other cores serve requests)"
+    )
     served.add_argument("--no-batching", action="store_true", help="answer each request alone")
     served.add_argument("--batch-wait-ms", type=float, default=2.0, help="how long a batch waits for more requests")
     served.add_argument("--max-batch", type=positive_int, default=256, help="inputs in one batch at most")

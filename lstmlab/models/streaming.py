@@ -101,7 +101,7 @@ class _Affine(_Step):
         self.activation = layer.activation
 
     def __call__(self, x: np.ndarray, slots: Any) -> np.ndarray:
-        out: np.ndarray = x @ self.kernel
+        out: np.ndarray = np.dot(x, self.kernel)  # np.dot: less overhead than @ on a few rows
         out += self.bias
         if self.activation in (None, "linear"):
             return out
@@ -144,7 +144,7 @@ class _Recurrent(_Step):
     def __call__(self, x: np.ndarray, slots: Any) -> np.ndarray:
         d, units = self.inputs, self.units
         self.joined[slots, :d] = x
-        gates = self.joined[slots] @ self.stacked  # (N, 4H): i | f | o (halved) | g
+        gates = np.dot(self.joined[slots], self.stacked)  # (N, 4H): i | f | o (halved) | g
         np.tanh(gates, out=gates)
         sigmoids = gates[:, : 3 * units]
         sigmoids *= 0.5
@@ -236,7 +236,8 @@ class Streamer:
         """
         ids = stream_ids if isinstance(stream_ids, list) else list(stream_ids)
         x = self._checked(values, len(ids))
-        index = self._index_of(ids)
+        last = self._last
+        index = last[1] if last is not None and ids == last[0] else self._index_of(ids)
         for step in self._steps:
             x = step(x, index)
         if not probabilities:
@@ -259,10 +260,9 @@ class Streamer:
         self._last = None
 
     def _index_of(self, ids: list[Hashable]) -> Any:
-        """The state rows of `ids`: a slice where they are consecutive (views, no copies), else an index array. The
-        last call's ids and rows are kept: a service stepping the same streams call after call looks nothing up."""
-        if self._last is not None and ids == self._last[0]:
-            return self._last[1]
+        """The state rows of `ids`: a slice where they are consecutive (views, no copies), else an index array. They
+        are kept with the ids (`step` reuses them for the same ids): a service stepping the same streams call after
+        call looks nothing up."""
         slots = self._slots_of(ids)
         first, count = slots[0], len(slots)
         rows = np.asarray(slots)

@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from .batcher import Batcher, QueueFull
 from .predictor import Encoded, Predictor
 
@@ -33,6 +35,7 @@ class ServeSettings:
     """How the server batches and what it accepts."""
 
     device: str = "cpu"
+    threads: int = 1  # the model's intra-op threads: more spin against the server's own thread on a small machine
     batching: bool = True
     max_wait_ms: float = 2.0  # how long a batch's first request waits for others
     max_rows: int = 256  # inputs in one batch at most
@@ -109,6 +112,7 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
     from fastapi.responses import JSONResponse
     from pydantic import BaseModel, ConfigDict
 
+    torch.set_num_threads(settings.threads)
     predictor = Predictor(run, settings.device)
     field = predictor.field
     rows, wait = (settings.max_rows, settings.max_wait_ms) if settings.batching else (1, 0.0)
