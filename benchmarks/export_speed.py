@@ -117,7 +117,7 @@ def main() -> None:
             per_row = medians[(name, batch, "onnxruntime")] / batch
             print(f"{name}, batch {batch}: onnxruntime {per_row:.3f} ms per sequence")
     if not args.quick:
-        write_csv(Path(args.csv), rows, threads=args.threads, repeats=repeats)
+        write_csv(Path(args.csv), rows, threads=args.threads)
         print(f"rows: {args.csv}")
 
 

@@ -173,7 +173,7 @@ def main() -> None:
     )
     print(f"{STREAMS} streams: {rate:,.0f} stream-steps/s (target 2,000,000: {'met' if rate >= 2e6 else 'NOT met'})")
     if not args.quick:
-        write_csv(Path(args.csv), rows, threads=args.threads, repeats=repeats)
+        write_csv(Path(args.csv), rows, threads=args.threads)
         print(f"rows: {args.csv}")
 
 
