@@ -215,3 +215,13 @@ def test_the_batcher_refuses_at_once_when_full_and_batches_what_waits() -> None:
         await batcher.stop()
 
     asyncio.run(scenario())
+
+
+def test_an_address_in_use_is_refused_in_one_line(runs: dict[str, Path], capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        assert main(["serve", str(runs["text"]), "--port", str(port)]) == 2
+    err = capsys.readouterr().err
+    assert f"Expected an address to listen on. Received: 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1

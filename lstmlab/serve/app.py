@@ -228,9 +228,23 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
     return _BodyLimit(app, settings.max_body)
 
 
+def _check_address(host: str, port: int) -> None:
+    """Refuse, in one line, an address this process cannot listen on (in use, or not this machine's)."""
+    import socket
+
+    if not 0 <= port <= 65535:
+        raise ValueError(f"Expected a port in 0..65535. Received: {port}")
+    try:
+        with socket.create_server((host, port)):
+            pass
+    except OSError as error:
+        raise ValueError(f"Expected an address to listen on. Received: {host}:{port}, {error.strerror}") from None
+
+
 def serve(run: Path, host: str, port: int, settings: ServeSettings = ServeSettings(), ready: Any = None) -> None:
     """Serve `run` until interrupted; `ready(host, port)` is called once the socket listens."""
     _, uvicorn = _require()
+    _check_address(host, port)
     app = make_app(run, settings)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
