@@ -225,3 +225,46 @@ def test_an_address_in_use_is_refused_in_one_line(runs: dict[str, Path], capsys:
         assert main(["serve", str(runs["text"]), "--port", str(port)]) == 2
     err = capsys.readouterr().err
     assert f"Expected an address to listen on. Received: 127.0.0.1:{port}" in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize(
+    ("argv", "sequences", "bad", "message"),
+    [
+        (  # a class per step, on values
+            ["--task", "cumsum", "--model", "tutorial-lstm"],
+            [[0.1, 0.2, 0.9], [0.5] * 10, [0.3]],
+            [[0.1] * 11],
+            "Expected at most 10 steps",
+        ),
+        (  # token ids, a class per sequence
+            ["--task", "tokens", "--model", "qa-embedding-lstm"],
+            [[3, 5, 7], [9] * 10, [2]],
+            [[1, -4]],
+            "Expected ids in 0..",
+        ),
+    ],
+)
+def test_sequences_of_task_runs_answer_as_the_model(
+    argv: list[str], sequences: list[Any], bad: list[Any], message: str, tmp_path: Path
+) -> None:
+    from lstmlab.serve import Predictor
+
+    run = tmp_path / "run"
+    _train(["train", *argv, "--updates", "3", "--out", run])
+    predictor = Predictor(run)
+    answer = predictor.run([predictor.encode(sequences)])[0]
+    model = load_run(run).model
+    for row, sequence in enumerate(sequences):
+        width = model.input_shape[0]
+        x = torch.zeros(1, width, *model.input_shape[1:], dtype=torch.long if predictor.tokens else torch.float32)
+        x[0, : len(sequence)] = torch.tensor(sequence).reshape(len(sequence), *model.input_shape[1:])
+        with torch.no_grad():
+            p = torch.sigmoid(model(x, torch.tensor([len(sequence)])))[0]
+        expected = torch.cat([1 - p, p], dim=-1)
+        got = torch.tensor(answer["probabilities"][row], dtype=torch.float64)
+        if predictor.per_step:
+            expected = expected[: len(sequence)]
+            assert len(answer["labels"][row]) == len(sequence)
+        torch.testing.assert_close(got, expected.double(), atol=1e-6, rtol=0)
+    with pytest.raises(ValueError, match=message):
+        predictor.encode(bad)

@@ -22,7 +22,7 @@ from ..data.text import TextEncoder
 from ..export import OPSET, Standardisation, model_to_onnx
 from ..export import text_reader as reader_module
 from ..layers import Embedding
-from ..models import Ensemble, Sequential
+from ..models import Sequential, first_member
 from .interchange import write_atomically
 from .saved import SavedRun, load_run
 
@@ -42,17 +42,11 @@ class OnnxExport:
     classes: tuple[str, ...]
 
 
-def _first_layer(model: Sequential) -> Any:
-    member = next(iter(model.members)) if isinstance(model, Ensemble) else model
-    assert isinstance(member, Sequential)
-    return member.layers[0]
-
-
 def _text_settings(encoder: TextEncoder, model: Sequential) -> dict[str, Any]:
     """The reader's settings. A first `Embedding(mask_zero=True)` reads only a row's real ids wherever its padding
     is, so the reader pads after them and gives their count; otherwise lstmlab gives lengths only for rows padded
     after their ids, and a model given pre-padded rows reads them whole (padding included): so does the graph."""
-    first = _first_layer(model)
+    first = first_member(model).layers[0]
     s = encoder.settings
     padding = "post" if s.padding == "post" or (isinstance(first, Embedding) and first.mask_zero) else "pre"
     return {

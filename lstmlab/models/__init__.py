@@ -1,7 +1,7 @@
 """Models: the Sequential container, ensembles of it, the model zoo of named presets, and layouts (any model as
 JSON)."""
 
-from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size
+from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size, first_member
 from .layout import model_config, model_from_config
 from .sequential import Sequential
 from .streaming import Streamer, streaming
@@ -17,6 +17,7 @@ __all__ = [
     "combine_logits",
     "ensemble_of",
     "ensemble_size",
+    "first_member",
     "get_preset",
     "model_config",
     "model_from_config",

@@ -13,7 +13,7 @@ from ..data import SequenceData
 from ..layers import PaddingSide
 from .sequential import Sequential
 
-__all__ = ["Ensemble", "combine_logits", "ensemble_of", "ensemble_size"]
+__all__ = ["Ensemble", "combine_logits", "ensemble_of", "ensemble_size", "first_member"]
 
 
 def combine_logits(member_logits: Tensor) -> Tensor:
@@ -122,6 +122,15 @@ class Ensemble(Sequential):
         for member in self.members:
             assert isinstance(member, Sequential)
             yield member
+
+
+def first_member(model: Sequential) -> Sequential:
+    """The model itself, or an ensemble's first member (every member has the same layers)."""
+    if isinstance(model, Ensemble):
+        member = model.members[0]
+        assert isinstance(member, Sequential)
+        return member
+    return model
 
 
 def ensemble_size(model: Sequential) -> int:

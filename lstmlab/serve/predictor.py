@@ -21,7 +21,7 @@ from ..data.series import SeriesScaler
 from ..data.text import TextEncoder
 from ..experiments.saved import SavedRun, load_run
 from ..layers import Embedding
-from ..models import Ensemble, Sequential, Streamer
+from ..models import Streamer, first_member
 from ..models.streaming import check_streamable
 
 __all__ = ["Encoded", "Predictor", "input_field"]
@@ -38,12 +38,6 @@ class Encoded:
 
     x: Tensor
     lengths: Tensor
-
-
-def _first_layer(model: Sequential) -> Any:
-    member = next(iter(model.members)) if isinstance(model, Ensemble) else model
-    assert isinstance(member, Sequential)
-    return member.layers[0]
 
 
 def _steps(item: Any, number: int, what: str, channels: int | None) -> np.ndarray:
@@ -95,7 +89,7 @@ class Predictor:
             self.classes = tuple(encoder.labels)
         else:
             self.classes = saved.reads.labels
-        self.tokens = isinstance(_first_layer(self.model), Embedding)
+        self.tokens = isinstance(first_member(self.model).layers[0], Embedding)
         self.per_step = len(self.model.output_shape) == 2
         shape = self.model.input_shape
         self.channels = None if self.tokens else shape[-1]
@@ -140,7 +134,8 @@ class Predictor:
         return self._fixed(x, lengths)
 
     def _ids(self, inputs: Sequence[Any]) -> Encoded:
-        first = _first_layer(self.model)
+        first = first_member(self.model).layers[0]
+        assert isinstance(first, Embedding)
         rows = []
         for number, item in enumerate(inputs, start=1):
             if (
