@@ -8,7 +8,8 @@ server process is started (`lstmlab serve RUN --port 0 --max-queue 1024`, plus `
 up, then each concurrency gets a bounded load: `--requests` requests at most and `--seconds` at most, from that many
 concurrent clients (asyncio, httpx), on the same 2-core machine as the server (the clients take CPU from it: the
 figures are for the pair). Repeated `--repeats` times (modes alternating); the table gives medians over the repeats
-of the throughput (answered requests per second), p50 and p99 latency, and the errors (non-200 answers, summed).
+of the throughput (answered requests per second), p50 and p99 latency, the requests the server answered per batch
+(from its `/health` counts), and the errors (non-200 answers, summed).
 
 Every answer's probabilities are compared with lstmlab's for the same text (`Predictor` in this process, one text
 at a time, as `lstmlab predict` computes it): the largest difference is printed and must stay below 1e-5.
@@ -56,6 +57,14 @@ def _start(run: Path, options: list[str]) -> tuple[subprocess.Popen[str], str]:
         process.kill()
         raise SystemExit(f"the server did not start: {line} {process.communicate()[1]}")
     return process, line.split(" on ")[1].split(" ")[0]
+
+
+def _health(url: str) -> dict[str, Any]:
+    """The server's counts so far (requests answered, batches that answered them)."""
+    import httpx
+
+    health: dict[str, Any] = httpx.get(f"{url}/health", timeout=30).json()
+    return health
 
 
 async def _load(url: str, texts: list[str], concurrency: int, requests: int, seconds: float) -> dict[str, Any]:
@@ -127,7 +136,11 @@ def main() -> None:
             try:
                 asyncio.run(_load(url, texts, 8, 50, 10))  # warm-up
                 for concurrency in CONCURRENCY:
+                    before = _health(url)
                     cell = asyncio.run(_load(url, texts, concurrency, requests, args.seconds))
+                    after = _health(url)
+                    batches = max(1, after["batches"] - before["batches"])
+                    cell["per_batch"] = (after["requests"] - before["requests"]) / batches
                     for index, probabilities in cell.pop("answers").items():
                         worst = max(worst, float(np.abs(np.array(probabilities) - expected[index]).max()))
                     results.append({"mode": mode, "concurrency": concurrency, "repeat": repeat, **cell})
@@ -144,6 +157,7 @@ def main() -> None:
                 "throughput_rps": statistics.median(c["throughput"] for c in cells),
                 "p50_ms": statistics.median(c["p50_ms"] for c in cells),
                 "p99_ms": statistics.median(c["p99_ms"] for c in cells),
+                "requests_per_batch": statistics.median(c["per_batch"] for c in cells),
                 "errors": sum(c["errors"] for c in cells),
                 "answered": sum(c["answered"] for c in cells),
             }
@@ -155,12 +169,16 @@ def main() -> None:
                     f"{row['throughput_rps']:.0f}",
                     f"{row['p50_ms']:.1f}",
                     f"{row['p99_ms']:.1f}",
+                    f"{row['requests_per_batch']:.1f}",
                     str(row["errors"]),
                     str(row["answered"]),
                 ]
             )
     print_table(
-        ["batching", "concurrency", "requests/s", "p50 ms", "p99 ms", "errors", "answered"], lines, left=1, groups=True
+        ["batching", "concurrency", "requests/s", "p50 ms", "p99 ms", "requests per batch", "errors", "answered"],
+        lines,
+        left=1,
+        groups=True,
     )
     print(f"largest |served - lstmlab| over every answer: {worst:.1e} ({'equal' if worst < 1e-5 else 'DIFFERENT'})")
     if not args.quick:
