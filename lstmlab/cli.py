@@ -114,7 +114,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         out = None if args.out is None else Path(args.out)
         every = args.checkpoint_every
         result = train_run(run_spec(args), out, overwrite=args.overwrite, progress=progress_bar, checkpoint_every=every)
-        return print_run(result)
+        return 0 if result is None else print_run(result)  # None: a rank other than 0 under torchrun
     given = [option for option in given_options(args) if option != "--resume"]
     if given:
         raise ValueError(f"Expected no other run options with --resume (it continues as saved). Received: {given}")

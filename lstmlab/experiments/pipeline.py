@@ -10,22 +10,25 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
+from torch import nn
 
 from ..data import OnlineSource, SequenceData
 from ..data.datasets import DataSets, DataSpec, prepare_data
 from ..data.series import SeriesScaler
 from ..data.text import TextEncoder
-from ..layers import Embedding
+from ..layers import LSTM, BatchNormalization, Embedding
 from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_config
 from ..seeds import Seeds, set_seed
 from ..training import Callback, EarlyStopping, History, ModelCheckpoint, Progress, Scores, TrainConfig, Trainer
 from ..training import evaluate as evaluate_model
+from ..training.distributed import World, init_from_environment
 from . import defaults
 from .defaults import TrainChoices
 from .plots import plot_history
@@ -313,6 +316,7 @@ def _fit_and_save(
     checkpoint_every: int | None,
     stop: Callable[[], bool] | None,
     state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+    world: World | None = None,
 ) -> RunResult:
     directory = run_dir.partial
     trainer = Trainer(
@@ -321,6 +325,7 @@ def _fit_and_save(
         config=prepared.config,
         callbacks=prepared.callbacks(directory),
         progress=progress,
+        world=world,
     )
     if state is not None:
         trainer.load_state(*state)
@@ -347,6 +352,11 @@ def _fit_and_save(
         history = trainer.run(stop=stop or pressed, after_epoch=every)
         trained, test_set = _trained(prepared, shown, history)
         updates = (trainer.updates, trainer.total)
+        if trainer.interrupted and trainer.world.distributed:
+            raise ValueError(
+                f"Expected a data-parallel run to finish (it keeps no checkpoint yet). Received: a stop after update "
+                f"{trainer.updates} of {trainer.total}; start it again"
+            )
         if trainer.interrupted:
             checkpoint()
             return RunResult(directory, prepared.model, history, None, trained, test_set, prepared.notes, True, updates)
@@ -374,6 +384,7 @@ def _run_in(
     progress: Progress | None,
     stop: Callable[[], bool] | None,
     state: tuple[dict[str, torch.Tensor], dict[str, Any]] | None = None,
+    world: World | None = None,
 ) -> RunResult:
     """`_fit_and_save` in `run_dir`, whose `.partial` directory is removed on any error unless it holds a
     checkpoint."""
@@ -387,6 +398,7 @@ def _run_in(
             checkpoint_every=every,
             stop=stop,
             state=state,
+            world=world,
         )
     except BaseException:
         run_dir.abandon()
@@ -401,8 +413,11 @@ def train_run(
     progress: Progress | None = None,
     checkpoint_every: int | None = None,
     stop: Callable[[], bool] | None = None,
-) -> RunResult:
+) -> RunResult | None:
     """Train `spec`, save the run in `out` (None: a new dated directory under `runs/`) and score its test set.
+
+    Under `torchrun` (WORLD_SIZE > 1) the processes train one model together (`training.distributed`): rank 0
+    writes the run and returns it, the others return None.
 
     The run is written into `<out>.partial` and renamed into place when complete. Ctrl-C (or `stop()` returning
     True) stops after the current update and leaves a checkpoint there instead (`resume_run`); any other error
@@ -414,12 +429,59 @@ def train_run(
     """
     if checkpoint_every is not None and checkpoint_every < 1:
         raise ValueError(f"Expected checkpoint_every >= 1. Received: {checkpoint_every}")
-    if out is not None:
-        RunDirectory(out).check_target(overwrite=overwrite)  # before the data is read
-    prepared = prepare(spec)
-    run_dir = RunDirectory(out if out is not None else dated_name(str(prepared.spec.preset)))
-    run_dir.begin(overwrite=overwrite)
-    return _run_in(run_dir, prepared, spec, overwrite=overwrite, every=checkpoint_every, progress=progress, stop=stop)
+    at = init_from_environment()  # under torchrun: this process's rank in the group; else rank 0 of 1
+    try:
+        if at.distributed and checkpoint_every is not None:
+            raise ValueError(
+                f"Expected no --checkpoint-every for a data-parallel run (it keeps no checkpoint yet). Received: "
+                f"{checkpoint_every} with {at.size} processes"
+            )
+        if out is not None:
+            RunDirectory(out).check_target(overwrite=overwrite)  # before the data is read
+        prepared = prepare(spec)
+        prepared.description["train"]["world_size"] = at.size
+        if at.distributed:
+            check_distributable(prepared.model)
+        if not at.main:  # the other ranks train their rows and write nothing
+            _train_rank(prepared, at, stop)
+            return None
+        run_dir = RunDirectory(out if out is not None else dated_name(str(prepared.spec.preset)))
+        run_dir.begin(overwrite=overwrite)
+        return _run_in(
+            run_dir, prepared, spec, overwrite=overwrite, every=checkpoint_every, progress=progress, stop=stop, world=at
+        )
+    finally:
+        if at.distributed:
+            torch.distributed.destroy_process_group()
+
+
+def _train_rank(prepared: Prepared, at: World, stop: Callable[[], bool] | None) -> None:
+    """A rank other than 0 of a data-parallel run: its share of the training, nothing written (its callbacks keep
+    their best weights in a scratch directory)."""
+    with tempfile.TemporaryDirectory() as scratch, interruptible() as pressed:
+        trainer = Trainer(
+            prepared.model,
+            prepared.train,
+            config=prepared.config,
+            callbacks=prepared.callbacks(Path(scratch)),
+            world=at,
+        )
+        trainer.run(stop=stop or pressed)
+
+
+def check_distributable(model: nn.Module) -> None:
+    """Raise, in one line, for a model whose training does not split over ranks (`training.distributed`)."""
+    for module in model.modules():
+        if isinstance(module, BatchNormalization):
+            raise ValueError(
+                "Expected a model without BatchNormalization for data-parallel training (its batch statistics would "
+                "see one rank's rows). Received: a BatchNormalization layer; train it in one process"
+            )
+        if isinstance(module, LSTM) and module.stateful:
+            raise ValueError(
+                "Expected a model that is not stateful for data-parallel training (its state follows batch rows "
+                "across calls). Received: a stateful LSTM; train it in one process"
+            )
 
 
 def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[], bool] | None = None) -> RunResult:

@@ -576,6 +576,8 @@ def tune(request: TuneRequest, *, advance: Callable[[int], None] | None = None) 
     best = min(completed, key=lambda t: (t.value, t.number))
     spec = with_settings(base, best.params)
     run = train_run(spec, best_dir, overwrite=request.overwrite)
+    if run is None:  # a tuning study runs in one process
+        raise ValueError("Expected lstmlab tune in one process. Received: a rank of a torchrun group")
     command = train_command(spec)
     write_json(
         request.directory / "best.json",

@@ -22,6 +22,7 @@ from ..data import OnlineSource, SequenceData
 from ..seeds import set_seed
 from .callbacks import Callback
 from .config import TrainConfig
+from .distributed import Answering, World, all_ranks_say, shard, sum_over_ranks
 from .hooks import BatchModel, batch_model
 from .metrics import Scores, accuracy, classes_from_probabilities, loss, scores_of, valid_targets
 
@@ -70,18 +71,25 @@ def train_step(
 
 
 def _step(
-    hooks: BatchModel, optimizer: torch.optim.Optimizer, batch: SequenceData, clip_norm: float | None
+    hooks: BatchModel,
+    optimizer: torch.optim.Optimizer,
+    batch: SequenceData,
+    clip_norm: float | None,
+    answering: nn.Module | None = None,
+    weight: float = 1.0,
 ) -> tuple[Tensor, Tensor]:
-    """`train_step` on the model's hooks, resolved once by the caller (a `Trainer`, once per run)."""
+    """`train_step` on the model's hooks, resolved once by the caller (a `Trainer`, once per run). Data-parallel:
+    `answering` is the DDP module whose forward gives the answers, and `weight` scales this rank's loss."""
     optimizer.zero_grad(set_to_none=True)
-    logits, targets, lengths = hooks.training_answers(batch)  # (K, B, [T,] C)
+    answers = hooks.training_answers(batch) if answering is None else answering(batch)
+    logits, targets, lengths = answers  # (K, B, [T,] C)
     learners = logits.shape[0]
     if learners > 1:
         targets = targets.repeat(learners, *([1] * (targets.dim() - 1)))  # (K * B, [T])
         lengths = None if lengths is None else lengths.repeat(learners, *([1] * (lengths.dim() - 1)))
     flat_logits, flat_targets = valid_targets(logits.reshape(-1, *logits.shape[2:]), targets, lengths)
     value = loss(flat_logits, flat_targets)
-    (value if learners == 1 else value * learners).backward()  # type: ignore[no-untyped-call]
+    (value * (learners * weight)).backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
         for parameters in hooks.clip_groups():
             nn.utils.clip_grad_norm_(parameters, clip_norm)
@@ -136,6 +144,7 @@ class Trainer:
         validation: SequenceData | None = None,
         callbacks: Sequence[Callback] = (),
         progress: Progress | None = None,
+        world: World | None = None,
     ) -> None:
         self.generator = set_seed(config.seed)
         online = not isinstance(train, SequenceData)
@@ -165,6 +174,12 @@ class Trainer:
         self.epoch_start = self.generator.get_state()  # a fixed set's epoch draws its order from here
         self.finished = False
         self.interrupted = False
+        # data-parallel: every rank draws the same global batches and trains on its rows of each (`distributed`)
+        self.world = world or World()
+        self.answering: nn.Module | None = None
+        if self.world.distributed:
+            module = Answering(model, self.hooks)
+            self.answering = torch.nn.parallel.DistributedDataParallel(module, broadcast_buffers=False)
 
     @property
     def epochs(self) -> int:
@@ -200,7 +215,15 @@ class Trainer:
         """The rest of the current epoch's updates; True when `stop` asked to stop after one of them."""
         self.model.train()
         for batch in self._remaining_batches():
-            batch_loss, batch_accuracy = _step(self.hooks, self.optimizer, batch, self.config.clip_norm)
+            if self.answering is None:
+                batch_loss, batch_accuracy = _step(self.hooks, self.optimizer, batch, self.config.clip_norm)
+            else:  # this rank's rows; its figures as its share of the global batch's (summed at the epoch's end)
+                rows, weight = shard(batch, self.world)
+                batch_loss, batch_accuracy = _step(
+                    self.hooks, self.optimizer, rows, self.config.clip_norm, self.answering, weight
+                )
+                share = weight / self.world.size
+                batch_loss, batch_accuracy = batch_loss * share, batch_accuracy * share
             if self.scheduler is not None:
                 self.scheduler.step()
             self.epoch_losses.append(batch_loss)
@@ -208,14 +231,17 @@ class Trainer:
             self.step += 1
             self.updates += 1
             advance(1, self._running_figures)
-            if stop is not None and stop():
+            asked = stop is not None and stop()
+            if self.world.distributed:
+                asked = all_ranks_say(asked)  # every rank stops after the same update
+            if asked:
                 self.interrupted = True
                 return True
         return False
 
     def _running_figures(self) -> dict[str, float]:
         """The epoch's mean loss and accuracy so far (a device sync)."""
-        if not self.epoch_losses:
+        if not self.epoch_losses or self.world.distributed:  # a rank's shares mean nothing before the epoch's sum
             return {}
         values = torch.stack([torch.stack(self.epoch_losses).double(), torch.stack(self.epoch_accuracies)])
         loss_value, accuracy_value = values.mean(dim=1).tolist()
@@ -223,6 +249,9 @@ class Trainer:
 
     def _end_epoch(self, advance: Advance) -> bool:
         """Log the finished epoch, score the validation set, ask the callbacks; True to stop training."""
+        if self.world.distributed and self.epoch_losses:  # the global batches' figures: the ranks' shares summed
+            summed = sum_over_ranks(torch.stack([torch.stack(self.epoch_losses), torch.stack(self.epoch_accuracies)]))
+            self.epoch_losses, self.epoch_accuracies = list(summed[0].unbind()), list(summed[1].unbind())
         logs = _epoch_logs(self.epoch_losses, self.epoch_accuracies, self.history if self._online else None)
         if self.validation is not None:
             scores = evaluate(self.model, self.validation, batch_size=self.eval_batch)

@@ -1,0 +1,157 @@
+"""Data-parallel training: two processes (gloo, CPU) training one model end with the weights and the history one
+process gets on the same global batches, in float64; the CLI under torchrun writes the same run directory."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from lstmlab.data import CumsumConfig, make_cumsum
+from lstmlab.models import Ensemble, Sequential, build_model
+from lstmlab.training import TrainConfig, Trainer
+from lstmlab.training.distributed import World
+
+pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without torch.distributed")
+
+CASES = {
+    # a class per step, variable lengths (the scored steps differ from row to row), a last batch of one row
+    "per-step": ({"min_steps": 3}, "tutorial-lstm", 1, 9),
+    # a class per sequence, an ensemble (each member its own loss), gradient clipping, a cosine schedule
+    "ensemble": ({"per_step": False}, "qa-lstm", 2, 10),
+}
+
+
+def _model(name: str, members: int) -> Sequential:
+    torch.manual_seed(0)
+    options = {"steps": None} if name == "tutorial-lstm" else {}
+    built = [build_model(name, **options).double() for _ in range(members)]
+    return built[0] if members == 1 else Ensemble(built)
+
+
+def _train(case: str, at: World) -> tuple[dict[str, torch.Tensor], list[dict[str, float]]]:
+    task, name, members, batch = CASES[case]
+    data = make_cumsum(CumsumConfig(**task), 64, torch.Generator().manual_seed(3))  # type: ignore[arg-type]
+    data = type(data)(data.x.double(), data.y, data.lengths)
+    model = _model(name, members)
+    config = TrainConfig(epochs=3, batch_size=batch, learning_rate=1e-2, seed=0, clip_norm=1.0, schedule="cosine")
+    trainer = Trainer(model, data, config=config, world=at)
+    history = trainer.run()
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}, history.epochs
+
+
+def _rank(rank: int, size: int, port: int, case: str, out: str) -> None:
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
+    torch.distributed.init_process_group("gloo", rank=rank, world_size=size)
+    torch.set_num_threads(1)
+    try:
+        weights, epochs = _train(case, World(rank, size))
+        torch.save({"weights": weights, "epochs": epochs}, f"{out}.{rank}")
+    finally:
+        torch.distributed.destroy_process_group()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_two_processes_train_the_weights_one_process_trains(case: str, tmp_path: Path) -> None:
+    torch.set_num_threads(1)
+    alone, alone_epochs = _train(case, World())
+    out = str(tmp_path / "rank")
+    torch.multiprocessing.spawn(_rank, args=(2, _free_port(), case, out), nprocs=2, join=True)
+    ranks = [torch.load(f"{out}.{r}") for r in range(2)]
+    for k, v in alone.items():
+        for r in ranks:  # every rank holds the one model
+            torch.testing.assert_close(r["weights"][k], v, rtol=1e-9, atol=1e-11)
+        assert not torch.equal(v, _model(*CASES[case][1:3]).state_dict()[k]) or "bias" in k  # it trained
+    for mine, theirs in zip(alone_epochs, ranks[0]["epochs"], strict=True):
+        assert mine.keys() == theirs.keys()
+        for key in mine:
+            assert theirs[key] == pytest.approx(mine[key], rel=1e-9, abs=1e-12)
+
+
+def _run_files(run: Path) -> dict[str, Any]:
+    config = json.loads((run / "config.json").read_text())
+    return {
+        "files": sorted(p.name for p in run.iterdir()),
+        "weights": load_file(run / "model.safetensors"),
+        "history": (run / "history.csv").read_text().splitlines(),
+        "config": config,
+    }
+
+
+def test_torchrun_two_processes_write_the_run_one_process_writes(tmp_path: Path) -> None:
+    common = ["--task", "cumsum", "--model", "tutorial-lstm", "--train-size", "96", "--epochs", "2", "--batch-size", "10"]
+    common += ["--validation-split", "0.2", "--seed", "0", "--set", "units=8"]
+    one = tmp_path / "one"
+    assert subprocess.run([sys.executable, "-m", "lstmlab", "train", *common, "--out", str(one)]).returncode == 0
+    two = tmp_path / "two"
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(_free_port()),
+    ]
+    done = subprocess.run(
+        [*torchrun, "-m", "lstmlab", "train", *common, "--out", str(two)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("saved to") == 1  # rank 0 alone reports and writes
+    a, b = _run_files(one), _run_files(two)
+    assert a["files"] == b["files"] and not list(tmp_path.glob("*.partial"))
+    assert b["config"]["train"]["world_size"] == 2 and a["config"]["train"]["world_size"] == 1
+    for k, v in a["weights"].items():
+        torch.testing.assert_close(b["weights"][k], v, rtol=1e-4, atol=1e-5)  # float32: sums in another order
+
+
+def test_models_that_cannot_split_are_refused_in_one_line(tmp_path: Path) -> None:
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(_free_port()),
+    ]
+    done = subprocess.run(
+        [
+            *torchrun,
+            "-m",
+            "lstmlab",
+            "train",
+            "--task",
+            "cumsum",
+            "--model",
+            "qa-stateful",
+            "--updates",
+            "4",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode != 0
+    assert "Expected a model that is not stateful for data-parallel training" in done.stderr
+    # each rank says it in one line; the traceback torchrun prints is its own (a child failed), none is lstmlab's
+    assert done.stderr.count("lstmlab: error: Expected a model that is not stateful") == 2
+    assert "lstmlab/experiments" not in done.stderr and not (tmp_path / "run").exists()
