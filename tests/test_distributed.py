@@ -93,7 +93,18 @@ def _run_files(run: Path) -> dict[str, Any]:
 
 
 def test_torchrun_two_processes_write_the_run_one_process_writes(tmp_path: Path) -> None:
-    common = ["--task", "cumsum", "--model", "tutorial-lstm", "--train-size", "96", "--epochs", "2", "--batch-size", "10"]
+    common = [
+        "--task",
+        "cumsum",
+        "--model",
+        "tutorial-lstm",
+        "--train-size",
+        "96",
+        "--epochs",
+        "2",
+        "--batch-size",
+        "10",
+    ]
     common += ["--validation-split", "0.2", "--seed", "0", "--set", "units=8"]
     one = tmp_path / "one"
     assert subprocess.run([sys.executable, "-m", "lstmlab", "train", *common, "--out", str(one)]).returncode == 0
@@ -152,6 +163,35 @@ def test_models_that_cannot_split_are_refused_in_one_line(tmp_path: Path) -> Non
     )
     assert done.returncode != 0
     assert "Expected a model that is not stateful for data-parallel training" in done.stderr
+    checkpoints = subprocess.run(
+        [
+            *torchrun[:-1],
+            str(_free_port()),
+            "-m",
+            "lstmlab",
+            "train",
+            "--updates",
+            "4",
+            "--checkpoint-every",
+            "1",
+            "--out",
+            str(tmp_path / "run"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert checkpoints.returncode != 0
+    assert checkpoints.stderr.count("lstmlab: error: Expected no --checkpoint-every for a data-parallel run") == 2
     # each rank says it in one line; the traceback torchrun prints is its own (a child failed), none is lstmlab's
     assert done.stderr.count("lstmlab: error: Expected a model that is not stateful") == 2
     assert "lstmlab/experiments" not in done.stderr and not (tmp_path / "run").exists()
+
+
+def test_resume_is_refused_under_torchrun(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lstmlab.cli import main
+
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert main(["train", "--resume", str(tmp_path / "run")]) == 2
+    assert "Expected --resume in one process (a checkpoint of one). Received: 2 processes" in capsys.readouterr().err

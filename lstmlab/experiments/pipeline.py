@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -492,6 +493,11 @@ def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[
         ValueError: if there is no checkpoint to resume from, the training data changed since, or `path` now holds
             another run that the interrupted one was not started to replace (`--overwrite`).
     """
+    size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    if size > 1:
+        raise ValueError(
+            f"Expected --resume in one process (a checkpoint of one). Received: {size} processes (torchrun)"
+        )
     run_dir = RunDirectory.of(path)
     tensors, meta = read_checkpoint(run_dir.partial)
     try:
