@@ -15,7 +15,7 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from lstmlab.data import CumsumConfig, make_cumsum
+from lstmlab.data import CumsumConfig, SequenceData, make_cumsum
 from lstmlab.models import Ensemble, Sequential, build_model
 from lstmlab.training import TrainConfig, Trainer
 from lstmlab.training.distributed import World
@@ -27,20 +27,30 @@ CASES = {
     "per-step": ({"min_steps": 3}, "tutorial-lstm", 1, 9),
     # a class per sequence, an ensemble (each member its own loss), gradient clipping, a cosine schedule
     "ensemble": ({"per_step": False}, "qa-lstm", 2, 10),
+    # token ids padded after each text (lengths from padding id 0), the text model without its dropout
+    "text": ({}, "text-bilstm-pool", 1, 12),
 }
 
 
 def _model(name: str, members: int) -> Sequential:
     torch.manual_seed(0)
-    options = {"steps": None} if name == "tutorial-lstm" else {}
+    options: dict[str, Any] = {"steps": None} if name == "tutorial-lstm" else {}
+    if name == "text-bilstm-pool":
+        options = {"vocab_size": 40, "max_len": 12, "embed_dim": 8, "units": 6, "dropout": 0.0, "input_dropout": 0.0}
     built = [build_model(name, **options).double() for _ in range(members)]
     return built[0] if members == 1 else Ensemble(built)
 
 
 def _train(case: str, at: World) -> tuple[dict[str, torch.Tensor], list[dict[str, float]]]:
     task, name, members, batch = CASES[case]
-    data = make_cumsum(CumsumConfig(**task), 64, torch.Generator().manual_seed(3))  # type: ignore[arg-type]
-    data = type(data)(data.x.double(), data.y, data.lengths)
+    if name == "text-bilstm-pool":
+        gen = torch.Generator().manual_seed(3)
+        lengths = torch.randint(1, 13, (64,), generator=gen)
+        ids = torch.randint(2, 40, (64, 12), generator=gen) * (torch.arange(12) < lengths[:, None])
+        data = SequenceData(ids, (ids[:, 0] > 20).long(), lengths)
+    else:
+        data = make_cumsum(CumsumConfig(**task), 64, torch.Generator().manual_seed(3))  # type: ignore[arg-type]
+        data = SequenceData(data.x.double(), data.y, data.lengths)
     model = _model(name, members)
     config = TrainConfig(epochs=3, batch_size=batch, learning_rate=1e-2, seed=0, clip_norm=1.0, schedule="cosine")
     trainer = Trainer(model, data, config=config, world=at)
