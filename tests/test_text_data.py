@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 import torch
@@ -287,3 +288,32 @@ def test_a_run_finds_its_data_from_any_working_directory(
     monkeypatch.chdir(tmp_path / "b")
     assert main(["evaluate", str(tmp_path / "run")]) == 0
     assert f"the stratified 10% split of {tmp_path / 'a' / 'd.txt'}, seed 0" in capsys.readouterr().out
+
+
+def _padded_row_by_row(sequences: list[list[int]], max_len: int, truncating: str, padding: str) -> tuple[Any, Any]:
+    """The oracle: each row cut and placed on its own, as Keras's `pad_sequences` describes it."""
+    out = torch.zeros(len(sequences), max_len, dtype=torch.long)
+    lengths = torch.zeros(len(sequences), dtype=torch.long)
+    for row, ids in enumerate(sequences):
+        kept = ids[-max_len:] if truncating == "pre" else ids[:max_len]
+        if kept:
+            where = slice(0, len(kept)) if padding == "post" else slice(max_len - len(kept), max_len)
+            out[row, where] = torch.tensor(kept)
+        lengths[row] = len(kept)
+    return out, lengths
+
+
+@pytest.mark.parametrize("truncating", ["pre", "post"])
+@pytest.mark.parametrize("padding", ["pre", "post"])
+def test_pad_sequences_places_every_row_as_alone(truncating: str, padding: str) -> None:
+    gen = torch.Generator().manual_seed(0)
+    sequences = [
+        torch.randint(2, 50, (int(n),), generator=gen).tolist() for n in torch.randint(0, 12, (40,), generator=gen)
+    ]
+    sequences += [[], [7] * 8, list(range(2, 20))]  # empty, exactly max_len, longer than it
+    got = pad_sequences(sequences, 8, truncating=truncating, padding=padding)  # type: ignore[arg-type]
+    expected = _padded_row_by_row(sequences, 8, truncating, padding)
+    assert torch.equal(got[0], expected[0]) and torch.equal(got[1], expected[1])
+    assert got[0].dtype == torch.long and got[1].dtype == torch.long
+    empty = pad_sequences([], 5)
+    assert empty[0].shape == (0, 5) and empty[1].shape == (0,)

@@ -7,12 +7,14 @@ by descending count (ties by first appearance). Everything here is plain data th
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -82,17 +84,17 @@ def pad_sequences(
     for name, side in (("truncating", truncating), ("padding", padding)):
         if side not in ("pre", "post"):
             raise ValueError(f"Expected {name} 'pre' or 'post'. Received: {side!r}")
-    out = torch.zeros(len(sequences), max_len, dtype=torch.long)
-    lengths = torch.zeros(len(sequences), dtype=torch.long)
-    for row, ids in enumerate(sequences):
-        kept = list(ids[-max_len:] if truncating == "pre" else ids[:max_len])
-        if kept:
-            if padding == "post":
-                out[row, : len(kept)] = torch.tensor(kept)
-            else:
-                out[row, max_len - len(kept) :] = torch.tensor(kept)
-        lengths[row] = len(kept)
-    return out, lengths
+    # each row's kept ids, then all of them written at once (positions computed in NumPy, not row by row)
+    kept = [list(ids[-max_len:] if truncating == "pre" else ids[:max_len]) for ids in sequences]
+    counts = np.fromiter((len(k) for k in kept), dtype=np.int64, count=len(kept))
+    out = np.zeros((len(kept), max_len), dtype=np.int64)
+    if counts.sum():
+        rows = np.repeat(np.arange(len(kept)), counts)
+        starts = np.cumsum(counts) - counts  # each row's first id in the flat list
+        within = np.arange(int(counts.sum())) - np.repeat(starts, counts)  # position of each id in its row
+        columns = within if padding == "post" else within + np.repeat(max_len - counts, counts)
+        out[rows, columns] = np.fromiter(itertools.chain.from_iterable(kept), dtype=np.int64, count=int(counts.sum()))
+    return torch.from_numpy(out), torch.from_numpy(counts)
 
 
 @dataclass(frozen=True)
