@@ -179,7 +179,7 @@ class Trainer:
         self.answering: nn.Module | None = None
         if self.world.distributed:
             module = Answering(model, self.hooks)
-            self.answering = torch.nn.parallel.DistributedDataParallel(module, broadcast_buffers=False)
+            self.answering = torch.nn.parallel.DistributedDataParallel(module)
 
     @property
     def epochs(self) -> int:
