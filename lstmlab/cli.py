@@ -256,9 +256,10 @@ def cmd_compare(args: argparse.Namespace) -> None:
     )
     out = None if args.out is None else Path(args.out)
     with progress_bar(runs_of(request), "runs") as advance:
-        line, report = compare(
-            request, out, smooth=args.smooth, overwrite=args.overwrite, advance=lambda n: advance(n, dict)
-        )
+        done = compare(request, out, smooth=args.smooth, overwrite=args.overwrite, advance=lambda n: advance(n, dict))
+    if done is None:  # a rank other than 0 under torchrun: rank 0 reports
+        return
+    line, report = done
     print(line)
     print(report.summary)
     where = report.path.parent

@@ -205,3 +205,48 @@ def test_resume_is_refused_under_torchrun(
     monkeypatch.setenv("WORLD_SIZE", "2")
     assert main(["train", "--resume", str(tmp_path / "run")]) == 2
     assert "Expected --resume in one process (a checkpoint of one). Received: 2 processes" in capsys.readouterr().err
+
+
+def test_a_comparison_on_data_spreads_its_runs_over_the_ranks(tmp_path: Path) -> None:
+    import csv
+
+    data = tmp_path / "reviews.csv"
+    with data.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "label"])
+        writer.writerows(
+            (f"the film was {'good' if i % 2 else 'bad'} {i}", "pos" if i % 2 else "neg") for i in range(40)
+        )
+    argv = ["compare", "models", "text-lstm:embed_dim=8", "text-lstm:units=8,embed_dim=8", "--data", str(data)]
+    argv += ["--seeds", "2", "--epochs", "1", "--ensemble", "1", "--no-baselines"]
+    one = tmp_path / "one"
+    done = subprocess.run(
+        [sys.executable, "-m", "lstmlab", *argv, "--workers", "1", "--out", str(one)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    two = tmp_path / "two"
+    torchrun = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(_free_port()),
+    ]
+    done = subprocess.run(
+        [*torchrun, "-m", "lstmlab", *argv, "--out", str(two)],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.count("report: ") == 1  # rank 0 alone writes and reports
+    rows = [list(csv.DictReader((d / "results.csv").read_text().splitlines())) for d in (one, two)]
+    key = ["model", "split", "accuracy", "test_count"]
+    assert [[r[k] for k in key] for r in rows[0]] == [[r[k] for k in key] for r in rows[1]]  # the same runs, scores
+    assert json.loads((two / "runs.json").read_text())["spec"]["workers"] == 2
+    assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from ..data.datasets import DataSpec
+from ..training.distributed import init_from_environment
 from .baselines import baselines_for
 from .compare import COMPARISONS, GRID_OPTIONS, GRID_TRAINING, CompareSpec, run_comparison, variants
 from .data_compare import DataCompareSpec, run_data_comparison
@@ -127,12 +131,39 @@ def compare(
     smooth: int,
     overwrite: bool = False,
     advance: Callable[[int], None] | None = None,
-) -> tuple[str, Report]:
+) -> tuple[str, Report] | None:
     """Train the comparison, write its CSV files and its report in `out` (None: a new dated directory under
     `comparisons/`), as `train` writes a run: into `<out>.partial`, renamed into place when complete, never onto a
     directory holding files unless `overwrite` (and then only onto a comparison). A line on what ran, and the
-    report."""
+    report. Under torchrun (a comparison on data) the runs are spread over the ranks; rank 0 writes and returns,
+    the others return None."""
     _check(request)  # bad options, models and grids fail before anything is written
+    at = init_from_environment()  # under torchrun: the runs of a comparison on data spread over the ranks
+    if at.distributed:
+        try:
+            if request.data is None:
+                raise ValueError(
+                    f"Expected --data for a comparison over several processes (its runs are spread over them). "
+                    f"Received: {request.kind} on a task, under torchrun with {at.size} processes"
+                )
+            if not at.main:  # its share of the runs; rank 0 gathers them and writes everything
+                with tempfile.TemporaryDirectory(prefix="lstmlab-rank-") as scratch:
+                    run_data_comparison(request.data_spec(), Path(scratch))
+                return None
+            return _compare_in(request, out, smooth=smooth, overwrite=overwrite, advance=advance)
+        finally:
+            torch.distributed.destroy_process_group()
+    return _compare_in(request, out, smooth=smooth, overwrite=overwrite, advance=advance)
+
+
+def _compare_in(
+    request: CompareRequest,
+    out: Path | None,
+    *,
+    smooth: int,
+    overwrite: bool,
+    advance: Callable[[int], None] | None,
+) -> tuple[str, Report]:
     directory = RunDirectory(out or dated_name(request.kind, root=COMPARISONS_ROOT), kind="comparison")
     directory.begin(overwrite=overwrite)
     try:

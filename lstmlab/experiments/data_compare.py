@@ -48,6 +48,7 @@ from ..data.datasets import (
 from ..data.loaders import load_texts
 from ..data.series import load_series
 from ..training import Trainer, evaluate
+from ..training.distributed import world
 from .baselines import INSTALL, baselines_for, fit_baseline
 from .data_grid import grid_sections
 from .defaults import TrainChoices
@@ -503,7 +504,16 @@ def run_data_comparison(
         workers = spec.workers or min(os.cpu_count() or 1, len(jobs))
         start = time.perf_counter()
         results: list[dict[str, Any]] = []
-        if workers <= 1:
+        at = world()
+        if at.distributed:  # torchrun: each rank its share of the runs (one thread each), gathered on every rank
+            workers = at.size
+            mine = [(index, _run_job(job, 1)) for index, (_, _, job) in enumerate(jobs) if index % at.size == at.rank]
+            shares: list[Any] = [None] * at.size
+            torch.distributed.all_gather_object(shares, mine)
+            results = [result for _, result in sorted(pair for share in shares for pair in share)]
+            if advance:
+                advance(len(jobs))
+        elif workers <= 1:
             for _, _, job in jobs:
                 results.append(_run_job(job))
                 if advance:
