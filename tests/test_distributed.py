@@ -1,5 +1,6 @@
 """Data-parallel training: two processes (gloo, CPU) training one model end with the weights and the history one
-process gets on the same global batches, in float64; the CLI under torchrun writes the same run directory."""
+process gets on the same global batches, in float64 (within 1e-7: the sums run in another order); the CLI under
+torchrun writes the same run directory."""
 
 from __future__ import annotations
 
@@ -84,12 +85,13 @@ def test_two_processes_train_the_weights_one_process_trains(case: str, tmp_path:
     ranks = [torch.load(f"{out}.{r}") for r in range(2)]
     for k, v in alone.items():
         for r in ranks:  # every rank holds the one model
-            torch.testing.assert_close(r["weights"][k], v, rtol=1e-9, atol=1e-11)
+            # float64: sums in another order, then three epochs of Adam (a wrong weighting is off by 1e-3 or more)
+            torch.testing.assert_close(r["weights"][k], v, rtol=1e-7, atol=1e-9)
         assert not torch.equal(v, _model(*CASES[case][1:3]).state_dict()[k]) or "bias" in k  # it trained
     for mine, theirs in zip(alone_epochs, ranks[0]["epochs"], strict=True):
         assert mine.keys() == theirs.keys()
         for key in mine:
-            assert theirs[key] == pytest.approx(mine[key], rel=1e-9, abs=1e-12)
+            assert theirs[key] == pytest.approx(mine[key], rel=1e-7, abs=1e-10)
 
 
 def _run_files(run: Path) -> dict[str, Any]:
