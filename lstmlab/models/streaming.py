@@ -227,6 +227,10 @@ class Streamer:
         """Streams holding a state now."""
         return len(self._slots)
 
+    def holds(self, stream_id: Hashable) -> bool:
+        """Whether `stream_id` holds a state now."""
+        return stream_id in self._slots
+
     def step(self, stream_ids: Sequence[Hashable], values: Any, *, probabilities: bool = False) -> np.ndarray:
         """Advance each stream in `stream_ids` (distinct) by one step of `values` (one row each); their answers.
 

@@ -197,7 +197,7 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
             return error(409, str(predictor.stream_refusal))
 
         def end_all() -> int:
-            unknown = [s for s in body.streams if s not in streamer._slots]
+            unknown = [s for s in body.streams if not streamer.holds(s)]
             if unknown:
                 raise ValueError(f"Expected live stream ids. Received: {unknown[0]!r}, which holds no state")
             for s in body.streams:
