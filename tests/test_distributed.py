@@ -70,6 +70,13 @@ def _rank(rank: int, size: int, port: int, case: str, out: str) -> None:
         torch.distributed.destroy_process_group()
 
 
+def _torchrun(argv: list[str]) -> subprocess.CompletedProcess[str]:
+    """`torchrun --nproc-per-node 2 -m lstmlab ARGV`, one thread a process, its output captured."""
+    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port"]
+    command += [str(_free_port()), "-m", "lstmlab", *argv]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+
+
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -121,21 +128,7 @@ def test_torchrun_two_processes_write_the_run_one_process_writes(tmp_path: Path)
     one = tmp_path / "one"
     assert subprocess.run([sys.executable, "-m", "lstmlab", "train", *common, "--out", str(one)]).returncode == 0
     two = tmp_path / "two"
-    torchrun = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-port",
-        str(_free_port()),
-    ]
-    done = subprocess.run(
-        [*torchrun, "-m", "lstmlab", "train", *common, "--out", str(two)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    done = _torchrun(["train", *common, "--out", str(two)])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("saved to") == 1  # rank 0 alone reports and writes
     a, b = _run_files(one), _run_files(two)
@@ -146,57 +139,16 @@ def test_torchrun_two_processes_write_the_run_one_process_writes(tmp_path: Path)
 
 
 def test_models_that_cannot_split_are_refused_in_one_line(tmp_path: Path) -> None:
-    torchrun = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-port",
-        str(_free_port()),
-    ]
-    done = subprocess.run(
-        [
-            *torchrun,
-            "-m",
-            "lstmlab",
-            "train",
-            "--task",
-            "cumsum",
-            "--model",
-            "qa-stateful",
-            "--updates",
-            "4",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    out = ["--out", str(tmp_path / "run")]
+    done = _torchrun(["train", "--task", "cumsum", "--model", "qa-stateful", "--updates", "4", *out])
     assert done.returncode != 0
-    assert "Expected a model that is not stateful for data-parallel training" in done.stderr
-    checkpoints = subprocess.run(
-        [
-            *torchrun[:-1],
-            str(_free_port()),
-            "-m",
-            "lstmlab",
-            "train",
-            "--updates",
-            "4",
-            "--checkpoint-every",
-            "1",
-            "--out",
-            str(tmp_path / "run"),
-        ],
-        capture_output=True,
-        text=True,
-    )
+    # each rank says it in one line; the traceback torchrun prints is its own (a child failed), none is lstmlab's
+    assert done.stderr.count("lstmlab: error: Expected a model that is not stateful for data-parallel training") == 2
+    assert "lstmlab/experiments" not in done.stderr and not (tmp_path / "run").exists()
+    checkpoints = _torchrun(["train", "--updates", "4", "--checkpoint-every", "1", *out])
     assert checkpoints.returncode != 0
     assert checkpoints.stderr.count("lstmlab: error: Expected no --checkpoint-every for a data-parallel run") == 2
-    # each rank says it in one line; the traceback torchrun prints is its own (a child failed), none is lstmlab's
-    assert done.stderr.count("lstmlab: error: Expected a model that is not stateful") == 2
-    assert "lstmlab/experiments" not in done.stderr and not (tmp_path / "run").exists()
+    assert not (tmp_path / "run").exists()
 
 
 def test_resume_is_refused_under_torchrun(
@@ -230,21 +182,7 @@ def test_a_comparison_on_data_spreads_its_runs_over_the_ranks(tmp_path: Path) ->
     )
     assert done.returncode == 0, done.stderr[-2000:]
     two = tmp_path / "two"
-    torchrun = [
-        sys.executable,
-        "-m",
-        "torch.distributed.run",
-        "--nproc-per-node",
-        "2",
-        "--master-port",
-        str(_free_port()),
-    ]
-    done = subprocess.run(
-        [*torchrun, "-m", "lstmlab", *argv, "--out", str(two)],
-        capture_output=True,
-        text=True,
-        env={**os.environ, "OMP_NUM_THREADS": "1"},
-    )
+    done = _torchrun([*argv, "--out", str(two)])
     assert done.returncode == 0, done.stderr[-2000:]
     assert done.stdout.count("report: ") == 1  # rank 0 alone writes and reports
     rows = [list(csv.DictReader((d / "results.csv").read_text().splitlines())) for d in (one, two)]
