@@ -190,3 +190,10 @@ def test_a_comparison_on_data_spreads_its_runs_over_the_ranks(tmp_path: Path) ->
     assert [[r[k] for k in key] for r in rows[0]] == [[r[k] for k in key] for r in rows[1]]  # the same runs, scores
     assert json.loads((two / "runs.json").read_text())["spec"]["workers"] == 2
     assert sorted(p.name for p in one.iterdir()) == sorted(p.name for p in two.iterdir())
+
+
+def test_a_comparison_on_a_task_is_refused_under_torchrun(tmp_path: Path) -> None:
+    done = _torchrun(["compare", "directions", "--out", str(tmp_path / "cmp")])
+    assert done.returncode != 0
+    assert done.stderr.count("lstmlab: error: Expected --data for a comparison over several processes") == 2
+    assert not (tmp_path / "cmp").exists()
