@@ -40,7 +40,7 @@ MODELS = {  # name: (build options, width)
 }
 
 
-def _inputs(name: str, batch: int, width: int, vocab: int | None, features: int | None) -> tuple[torch.Tensor, ...]:
+def _inputs(batch: int, width: int, vocab: int | None, features: int | None) -> tuple[torch.Tensor, ...]:
     gen = torch.Generator().manual_seed(0)
     lengths = torch.randint(width // 2, width + 1, (batch,), generator=gen)
     if batch == 1:
@@ -78,7 +78,7 @@ def main() -> None:
         )
         feed_name = session.get_inputs()[0].name
         for batch in (1, 64):
-            x, lengths = _inputs(name, batch, width, build.get("vocab_size"), build.get("features"))
+            x, lengths = _inputs(batch, width, build.get("vocab_size"), build.get("features"))
             feeds = {feed_name: x.numpy(), "lengths": lengths.numpy()}
 
             def ours(x: torch.Tensor = x, lengths: torch.Tensor = lengths, model: torch.nn.Module = model) -> object:

@@ -484,9 +484,10 @@ def _class_counts(labels: Sequence[str]) -> dict[str, int]:
 
 
 def run_data_comparison(
-    spec: DataCompareSpec, out: Path, *, advance: Callable[[int], None] | None = None
+    spec: DataCompareSpec, out: Path | None, *, advance: Callable[[int], None] | None = None
 ) -> dict[str, Any]:
-    """Train every model and baseline on every split; write results.csv and runs.json to `out`.
+    """Train every model and baseline on every split; write results.csv and runs.json to `out` (None: write
+    nothing, as the ranks other than 0 under torchrun do: they train their share and rank 0 writes).
 
     Raises:
         ValueError: bad data, a model that cannot read the data's kind, too many folds, or a baseline's extra
@@ -527,6 +528,8 @@ def run_data_comparison(
                         advance(1)
         wall = time.perf_counter() - start
     runs = _describe(spec, examples, splits, jobs, results, workers, wall)
+    if out is None:
+        return runs
     out.mkdir(parents=True, exist_ok=True)
     rows = [
         {

@@ -24,7 +24,7 @@ from ..export import text_reader as reader_module
 from ..layers import Embedding
 from ..models import Sequential, first_member
 from .interchange import write_atomically
-from .saved import SavedRun, load_run
+from .saved import load_run
 
 __all__ = ["OnnxExport", "export_onnx_run"]
 
@@ -58,13 +58,6 @@ def _text_settings(encoder: TextEncoder, model: Sequential) -> dict[str, Any]:
         "padding": padding,
         "lengths": "valid" if padding == "post" else "full",
     }
-
-
-def _classes(saved: SavedRun) -> tuple[str, ...]:
-    if saved.kind in ("text", "series"):
-        _, encoder = saved.data
-        return tuple(encoder.labels)
-    return saved.reads.labels
 
 
 def export_onnx_run(run: Path, out: Path | None = None, *, overwrite: bool = False) -> OnnxExport:
@@ -105,7 +98,7 @@ def export_onnx_run(run: Path, out: Path | None = None, *, overwrite: bool = Fal
             settings["text"] = _text_settings(encoder, model)
     proto = model_to_onnx(model, standardisation=standardisation)
     inputs = tuple(i.name for i in proto.graph.input)
-    classes = _classes(saved)
+    classes = saved.classes
     description = {
         "format": "lstmlab ONNX export 1",
         "opset": OPSET,

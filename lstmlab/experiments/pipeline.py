@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
 import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -29,7 +28,7 @@ from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_
 from ..seeds import Seeds, set_seed
 from ..training import Callback, EarlyStopping, History, ModelCheckpoint, Progress, Scores, TrainConfig, Trainer
 from ..training import evaluate as evaluate_model
-from ..training.distributed import World, init_from_environment
+from ..training.distributed import World, init_from_environment, launched_size
 from . import defaults
 from .defaults import TrainChoices
 from .plots import plot_history
@@ -493,7 +492,7 @@ def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[
         ValueError: if there is no checkpoint to resume from, the training data changed since, or `path` now holds
             another run that the interrupted one was not started to replace (`--overwrite`).
     """
-    size = int(os.environ.get("WORLD_SIZE", "1") or 1)
+    size = launched_size()
     if size > 1:
         raise ValueError(
             f"Expected --resume in one process (a checkpoint of one). Received: {size} processes (torchrun)"

@@ -79,6 +79,13 @@ class SavedRun:
         return DataSpec.from_json(saved["spec"]), encoder_from_json(saved["encoder"])
 
     @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names by id: the encoder's for runs on the user's data, else what the model reads."""
+        if self.kind in ("text", "series"):
+            return tuple(self.data[1].labels)
+        return self.reads.labels
+
+    @property
     def reads(self) -> Reads:
         """What the model reads and answers (task runs and imported models: their inputs come as sequences).
 

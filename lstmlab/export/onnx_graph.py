@@ -54,7 +54,7 @@ from ..layers import (
     ReverseTime,
     TimeDistributed,
 )
-from ..models import Ensemble, Sequential
+from ..models import Ensemble, Sequential, snake_case
 
 __all__ = ["OPSET", "Standardisation", "export_onnx", "model_to_onnx"]
 
@@ -98,6 +98,7 @@ class _Graph:
     state_inputs: list[Any] = field(default_factory=list)
     state_outputs: list[Any] = field(default_factory=list)
     names: set[str] = field(default_factory=set)
+    source: str = "x"  # the graph's input, whose shape gives the number of steps
     batch_size: int | None = None
     cached: dict[str, str] = field(default_factory=dict)
 
@@ -138,7 +139,7 @@ class _Graph:
     def mask(self) -> str:
         """(B, T, 1) bool: True at each row's valid steps."""
         if "mask" not in self.cached:
-            shape = self.one("Shape", ["__input__"], "input_shape")
+            shape = self.one("Shape", [self.source], "input_shape")
             steps = self.one("Gather", [shape, self.shared("one", 1, np.int64)], "steps", axis=0)
             start, step = self.shared("zero", 0, np.int64), self.shared("one", 1, np.int64)
             positions = self.one("Range", [start, steps, step], "positions")
@@ -385,7 +386,7 @@ def _bidirectional(graph: _Graph, layer: Bidirectional, flow: _Flow, hint: str) 
 
 
 def _snake(layer: Layer) -> str:
-    return "".join(f"_{c.lower()}" if c.isupper() else c for c in type(layer).__name__).lstrip("_")
+    return snake_case(type(layer).__name__)
 
 
 def _member_logits(graph: _Graph, model: Sequential, x: str, prefix: str) -> str:
@@ -436,8 +437,8 @@ def model_to_onnx(model: Sequential, *, standardisation: Standardisation | None 
             f"{model.input_shape}"
         )
     ids = isinstance(first, Embedding)
-    graph = _Graph(onnx, batch_size=model.batch_size)
     input_name = "ids" if ids else "x"
+    graph = _Graph(onnx, source=input_name, batch_size=model.batch_size)
     graph.names.update({input_name, "lengths", "logits", "probabilities"})
     batch: int | str = model.batch_size or "batch"
     steps: int | str = model.input_shape[0] or "steps"
@@ -469,8 +470,6 @@ def model_to_onnx(model: Sequential, *, standardisation: Standardisation | None 
         graph.nodes.append(
             onnx.helper.make_node("Softmax", ["logits"], ["probabilities"], name="probabilities_node", axis=-1)
         )
-    for node in graph.nodes:  # the mask reads the steps of the model's input
-        node.input[:] = [input_name if name == "__input__" else name for name in node.input]
     out_dims: list[int | str] = [batch, steps, classes] if len(output_shape) == 2 else [batch, classes]
     element = onnx.TensorProto.INT64 if ids else onnx.TensorProto.FLOAT
     inputs = [

@@ -3,7 +3,7 @@ JSON)."""
 
 from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size, first_member
 from .layout import model_config, model_from_config
-from .sequential import Sequential
+from .sequential import Sequential, snake_case
 from .streaming import Streamer, streaming
 from .zoo import PRESETS, Preset, build_model, get_preset, parse_option, parse_options, preset_config
 
@@ -24,5 +24,6 @@ __all__ = [
     "parse_option",
     "parse_options",
     "preset_config",
+    "snake_case",
     "streaming",
 ]

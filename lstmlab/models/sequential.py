@@ -13,10 +13,10 @@ from ..layers.base import apply_layers, build_layers
 from ..layers.sequence import PaddingSide, lengths_check, padding_lengths_check
 from .pieces import answer_in_pieces
 
-__all__ = ["Sequential"]
+__all__ = ["Sequential", "snake_case"]
 
 
-def _snake_case(name: str) -> str:
+def snake_case(name: str) -> str:
     """Keras's layer naming: `TimeDistributed` -> `time_distributed`, `LSTM` -> `lstm`."""
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -265,7 +265,7 @@ class Sequential(nn.Module):
         seen: dict[str, int] = {}
         names = []
         for layer in layers:
-            base = _snake_case(type(layer).__name__)
+            base = snake_case(type(layer).__name__)
             count = seen.get(base, 0)
             seen[base] = count + 1
             names.append(base if count == 0 else f"{base}_{count}")

@@ -64,11 +64,11 @@ def streaming(model: Sequential) -> Sequential:
     return copied
 
 
-def _sigmoid_by_tanh(gates: Tensor, units: int) -> np.ndarray:
+def _sigmoid_by_tanh(gates: Tensor) -> np.ndarray:
     """An LSTM's (4H, K) gate rows i|f|g|o as (K, 4H) columns i|f|o|g, the sigmoid gates' halved: one `tanh` over
     all four then gives tanh(g) and, through 0.5 + 0.5 tanh(z / 2) = sigmoid(z), the three sigmoids."""
     i, f, g, o = gates.detach().double().chunk(4, dim=0)
-    return torch.cat([0.5 * i, 0.5 * f, 0.5 * o, g]).T.numpy()
+    return torch.cat([0.5 * i, 0.5 * f, 0.5 * o, g]).T.cpu().numpy()
 
 
 class _Step:
@@ -85,7 +85,7 @@ class _Identity(_Step):
 
 class _Lookup(_Step):
     def __init__(self, layer: Embedding, dtype: Any) -> None:
-        self.table = layer.embedding.weight.detach().numpy().astype(dtype)
+        self.table = layer.embedding.weight.detach().cpu().numpy().astype(dtype)
         self.size = layer.input_dim
 
     def __call__(self, x: np.ndarray, slots: Any) -> np.ndarray:
@@ -96,8 +96,8 @@ class _Lookup(_Step):
 class _Affine(_Step):
     def __init__(self, layer: Dense, dtype: Any) -> None:
         assert layer.linear is not None
-        self.kernel = layer.linear.weight.detach().numpy().T.astype(dtype)
-        self.bias = layer.linear.bias.detach().numpy().astype(dtype)
+        self.kernel = layer.linear.weight.detach().cpu().numpy().T.astype(dtype)
+        self.bias = layer.linear.bias.detach().cpu().numpy().astype(dtype)
         self.activation = layer.activation
 
     def __call__(self, x: np.ndarray, slots: Any) -> np.ndarray:
@@ -117,7 +117,7 @@ class _Recurrent(_Step):
         cell = layer.cell
         self.units, self.inputs = cell.units, cell.input_size
         bias = cell.bias.detach().unsqueeze(1)  # (4H, 1)
-        parts = [_sigmoid_by_tanh(w, self.units) for w in (cell.weight_ih, cell.weight_hh, bias)]
+        parts = [_sigmoid_by_tanh(w) for w in (cell.weight_ih, cell.weight_hh, bias)]
         self.stacked = np.concatenate(parts).astype(dtype)  # (D + H + 1, 4H)
         self.joined = self._fresh(capacity, dtype)
         self.c = np.zeros((capacity, self.units), dtype)
@@ -126,11 +126,6 @@ class _Recurrent(_Step):
         table = np.zeros((rows, self.inputs + self.units + 1), dtype)
         table[:, -1] = 1.0
         return table
-
-    @property
-    def h(self) -> np.ndarray:
-        """The hidden states, (capacity, H) (a view)."""
-        return self.joined[:, self.inputs : self.inputs + self.units]
 
     def grow(self, capacity: int) -> None:
         extra = capacity - len(self.c)

@@ -26,7 +26,6 @@ class BatcherStats:
 
     requests: int = 0
     batches: int = 0
-    rows: int = 0
     largest: int = 0  # requests in the largest batch
     refused: int = 0  # requests refused with the queue full
 
@@ -137,7 +136,6 @@ class Batcher(Generic[Item]):
                 continue
             self.stats.requests += len(live)
             self.stats.batches += 1
-            self.stats.rows += sum(w.rows for w in live)
             self.stats.largest = max(self.stats.largest, len(live))
             for w, result in zip(live, results, strict=True):
                 if not w.future.done():

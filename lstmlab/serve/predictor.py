@@ -7,6 +7,7 @@ gets what it gets alone, and what `lstmlab predict` prints for the same inputs.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -86,9 +87,7 @@ class Predictor:
                 self.text = encoder
             else:
                 self.scaler = encoder
-            self.classes = tuple(encoder.labels)
-        else:
-            self.classes = saved.reads.labels
+        self.classes = saved.classes
         self.tokens = isinstance(first_member(self.model).layers[0], Embedding)
         self.per_step = len(self.model.output_shape) == 2
         shape = self.model.input_shape
@@ -98,8 +97,7 @@ class Predictor:
         self.stream_refusal: str | None = None
         try:
             check_streamable(self.model)
-            self.streamer = Streamer(self.model.cpu(), capacity=1024)
-            self.model.to(self.device)
+            self.streamer = Streamer(self.model, capacity=1024)  # its own copy of the weights, in NumPy
         except ValueError as error:
             self.stream_refusal = str(error)
 
@@ -215,7 +213,7 @@ class Predictor:
                 raise ValueError(
                     f"Expected one row of {self.scaler.channels} value(s) per stream. Received: shape {raw.shape}"
                 )
-            values = (raw - np.asarray(self.scaler.mean)) / np.asarray(self.scaler.std)
+            values = self.scaler.transform(list(raw[:, None, :]), "the streams")[0][:, 0].numpy()  # one step each
         elif self.tokens:
             values = np.asarray(values)
         probabilities = self.streamer.step(ids, values, probabilities=True)
@@ -232,8 +230,6 @@ class Predictor:
         metrics_path = self.saved.directory / "metrics.json"
         figures: dict[str, Any] = {}
         if metrics_path.is_file():
-            import json
-
             test = json.loads(metrics_path.read_text()).get("test", {})
             figures = {k: test[k] for k in ("accuracy", "loss", "count") if k in test and _plain(test[k])}
         model = description.get("model", {})

@@ -25,7 +25,16 @@ from torch import Tensor, nn
 from ..data import SequenceData
 from .hooks import BatchModel
 
-__all__ = ["Answering", "World", "all_ranks_say", "init_from_environment", "shard", "sum_over_ranks", "world"]
+__all__ = [
+    "Answering",
+    "World",
+    "all_ranks_say",
+    "init_from_environment",
+    "launched_size",
+    "shard",
+    "sum_over_ranks",
+    "world",
+]
 
 
 @dataclass(frozen=True)
@@ -52,21 +61,25 @@ def world() -> World:
     return World()
 
 
-def init_from_environment(device: torch.device | None = None) -> World:
-    """Join the process group `torchrun` describes in the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT):
-    gloo on CPU, NCCL on CUDA. Without those variables (a plain `lstmlab train`), one process: rank 0 of 1.
+def launched_size() -> int:
+    """The number of processes `torchrun` started (WORLD_SIZE), 1 without it."""
+    return int(os.environ.get("WORLD_SIZE", "1") or 1)
+
+
+def init_from_environment() -> World:
+    """Join the process group `torchrun` describes in the environment (RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT),
+    over gloo (training runs on the CPU). Without those variables (a plain `lstmlab train`), one process: rank 0 of 1.
 
     Raises:
         ValueError: where the environment names a world but torch has no distributed support.
     """
-    size = int(os.environ.get("WORLD_SIZE", "1"))
+    size = launched_size()
     if size <= 1:
         return World()
     if not torch.distributed.is_available():
         raise ValueError(f"Expected a torch build with torch.distributed. Received: WORLD_SIZE={size} without it")
     if not torch.distributed.is_initialized():
-        backend = "nccl" if device is not None and device.type == "cuda" else "gloo"
-        torch.distributed.init_process_group(backend)
+        torch.distributed.init_process_group("gloo")
     return world()
 
 
