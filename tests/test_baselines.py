@@ -74,7 +74,7 @@ def test_tfidf_logreg_learns_the_words_that_decide() -> None:
     np.testing.assert_allclose(proba.sum(1), 1.0)
     np.testing.assert_array_equal(proba.argmax(1), fitted.predict(test[0]))
     ids, seconds = fitted.timed_predict(test[0])
-    assert ids.dtype == np.int64 and 0 < seconds < 0.1 and fitted.fit_seconds > 0
+    assert ids.dtype == np.int64 and seconds > 0 and fitted.fit_seconds > 0  # measured, never bounded: no timings
 
 
 def test_tfidf_logreg_reads_word_pairs() -> None:
