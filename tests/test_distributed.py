@@ -19,7 +19,7 @@ from safetensors.torch import load_file
 from lstmlab.data import CumsumConfig, SequenceData, make_cumsum
 from lstmlab.models import Ensemble, Sequential, build_model
 from lstmlab.training import TrainConfig, Trainer
-from lstmlab.training.distributed import World
+from lstmlab.training.distributed import World, joined
 
 pytestmark = pytest.mark.skipif(not torch.distributed.is_available(), reason="torch without torch.distributed")
 
@@ -60,14 +60,12 @@ def _train(case: str, at: World) -> tuple[dict[str, torch.Tensor], list[dict[str
 
 
 def _rank(rank: int, size: int, port: int, case: str, out: str) -> None:
-    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port))
-    torch.distributed.init_process_group("gloo", rank=rank, world_size=size)
+    os.environ.update(MASTER_ADDR="127.0.0.1", MASTER_PORT=str(port), RANK=str(rank), WORLD_SIZE=str(size))
     torch.set_num_threads(1)
-    try:
-        weights, epochs = _train(case, World(rank, size))
+    with joined() as at:  # as the pipeline joins and leaves (a barrier before the group goes)
+        assert at == World(rank, size)
+        weights, epochs = _train(case, at)
         torch.save({"weights": weights, "epochs": epochs}, f"{out}.{rank}")
-    finally:
-        torch.distributed.destroy_process_group()
 
 
 def _torchrun(argv: list[str]) -> subprocess.CompletedProcess[str]:

@@ -7,10 +7,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import torch
-
 from ..data.datasets import DataSpec
-from ..training.distributed import init_from_environment
+from ..training.distributed import joined
 from .baselines import baselines_for
 from .compare import COMPARISONS, GRID_OPTIONS, GRID_TRAINING, CompareSpec, run_comparison, variants
 from .data_compare import DataCompareSpec, run_data_comparison
@@ -137,21 +135,16 @@ def compare(
     report. Under torchrun (a comparison on data) the runs are spread over the ranks; rank 0 writes and returns,
     the others return None."""
     _check(request)  # bad options, models and grids fail before anything is written
-    at = init_from_environment()  # under torchrun: the runs of a comparison on data spread over the ranks
-    if at.distributed:
-        try:
-            if request.data is None:
-                raise ValueError(
-                    f"Expected --data for a comparison over several processes (its runs are spread over them). "
-                    f"Received: {request.kind} on a task, under torchrun with {at.size} processes"
-                )
-            if not at.main:  # its share of the runs; rank 0 gathers them and writes everything
-                run_data_comparison(request.data_spec(), None)
-                return None
-            return _compare_in(request, out, smooth=smooth, overwrite=overwrite, advance=advance)
-        finally:
-            torch.distributed.destroy_process_group()
-    return _compare_in(request, out, smooth=smooth, overwrite=overwrite, advance=advance)
+    with joined() as at:  # under torchrun: the runs of a comparison on data spread over the ranks
+        if at.distributed and request.data is None:
+            raise ValueError(
+                f"Expected --data for a comparison over several processes (its runs are spread over them). "
+                f"Received: {request.kind} on a task, under torchrun with {at.size} processes"
+            )
+        if not at.main:  # its share of the runs; rank 0 gathers them and writes everything
+            run_data_comparison(request.data_spec(), None)
+            return None
+        return _compare_in(request, out, smooth=smooth, overwrite=overwrite, advance=advance)
 
 
 def _compare_in(

@@ -28,7 +28,7 @@ from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_
 from ..seeds import Seeds, set_seed
 from ..training import Callback, EarlyStopping, History, ModelCheckpoint, Progress, Scores, TrainConfig, Trainer
 from ..training import evaluate as evaluate_model
-from ..training.distributed import World, init_from_environment, launched_size
+from ..training.distributed import World, joined, launched_size
 from . import defaults
 from .defaults import TrainChoices
 from .plots import plot_history
@@ -429,8 +429,7 @@ def train_run(
     """
     if checkpoint_every is not None and checkpoint_every < 1:
         raise ValueError(f"Expected checkpoint_every >= 1. Received: {checkpoint_every}")
-    at = init_from_environment()  # under torchrun: this process's rank in the group; else rank 0 of 1
-    try:
+    with joined() as at:  # under torchrun: this process's rank in the group; else rank 0 of 1
         if at.distributed and checkpoint_every is not None:
             raise ValueError(
                 f"Expected no --checkpoint-every for a data-parallel run (it keeps no checkpoint yet). Received: "
@@ -450,9 +449,6 @@ def train_run(
         return _run_in(
             run_dir, prepared, spec, overwrite=overwrite, every=checkpoint_every, progress=progress, stop=stop, world=at
         )
-    finally:
-        if at.distributed:
-            torch.distributed.destroy_process_group()
 
 
 def _train_rank(prepared: Prepared, at: World, stop: Callable[[], bool] | None) -> None:

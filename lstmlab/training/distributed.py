@@ -15,7 +15,10 @@ does.
 
 from __future__ import annotations
 
+import gc
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,6 +33,7 @@ __all__ = [
     "World",
     "all_ranks_say",
     "init_from_environment",
+    "joined",
     "launched_size",
     "shard",
     "sum_over_ranks",
@@ -81,6 +85,25 @@ def init_from_environment() -> World:
     if not torch.distributed.is_initialized():
         torch.distributed.init_process_group("gloo")
     return world()
+
+
+@contextmanager
+def joined() -> Iterator[World]:
+    """`init_from_environment` for the length of a `with` block, then leave the group. On success the ranks first
+    meet at a barrier, so that none tears its connections down while another still uses them (a rank that exits
+    early can abort the other's gloo threads); after an error they leave at once (a barrier could wait forever)."""
+    at = init_from_environment()
+    if not at.distributed:
+        yield at
+        return
+    try:
+        yield at
+    except BaseException:
+        torch.distributed.destroy_process_group()
+        raise
+    gc.collect()  # a DDP wrapper left in a reference cycle goes before its process group does
+    torch.distributed.barrier()
+    torch.distributed.destroy_process_group()
 
 
 def _items(batch: SequenceData) -> Tensor:

@@ -206,6 +206,7 @@ class Trainer:
                 elif after_epoch is not None and self.epoch < self.epochs:
                     after_epoch()
         self.finished = True
+        self.answering = None  # DDP's reducer goes before its process group does
         for callback in self.callbacks:
             callback.on_train_end(self.model)
         self.model.eval()
