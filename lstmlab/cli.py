@@ -347,7 +347,13 @@ TRAINING_OPTIONS: tuple[tuple[str, Callable[[str], Any], str], ...] = (
     ("--patience", int, "stop after N epochs without a better val_loss (default: train to the end)"),
     ("--ensemble", positive_int, "train K copies from different initial weights; answer with their mean"),
 )
-TRAINING = ("updates", "epochs", "schedule", *(flag[2:].replace("-", "_") for flag, _, _ in TRAINING_OPTIONS))
+TRAINING = (
+    "updates",
+    "epochs",
+    "schedule",
+    "precision",
+    *(flag[2:].replace("-", "_") for flag, _, _ in TRAINING_OPTIONS),
+)
 DATA_OPTIONS = ("test_path", "data_format", "text_column", "label_column", "encoding", "test_fraction", "split_seed")
 TEXT_OPTIONS = ("level", "max_words", "min_count", "max_len", "truncating", "padding")
 TASK_ONLY = {"--task", "--task-set", "--train-size", "--test-size"}
@@ -392,6 +398,12 @@ def add_train(sub: Any) -> None:
     for flag, kind, explained in TRAINING_OPTIONS:
         add(flag, type=kind, help=_with_default(flag[2:].replace("-", "_"), explained))
     add("--schedule", choices=["constant", "cosine"], help=_with_default("schedule", "learning rate over training"))
+    add(
+        "--precision",
+        choices=list(defaults.PRECISIONS),
+        help="mixed precision: the training forward pass under autocast in bf16 or fp16 (weights stay fp32; "
+        "default: fp32)",
+    )
     add("--merge-mode", choices=["concat", "sum", "mul", "ave"], help="Bi-LSTM merge mode of the preset")
     add("--seed", type=int, default=RunSpec.seed, help="one seed for weights, data, dropout and split")
     add("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")

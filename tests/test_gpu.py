@@ -143,3 +143,40 @@ def test_served_predictions_on_cuda_equal_those_on_cpu(tmp_path: object) -> None
     assert_close(
         torch.tensor(cuda_answer["probabilities"]), torch.tensor(cpu_answer["probabilities"]), atol=1e-4, rtol=1e-3
     )
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_mixed_precision_on_cuda_learns_and_resumes_where_it_stopped(precision: str) -> None:
+    """fp16's loss scale is part of the checkpoint: a resumed run ends with the uninterrupted run's weights (to
+    cuDNN's reproducibility; a scale restarted from its default skips other steps and ends far off)."""
+    import json
+
+    from training_fixtures import fixed_set
+
+    from lstmlab import Dense, Sequential, TimeDistributed
+    from lstmlab.training import TrainConfig, Trainer, evaluate
+
+    def model() -> Sequential:
+        torch.manual_seed(21)
+        layers = [LSTM(8, return_sequences=True), TimeDistributed(Dense(1))]
+        return Sequential(layers, input_shape=(None, 1)).to("cuda")
+
+    from lstmlab.data import SequenceData
+
+    def on_cuda(data: SequenceData) -> SequenceData:
+        return SequenceData(data.x.cuda(), data.y.cuda(), None if data.lengths is None else data.lengths.cuda())
+
+    train, test = on_cuda(fixed_set(256, seed=1)), on_cuda(fixed_set(128, seed=2))
+    config = TrainConfig(epochs=8, batch_size=16, learning_rate=2e-2, precision=precision)  # type: ignore[arg-type]
+    whole = Trainer(model(), train, config=config)
+    whole.run()
+    assert evaluate(whole.model, test).accuracy > 0.85
+    first = Trainer(model(), train, config=config)
+    first.run(stop=lambda: first.updates == 37)
+    tensors, meta = first.state()
+    assert (meta["scaler"] is None) == (precision == "bf16")
+    second = Trainer(model(), train, config=config)
+    second.load_state(tensors, json.loads(json.dumps(meta)))
+    second.run()
+    for key, value in whole.model.state_dict().items():
+        assert_close(second.model.state_dict()[key], value, rtol=1e-4, atol=1e-5)

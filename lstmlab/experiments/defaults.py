@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..training import TrainConfig
-from ..training.config import Schedule
+from ..training.config import PRECISIONS, Precision, Schedule
 
 __all__ = [
     "DATA_PRESETS",
     "DATA_TRAINING",
     "FIXED_SET_TRAINING",
+    "PRECISIONS",
     "PRESET_TRAINING",
     "SERIES_REGULARISATION",
     "SMALL_TEXT",
@@ -91,6 +92,7 @@ class TrainChoices:
     clip_norm: float | None = None  # clip the gradient norm to this (None: no clipping)
     weight_decay: float | None = None  # decoupled weight decay, AdamW (None: plain Adam)
     schedule: Schedule | None = None  # constant, or cosine decay to 0 at the last update
+    precision: Precision | None = None  # the training forward pass under autocast (None: fp32)
     validation_split: float | None = None  # last share of a fixed training set held out to pick the best epoch
     patience: int | None = None  # stop after this many epochs without a better val_loss (None: never)
     ensemble: int | None = None  # members trained side by side

@@ -100,10 +100,11 @@ def check_feature_size(name: str, x: Tensor, size: int) -> None:
 
 
 def check_floating(name: str, x: Tensor, weights: Tensor | None = None) -> None:
-    """Raise a ValueError unless `x` holds floating-point values (of the dtype of `weights`, where given)."""
+    """Raise a ValueError unless `x` holds floating-point values (of the dtype of `weights`, where given, unless
+    autocast runs: mixed precision mixes them)."""
     if not torch.is_floating_point(x):
         raise ValueError(f"{name} expected a floating-point input. Received: dtype={x.dtype}")
-    if weights is not None and x.dtype != weights.dtype:
+    if weights is not None and x.dtype != weights.dtype and not torch.is_autocast_enabled(x.device.type):
         raise ValueError(
             f"{name} expected inputs of its weights' dtype {weights.dtype} (convert the model with .to(dtype)). "
             f"Received: dtype={x.dtype}"

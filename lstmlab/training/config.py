@@ -6,9 +6,11 @@ import math
 from dataclasses import dataclass
 from typing import Literal
 
-__all__ = ["Schedule", "TrainConfig"]
+__all__ = ["PRECISIONS", "Precision", "Schedule", "TrainConfig"]
 
 Schedule = Literal["constant", "cosine"]
+Precision = Literal["fp32", "bf16", "fp16"]
+PRECISIONS: tuple[Precision, ...] = ("fp32", "bf16", "fp16")
 
 
 @dataclass(frozen=True)
@@ -30,6 +32,9 @@ class TrainConfig:
     shuffle: bool = True  # reshuffle a fixed training set every epoch
     validation_split: float = 0.0  # hold out this last fraction of a fixed training set (Keras's rule)
     seed: int = 0  # batch order, online examples and dropout: CPU runs repeat bit for bit
+    # the forward pass of training under autocast in this dtype (weights, optimiser and loss stay float32; fp16
+    # scales the loss against underflow); evaluation and prediction run in the model's dtype
+    precision: Precision = "fp32"
 
     def __post_init__(self) -> None:
         if (self.epochs is None) == (self.updates is None):
@@ -50,3 +55,5 @@ class TrainConfig:
             raise ValueError(f"Expected a finite weight_decay >= 0. Received: weight_decay={self.weight_decay!r}")
         if not 0.0 <= self.validation_split < 1.0:
             raise ValueError(f"Expected validation_split in [0, 1). Received: {self.validation_split!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"Expected precision one of {', '.join(PRECISIONS)}. Received: {self.precision!r}")

@@ -77,25 +77,63 @@ def _step(
     clip_norm: float | None,
     answering: nn.Module | None = None,
     weight: float = 1.0,
+    mixed: Mixed | None = None,
 ) -> tuple[Tensor, Tensor]:
     """`train_step` on the model's hooks, resolved once by the caller (a `Trainer`, once per run). Data-parallel:
-    `answering` is the DDP module whose forward gives the answers, and `weight` scales this rank's loss."""
+    `answering` is the DDP module whose forward gives the answers, and `weight` scales this rank's loss. `mixed`:
+    the forward pass under autocast (and fp16's loss scaling)."""
     optimizer.zero_grad(set_to_none=True)
-    answers = hooks.training_answers(batch) if answering is None else answering(batch)
+    with nullcontext() if mixed is None else mixed.autocast(batch.x.device):
+        answers = hooks.training_answers(batch) if answering is None else answering(batch)
     logits, targets, lengths = answers  # (K, B, [T,] C)
+    logits = logits.float() if mixed is not None else logits  # the loss in float32
     learners = logits.shape[0]
     if learners > 1:
         targets = targets.repeat(learners, *([1] * (targets.dim() - 1)))  # (K * B, [T])
         lengths = None if lengths is None else lengths.repeat(learners, *([1] * (lengths.dim() - 1)))
     flat_logits, flat_targets = valid_targets(logits.reshape(-1, *logits.shape[2:]), targets, lengths)
     value = loss(flat_logits, flat_targets)
-    (value * (learners * weight)).backward()  # type: ignore[no-untyped-call]
+    scaled = value * (learners * weight)
+    scaler = None if mixed is None else mixed.scaler
+    (scaled if scaler is None else scaler.scale(scaled)).backward()  # type: ignore[no-untyped-call]
     if clip_norm is not None:
+        if scaler is not None:
+            scaler.unscale_(optimizer)
         for parameters in hooks.clip_groups():
             nn.utils.clip_grad_norm_(parameters, clip_norm)
-    optimizer.step()
+    if scaler is None:
+        optimizer.step()
+    else:  # skips the step where the scaled gradients overflowed, and adjusts the scale
+        scaler.step(optimizer)
+        scaler.update()
     with torch.no_grad():
         return value.detach(), accuracy(flat_logits.detach(), flat_targets)
+
+
+@dataclass
+class Mixed:
+    """Mixed-precision training: the forward pass under autocast in `dtype`; for float16 a `GradScaler` (its loss
+    scale is part of a checkpoint)."""
+
+    dtype: torch.dtype
+    scaler: torch.amp.GradScaler | None
+
+    @staticmethod
+    def of(precision: str, device: torch.device) -> Mixed | None:
+        """None for fp32 (no autocast at all)."""
+        if precision == "fp32":
+            return None
+        if precision == "bf16":
+            return Mixed(torch.bfloat16, None)
+        if device.type == "cpu":  # oneDNN has no float16 LSTM ("could not create a primitive descriptor")
+            raise ValueError(
+                "Expected precision fp16 on a CUDA device (PyTorch's CPU LSTM has no float16 kernel; bf16 runs on "
+                "the CPU). Received: precision fp16 on the cpu"
+            )
+        return Mixed(torch.float16, torch.amp.GradScaler(device.type))
+
+    def autocast(self, device: torch.device) -> AbstractContextManager[Any]:
+        return torch.autocast(device.type, dtype=self.dtype)
 
 
 def fused_kernel(params: Sequence[nn.Parameter]) -> bool | None:
@@ -175,6 +213,8 @@ class Trainer:
         self.finished = False
         self.interrupted = False
         # data-parallel: every rank draws the same global batches and trains on its rows of each (`distributed`)
+        parameter = next(iter(model.parameters()), None)
+        self.mixed = Mixed.of(config.precision, torch.device("cpu") if parameter is None else parameter.device)
         self.world = world or World()
         self.answering: nn.Module | None = None
         if self.world.distributed:
@@ -217,11 +257,13 @@ class Trainer:
         self.model.train()
         for batch in self._remaining_batches():
             if self.answering is None:
-                batch_loss, batch_accuracy = _step(self.hooks, self.optimizer, batch, self.config.clip_norm)
+                batch_loss, batch_accuracy = _step(
+                    self.hooks, self.optimizer, batch, self.config.clip_norm, mixed=self.mixed
+                )
             else:  # this rank's rows; its figures as its share of the global batch's (summed at the epoch's end)
                 rows, weight = shard(batch, self.world)
                 batch_loss, batch_accuracy = _step(
-                    self.hooks, self.optimizer, rows, self.config.clip_norm, self.answering, weight
+                    self.hooks, self.optimizer, rows, self.config.clip_norm, self.answering, weight, self.mixed
                 )
                 share = weight / self.world.size
                 batch_loss, batch_accuracy = batch_loss * share, batch_accuracy * share
@@ -321,6 +363,7 @@ class Trainer:
             "total": self.total,
             "optimizer": {"param_groups": optimizer["param_groups"], "slots": slots},
             "scheduler": None if self.scheduler is None else self.scheduler.state_dict(),
+            "scaler": None if self.mixed is None or self.mixed.scaler is None else self.mixed.scaler.state_dict(),
             "history": dataclasses.asdict(self.history),
             "callbacks": callbacks,
         }
@@ -333,7 +376,8 @@ class Trainer:
         Raises:
             ValueError: if the state was saved by another kind of training.
         """
-        if meta.get("format") != STATE_FORMAT or meta.get("config") != _json_round_trip(self.config):
+        saved = {"precision": "fp32", **(meta.get("config") or {})}  # checkpoints from before mixed precision
+        if meta.get("format") != STATE_FORMAT or saved != _json_round_trip(self.config):
             raise ValueError(
                 f"Expected a checkpoint of this training ({STATE_FORMAT}, the same settings). Received: "
                 f"{meta.get('format')!r} with settings {meta.get('config')!r}"
@@ -352,6 +396,8 @@ class Trainer:
         self.optimizer.load_state_dict({"state": state, "param_groups": meta["optimizer"]["param_groups"]})
         if self.scheduler is not None:
             self.scheduler.load_state_dict(meta["scheduler"])
+        if self.mixed is not None and self.mixed.scaler is not None:
+            self.mixed.scaler.load_state_dict(meta["scaler"])
         torch.set_rng_state(tensors["rng.torch"])
         self.generator.set_state(tensors["rng.data"])
         self.epoch_start = tensors["rng.epoch_start"]
