@@ -11,24 +11,34 @@ token-id sequences (default 1024, 16 batches per epoch). Candidates:
 - Keras 3 on TensorFlow (as the article ran it), where installed: `model.fit(x, y, batch_size=64, epochs=1)` in a
   separate process, so that TensorFlow's threads never run beside torch's.
 
-Two scenarios: every sequence 380 tokens long, and lengths drawn uniformly in [190, 380] (seed 0), right-padded
-with id 0: lstmlab gets the lengths, the plain loop packs the batch (`pack_padded_sequence(enforce_sorted=False)`,
-so that padding does not reach the backward direction) and pads it back to 380 steps, Keras masks id 0.
+Two scenarios by default: every sequence 380 tokens long, and lengths drawn uniformly in [190, 380] (seed 0),
+right-padded with id 0: lstmlab gets the lengths, the plain loop packs the batch
+(`pack_padded_sequence(enforce_sorted=False)`, so that padding does not reach the backward direction) and pads it
+back to 380 steps, Keras masks id 0.
+
+`--imdb` runs one scenario instead, sized like the IMDB review set: 25,000 texts (`--examples`), token ids uniform in
+1..3799, lengths `clip(rint(lognormal(mu, sigma)), 10, 380)` with sigma 0.75 and mu = ln 230 - sigma^2 / 2 (a long
+right tail whose mean is 230 tokens; `numpy.random.default_rng(0).lognormal`), right-padded with id 0 and handled as
+in the variable-length scenario. For 25,000 texts the lengths before clipping have mean 230.2 and median 173; the
+model reads 380 steps, so 14.9 % of the texts are cut there and the lengths it trains on have mean 198.7 (the script
+prints these for the run's texts).
 
 Each candidate first trains one untimed warm-up epoch; then, within each repeat, the candidates each time one whole
 epoch, round-robin (the first one rotates between repeats), so that load from other processes hits all of them
-alike. The table gives the median throughput (sequences per second, higher is better) over repeats, its
-interquartile range, and the ratios lstmlab / plain PyTorch and lstmlab / Keras (>= 1 means lstmlab is at least as
-fast). Before timing, the script checks that lstmlab and the plain model give the same loss on the first batch.
+alike. The table gives, per candidate, the median throughput (sequences per second, higher is better) over repeats,
+its interquartile range, the median seconds per epoch, and the ratio median(lstmlab) / median(candidate) in
+sequences per second (>= 1 means lstmlab is at least as fast). Before timing, the script checks that lstmlab and
+the plain model give the same loss on the first batch.
 
 Usage:
-    python benchmarks/text_speed.py [--repeats 5] [--examples 1024] [--keras-epochs 5] [--device cpu|cuda]
+    python benchmarks/text_speed.py [--imdb] [--repeats 5] [--examples 1024] [--keras-epochs 5] [--device cpu|cuda]
                                     [--threads N] [--quick] [--profile] [--csv PATH]
 
 On a machine that other processes load, `--threads` below the free cores keeps torch's and TensorFlow's worker
 threads from waiting on descheduled siblings at every step (which makes epochs erratic, seconds apart).
 
-Results are printed as a table and written to benchmarks/results/text_speed_<time>_<device>.csv.
+Results are printed as a table and written to benchmarks/results/text_speed_<time>_<device>.csv
+(text_speed-imdb_<time>_<device>.csv with `--imdb`).
 """
 
 from __future__ import annotations
@@ -36,6 +46,7 @@ from __future__ import annotations
 import argparse
 import cProfile
 import json
+import math
 import os
 import pstats
 import statistics
@@ -74,8 +85,11 @@ VOCAB, STEPS, EMBED, UNITS = 3800, 380, 32, 32  # the first article's model
 BATCH = 64
 LEARNING_RATE = 1e-3  # Adam's default in Keras and lstmlab
 SEED = 0
-FIXED, VARLEN = "fixed 380", "varlen 190-380"
-MIN_LENGTH = 190
+FIXED, VARLEN, IMDB = "fixed 380", "varlen 190-380", "imdb lognormal 10-380"
+MIN_LENGTH = 190  # VARLEN's shortest text
+IMDB_EXAMPLES = 25_000  # the IMDB review set's training half
+IMDB_MEAN, IMDB_SIGMA = 230.0, 0.75  # lognormal lengths: mean 230 tokens, median 230 exp(-sigma^2 / 2) = 174
+IMDB_SHORTEST = 10  # IMDB's lengths are clipped to [IMDB_SHORTEST, STEPS]
 # Measured on this machine before the project existed (fixed-length case), in sequences per second.
 REFERENCE = {"plain PyTorch": 375.0, "Keras": 247.0}
 
@@ -87,7 +101,7 @@ class TextData:
 
     ids: np.ndarray  # (N, T) int64 token ids in 1..VOCAB-1, 0 after each row's length
     labels: np.ndarray  # (N,) int64 in {0, 1}
-    lengths: np.ndarray | None  # (N,) int64 in [MIN_LENGTH, STEPS], or None when every row is full
+    lengths: np.ndarray | None  # (N,) int64 in [1, STEPS], or None when every row is full
 
 
 def make_data(examples: int, scenario: str) -> TextData:
@@ -96,9 +110,25 @@ def make_data(examples: int, scenario: str) -> TextData:
     labels = rng.integers(0, 2, size=examples, dtype=np.int64)
     if scenario == FIXED:
         return TextData(ids, labels, None)
-    lengths = np.random.default_rng(SEED).integers(MIN_LENGTH, STEPS + 1, size=examples, dtype=np.int64)
+    lengths = make_lengths(examples, scenario)
     ids[np.arange(STEPS) >= lengths[:, None]] = 0  # right-padding
     return TextData(ids, labels, lengths)
+
+
+def make_lengths(examples: int, scenario: str) -> np.ndarray:
+    """(N,) int64 lengths of a variable-length scenario, from a generator of their own (seed 0)."""
+    rng = np.random.default_rng(SEED)
+    if scenario == VARLEN:
+        return rng.integers(MIN_LENGTH, STEPS + 1, size=examples, dtype=np.int64)
+    mu = math.log(IMDB_MEAN) - IMDB_SIGMA**2 / 2  # a lognormal's mean is exp(mu + sigma^2 / 2)
+    return np.clip(np.rint(rng.lognormal(mu, IMDB_SIGMA, size=examples)), IMDB_SHORTEST, STEPS).astype(np.int64)
+
+
+def lengths_line(lengths: np.ndarray) -> str:
+    """The lengths a scenario trains on, as the docstring describes them."""
+    cut = float(np.mean(lengths == STEPS))
+    spread = f"lengths {lengths.min()}-{lengths.max()}, mean {lengths.mean():.1f}, median {np.median(lengths):.0f}"
+    return f"{spread}, {cut:.1%} at {STEPS}"
 
 
 # ----------------------------------------------------------------------------------------- candidates
@@ -336,7 +366,10 @@ def run_scenario(
     scenario: str, args: argparse.Namespace, worker: KerasWorker | None, sync: Callable[[], None]
 ) -> list[dict[str, object]]:
     device = torch.device(args.device)
-    train = sequence_data(make_data(args.examples, scenario), device)
+    data = make_data(args.examples, scenario)
+    if data.lengths is not None:
+        print(f"{scenario}: {lengths_line(data.lengths)}")
+    train = sequence_data(data, device)
     model = lstmlab_model(device)
     plain = plain_copy(model)
     ours, theirs = first_batch_losses(model, plain, train)
@@ -375,6 +408,7 @@ def rows_of(scenario: str, candidates: list[Candidate], examples: int, matched: 
                 "median_seq_per_s": median,
                 "q1_seq_per_s": low,
                 "q3_seq_per_s": high,
+                "median_epoch_s": statistics.median(c.times),
                 "lstmlab_over_this": ours / median,
                 "anchor": c.anchor,
                 "timed_epochs": len(c.times),
@@ -395,28 +429,31 @@ def profile_epoch(scenario: str, model: Sequential, train: SequenceData) -> None
 
 # ----------------------------------------------------------------------------------------- output
 def print_results(rows: list[dict[str, object]]) -> None:
-    header = ("scenario", "lstmlab seq/s", "IQR", "plain seq/s", "IQR", "lstmlab/plain", "Keras seq/s", "IQR")
-    header += ("lstmlab/Keras",)
-    lines = []
-    for scenario in dict.fromkeys(str(row["scenario"]) for row in rows):
-        by_name = {str(row["candidate"]): row for row in rows if row["scenario"] == scenario}
-        keras = next((row for name, row in by_name.items() if name.startswith("Keras")), None)
-        cells = [scenario]
-        for row in (by_name["lstmlab"], by_name["plain PyTorch"], keras):
-            if row is None:
-                cells += ["-", "-", "-"]
-                continue
-            cells += [f"{row['median_seq_per_s']:.0f}", f"{row['q1_seq_per_s']:.0f}-{row['q3_seq_per_s']:.0f}"]
-            if row["candidate"] != "lstmlab":
-                cells.append(f"{row['lstmlab_over_this']:.2f}")
-        lines.append(tuple(cells))
-    print_table(header, lines)
+    """One line per scenario and candidate; a candidate that did not run (Keras skipped) has none."""
+    header = ("scenario", "candidate", "seq/s", "IQR", "s/epoch", "lstmlab/this")
+    lines = [
+        (
+            str(row["scenario"]),
+            str(row["candidate"]),
+            f"{row['median_seq_per_s']:.0f}",
+            f"{row['q1_seq_per_s']:.0f}-{row['q3_seq_per_s']:.0f}",
+            f"{row['median_epoch_s']:.2f}",
+            "-" if row["candidate"] == "lstmlab" else f"{row['lstmlab_over_this']:.2f}",
+        )
+        for row in rows
+    ]
+    print_table(header, lines, left=2, groups=True)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--imdb", action="store_true", help="only the IMDB-sized scenario: lognormal lengths, 25,000 texts by default"
+    )
     parser.add_argument("--repeats", type=int, default=None, help="timed epochs per candidate (default 5; 2 quick)")
-    parser.add_argument("--examples", type=int, default=None, help="sequences per epoch (default 1024; 256 quick)")
+    parser.add_argument(
+        "--examples", type=int, default=None, help="sequences per epoch (default 1024, --imdb 25000; 256 quick)"
+    )
     parser.add_argument(
         "--keras-epochs", type=int, default=None, help="timed Keras epochs per scenario (default: --repeats; 0 skips)"
     )
@@ -432,7 +469,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.repeats is None:
         args.repeats = 2 if args.quick else 5
     if args.examples is None:
-        args.examples = 256 if args.quick else 1024
+        args.examples = 256 if args.quick else IMDB_EXAMPLES if args.imdb else 1024
     if args.keras_epochs is None:
         args.keras_epochs = args.repeats
     if args.repeats < 1 or args.examples < 1 or args.keras_epochs < 0 or (args.threads or 1) < 1:
@@ -455,6 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         f"settings: text-bilstm without dropout, {args.examples} sequences x {STEPS} tokens per epoch, batch {BATCH}, "
         f"Adam lr {LEARNING_RATE:g}, {args.repeats} repeats, Keras epochs {args.keras_epochs}"
     )
+    scenarios = (IMDB,) if args.imdb else (FIXED, VARLEN)
     began = time.perf_counter()
     rows: list[dict[str, object]] = []
     with tempfile.TemporaryFile("w+") as keras_log:
@@ -462,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
         if worker is not None:
             print(f"Keras: {worker.info['name']}, in a separate process")
         try:
-            for scenario in (FIXED, VARLEN):
+            for scenario in scenarios:
                 rows += run_scenario(scenario, args, worker, sync)
         finally:
             if worker is not None:
@@ -470,14 +508,15 @@ def main(argv: list[str] | None = None) -> int:
     elapsed = time.perf_counter() - began
 
     print_results(rows)
-    print("seq/s: median over repeats of sequences trained per second (higher is better), one epoch per sample.")
-    print("ratios: median(lstmlab) / median(other); >= 1 means lstmlab is at least as fast.")
-    print(
-        f"reference ({FIXED}, measured on this machine before the project): "
-        + ", ".join(f"{name} {value:.0f} seq/s" for name, value in REFERENCE.items())
-        + f". ({elapsed:.0f} s)"
-    )
-    save_timings(rows, args.csv, "text_speed", device)
+    print("seq/s: median over repeats of sequences trained per second (higher is better), one epoch per sample;")
+    print("s/epoch: median seconds per epoch; lstmlab/this: median seq/s of lstmlab / of this (>= 1: lstmlab as fast).")
+    if FIXED in scenarios:
+        print(
+            f"reference ({FIXED}, measured on this machine before the project): "
+            + ", ".join(f"{name} {value:.0f} seq/s" for name, value in REFERENCE.items())
+        )
+    print(f"({elapsed:.0f} s in all)")
+    save_timings(rows, args.csv, "text_speed-imdb" if args.imdb else "text_speed", device)
     return 0
 
 
