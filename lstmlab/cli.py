@@ -14,6 +14,7 @@ from . import __version__
 from .data.datasets import DataSpec
 from .data.loaders import TEXT_FORMATS, read_texts
 from .data.series import SERIES_FORMATS
+from .data.stream import StreamSettings
 from .data.text import TextSettings
 from .experiments import defaults
 from .experiments.compare import CompareSpec
@@ -87,7 +88,15 @@ def data_spec(args: argparse.Namespace) -> DataSpec | None:
         return None
     text = TextSettings(**{name: getattr(args, name) for name in TEXT_OPTIONS}, lower=not args.keep_case)
     given = {name: getattr(args, name) for name in DATA_OPTIONS}
-    return DataSpec(args.data, text=text, standardise=not args.no_standardise, **given)
+    stream = None
+    if (
+        getattr(args, "stream", False)
+        or getattr(args, "buffer", None)
+        or getattr(args, "loader_workers", None) is not None
+    ):
+        chosen = {"buffer": args.buffer, "workers": args.loader_workers}
+        stream = StreamSettings(**{k: v for k, v in chosen.items() if v is not None})
+    return DataSpec(args.data, text=text, standardise=not args.no_standardise, stream=stream, **given)
 
 
 def run_spec(args: argparse.Namespace) -> RunSpec:
@@ -357,7 +366,15 @@ TRAINING = (
 DATA_OPTIONS = ("test_path", "data_format", "text_column", "label_column", "encoding", "test_fraction", "split_seed")
 TEXT_OPTIONS = ("level", "max_words", "min_count", "max_len", "truncating", "padding")
 TASK_ONLY = {"--task", "--task-set", "--train-size", "--test-size"}
-DATA_ONLY = {"--test-data", "--data-format", "--test-fraction", "--split-seed"}
+DATA_ONLY = {
+    "--test-data",
+    "--data-format",
+    "--test-fraction",
+    "--split-seed",
+    "--stream",
+    "--buffer",
+    "--loader-workers",
+}
 TEXT_ONLY = {"--text-column", "--label-column", "--encoding", "--text-level", "--keep-case", "--max-words"}
 TEXT_ONLY |= {"--min-count", "--max-len", "--truncating", "--padding"}
 SERIES_ONLY = {"--no-standardise"}
@@ -409,6 +426,22 @@ def add_train(sub: Any) -> None:
     add("--set", action="append", default=[], metavar="KEY=VALUE", help="change a model config field")
     add("--task-set", action="append", default=[], metavar="KEY=VALUE", help="change a task field")
     add_data_options(train)
+    streaming = train.add_argument_group("texts larger than memory").add_argument
+    defaults_ = StreamSettings()
+    streaming(
+        "--stream",
+        action="store_true",
+        help="stream a CSV / TSV / JSONL / tab-lines file: one pass builds the vocabulary, then each epoch reads it "
+        "in shards, in length-sorted batches (default: on above 1 GiB of text)",
+    )
+    streaming(
+        "--buffer", type=positive_int, help=f"records a loader holds and sorts by length (default: {defaults_.buffer})"
+    )
+    streaming(
+        "--loader-workers",
+        type=int,
+        help=f"processes preparing the batches; 0: the training process (default: {defaults_.workers})",
+    )
     train.set_defaults(handler=cmd_train)
 
 

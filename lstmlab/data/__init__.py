@@ -2,7 +2,7 @@
 texts and series read from files, split and encoded."""
 
 from .cumsum import CumsumConfig, make_cumsum
-from .sequence import OnlineSource, SequenceData
+from .sequence import BatchStream, OnlineSource, SequenceData
 from .tokens import TokenConfig, make_tokens
 
-__all__ = ["CumsumConfig", "OnlineSource", "SequenceData", "TokenConfig", "make_cumsum", "make_tokens"]
+__all__ = ["BatchStream", "CumsumConfig", "OnlineSource", "SequenceData", "TokenConfig", "make_cumsum", "make_tokens"]

@@ -16,20 +16,35 @@ import torch
 
 from ..seeds import training_order_seed
 from .bundled import is_bundled
-from .loaders import Example, load_texts
-from .sequence import SequenceData
+from .loaders import Example, guess_text_format, load_texts
+from .sequence import BatchStream, SequenceData
 from .series import SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, is_aeon, load_series
+from .stream import (
+    STREAM_ABOVE_BYTES,
+    STREAM_FORMATS,
+    CorpusScan,
+    Parts,
+    RecordFormat,
+    StreamSettings,
+    TextStream,
+    scan,
+)
 from .text import TextEncoder, TextSettings
 
 __all__ = [
     "DataSets",
     "DataSpec",
     "Encoder",
+    "StreamedSets",
     "encoder_from_json",
     "load_split",
     "prepare_data",
     "saved_test_set",
+    "scan_corpus",
     "stratified_split",
+    "streamed_sets",
+    "streamed_test_set",
+    "with_auto_stream",
 ]
 
 Encoder = TextEncoder | SeriesScaler  # fitted on the training split, saved with the model
@@ -49,6 +64,7 @@ class DataSpec:
     split_seed: int | None = None  # the stratified split's seed; None: the run's (see `resolved`)
     text: TextSettings = field(default_factory=TextSettings)
     standardise: bool = True  # series: per-channel standardisation fitted on the training split
+    stream: StreamSettings | None = None  # texts: stream the files instead of reading them into memory
 
     def __post_init__(self) -> None:
         if not 0 < self.test_fraction < 1:
@@ -58,6 +74,13 @@ class DataSpec:
                 f"Expected no --test-data with {self.path} (its archive TEST split is the test set). "
                 f"Received: {self.test_path}"
             )
+        if self.stream is not None:
+            chosen = self.data_format or _guessed_format(self.path)
+            if self.kind != "text" or chosen not in STREAM_FORMATS:
+                raise ValueError(
+                    f"Expected a text file in {', '.join(STREAM_FORMATS)} to stream. Received: {self.path} "
+                    f"({chosen or self.kind})"
+                )
 
     @property
     def aeon(self) -> bool:
@@ -95,7 +118,14 @@ class DataSpec:
 
     @staticmethod
     def from_json(value: dict[str, Any]) -> DataSpec:
-        return DataSpec(**{**value, "text": TextSettings(**value["text"])})
+        stream = value.get("stream")
+        return DataSpec(
+            **{
+                **value,
+                "text": TextSettings(**value["text"]),
+                "stream": None if stream is None else StreamSettings(**stream),
+            }
+        )
 
 
 def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -203,8 +233,11 @@ def _check_classes(labels: list[str], spec: DataSpec) -> None:
         raise ValueError(f"Expected at least two classes in {spec.path}. Received: only {labels}")
 
 
-def saved_test_set(spec: DataSpec, encoder: Encoder) -> SequenceData:
-    """A saved run's test set, rebuilt from its data spec and encoded with its own encoder."""
+def saved_test_set(spec: DataSpec, encoder: Encoder) -> SequenceData | BatchStream:
+    """A saved run's test set, rebuilt from its data spec and encoded with its own encoder (a streamed run's as a
+    stream: one pass over the file finds its records)."""
+    if spec.stream is not None and isinstance(encoder, TextEncoder):
+        return streamed_test_set(spec, encoder)
     if isinstance(encoder, SeriesScaler):
         _, series = load_series_split(spec, test_only=True)
         _check_known_series(series, encoder.labels, "the model knows")
@@ -234,3 +267,93 @@ def prepare_data(spec: DataSpec) -> DataSets:
         raise ValueError(f"Expected test examples. Received: none from {spec.test_path or spec.path}")
     encoder = TextEncoder.fit([e.text for e in train], spec.text, labels)
     return DataSets(_encode(encoder, train), _encode(encoder, test), encoder)
+
+
+def _guessed_format(path: str) -> str | None:
+    try:
+        return guess_text_format(Path(path))
+    except ValueError:
+        return None
+
+
+def with_auto_stream(spec: DataSpec) -> tuple[DataSpec, str | None]:
+    """The spec set to stream where its text files are larger than `STREAM_ABOVE_BYTES` in all (and in a format
+    that streams), with a note saying so; else as it is."""
+    if spec.stream is not None or spec.kind != "text" or is_bundled(spec.path):
+        return spec, None
+    paths = [Path(p) for p in (spec.path, spec.test_path) if p is not None]
+    if (spec.data_format or _guessed_format(spec.path)) not in STREAM_FORMATS or not all(p.is_file() for p in paths):
+        return spec, None
+    size = sum(p.stat().st_size for p in paths)
+    if size <= STREAM_ABOVE_BYTES:
+        return spec, None
+    note = f"data: streamed ({size / 2**30:.1f} GiB of text; --buffer and --loader-workers set how)"
+    return dataclasses.replace(spec, stream=StreamSettings()), note
+
+
+def _record_format(spec: DataSpec, path: str) -> RecordFormat:
+    chosen = spec.data_format or guess_text_format(Path(path))
+    return RecordFormat(path, chosen, spec.text_column, spec.label_column, spec.encoding)
+
+
+def scan_corpus(spec: DataSpec) -> CorpusScan:
+    """The pass over a streamed spec's training file: its vocabulary, length and labels fitted on the records
+    that are not test records (a separate test file: all of them)."""
+    assert spec.stream is not None
+    if not Path(spec.path).is_file():
+        raise ValueError(f"Expected a data file. Received: {spec.path} does not exist")
+    fraction = 0.0 if spec.test_path is not None else spec.test_fraction
+    return scan(_record_format(spec, spec.path), spec.text, spec.stream, Parts(spec.split, fraction))
+
+
+@dataclass(frozen=True)
+class StreamedSets:
+    """A streamed corpus's training, validation and test parts."""
+
+    train: TextStream
+    validation: TextStream | None
+    test: TextStream
+    encoder: TextEncoder
+    scan: CorpusScan
+
+
+def streamed_sets(
+    spec: DataSpec, found: CorpusScan, *, validation: float, batch_size: int, seed: int, fixed_width: bool
+) -> StreamedSets:
+    """The parts of a scanned corpus as streams: training batches shuffled by `seed`, validation (the
+    `validation` share of the non-test records) and test batches in file order."""
+    assert spec.stream is not None
+    encoder = found.encoder
+    fraction = 0.0 if spec.test_path is not None else spec.test_fraction
+    parts = Parts(spec.split, fraction, validation)
+    common = {"settings": spec.stream, "parts": parts, "fixed_width": fixed_width}
+    train = TextStream(found, "train", batch_size, seed=seed, **common)  # type: ignore[arg-type]
+    if len(train) == 0:
+        raise ValueError(f"Expected training examples. Received: none left in {spec.path} after the split")
+    held = None
+    if validation > 0:
+        held = TextStream(found, "validation", max(batch_size, 256), shuffle=False, **common)  # type: ignore[arg-type]
+    test = streamed_test_set(spec, encoder, found if spec.test_path is None else None, fixed_width=fixed_width)
+    return StreamedSets(train, held, test, encoder, found)
+
+
+def streamed_test_set(
+    spec: DataSpec, encoder: TextEncoder, found: CorpusScan | None = None, *, fixed_width: bool = False
+) -> TextStream:
+    """The test part of a streamed spec, encoded by `encoder`: its own file (scanned here) or the test records of
+    the scanned training file `found` (scanned here when None)."""
+    assert spec.stream is not None
+    batch = 256
+    if spec.test_path is not None:
+        if not Path(spec.test_path).is_file():
+            raise ValueError(f"Expected a test data file. Received: {spec.test_path} does not exist")
+        test_found = scan(_record_format(spec, spec.test_path), spec.text, spec.stream, Parts(), labels_from="all")
+        test_found = dataclasses.replace(test_found, encoder=encoder)
+        stream = TextStream(test_found, "all", batch, spec.stream, shuffle=False, fixed_width=fixed_width)
+    else:
+        found = dataclasses.replace(found or scan_corpus(spec), encoder=encoder)
+        parts = Parts(spec.split, spec.test_fraction)
+        stream = TextStream(found, "test", batch, spec.stream, parts, shuffle=False, fixed_width=fixed_width)
+    if len(stream) == 0:
+        raise ValueError(f"Expected test examples. Received: none from {spec.test_path or spec.path}")
+    return stream

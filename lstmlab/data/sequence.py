@@ -3,6 +3,7 @@ validation split. Data loaders return it; models, training and experiments read 
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -10,7 +11,7 @@ from typing import Literal
 import torch
 from torch import Tensor
 
-__all__ = ["OnlineSource", "SequenceData", "label_ids"]
+__all__ = ["BatchStream", "OnlineSource", "SequenceData", "label_ids"]
 
 
 @dataclass(frozen=True)
@@ -92,6 +93,23 @@ class SequenceData:
 
 # A source of fresh examples for online training: (count, generator) -> SequenceData
 OnlineSource = Callable[[int, torch.Generator], SequenceData]
+
+
+class BatchStream(ABC):
+    """A fixed set too large to hold: it comes as batches, epoch by epoch (`data.stream.TextStream`). An epoch's
+    batches are known in number beforehand and repeat for the same epoch (a resumed run skips those it did)."""
+
+    @abstractmethod
+    def __len__(self) -> int:
+        """Examples in the set."""
+
+    @abstractmethod
+    def epoch_length(self, epoch: int) -> int:
+        """Batches in epoch `epoch` (from 0)."""
+
+    @abstractmethod
+    def epoch(self, epoch: int) -> Iterator[SequenceData]:
+        """Epoch `epoch`'s batches."""
 
 
 def label_ids(labels: Sequence[str], classes: Sequence[str]) -> Tensor:

@@ -55,6 +55,15 @@ class Vocabulary:
         counts: Counter[str] = Counter()
         for tokens in token_lists:
             counts.update(tokens)
+        return Vocabulary.from_counts(counts, max_words=max_words, min_count=min_count)
+
+    @staticmethod
+    def from_counts(counts: Counter[str], *, max_words: int | None = None, min_count: int = 1) -> Vocabulary:
+        """`build` from counted tokens (ties in the order the counts first met them)."""
+        if max_words is not None and max_words < 3:
+            raise ValueError(f"Expected max_words >= 3 (two ids are reserved). Received: {max_words}")
+        if min_count < 1:
+            raise ValueError(f"Expected min_count >= 1. Received: {min_count}")
         ranked = [word for word, count in counts.most_common() if count >= min_count]  # stable for ties
         if max_words is not None:
             ranked = ranked[: max_words - 2]

@@ -370,7 +370,7 @@ def train_model(spec: RunSpec, threads: int | None = None, validation: DataSpec 
     scores = evaluate(model, prepared.test, batch_size=model.batch_size or 256, labels=labels)
     assert prepared.spec.data is not None
     _, _, test_inputs, test_labels = read_split(prepared.spec.data, prepared.kind)  # the files the pipeline read
-    if [labels[int(y)] for y in prepared.test.y] != test_labels:
+    if [labels[int(y)] for y in prepared.test_set.y] != test_labels:
         raise RuntimeError(f"The test set of {spec.preset} is not the split's test file {prepared.spec.data.test_path}")
     checked = {}
     if validation is not None:
@@ -382,7 +382,7 @@ def train_model(spec: RunSpec, threads: int | None = None, validation: DataSpec 
         "accuracy": scores.accuracy,
         "macro_f1": macro_f1(scores.confusion),
         "train_seconds": seconds,
-        "latency_ms": latency_ms(model, prepared.test, LATENCY_REPEATS),
+        "latency_ms": latency_ms(model, prepared.test_set, LATENCY_REPEATS),
         "test_count": scores.count,
         "scored": scored_digest(test_inputs, test_labels),
         "parameters": model.count_params(),

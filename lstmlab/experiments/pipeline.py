@@ -19,9 +19,10 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..data import OnlineSource, SequenceData
-from ..data.datasets import DataSets, DataSpec, prepare_data
+from ..data import BatchStream, OnlineSource, SequenceData
+from ..data.datasets import DataSets, DataSpec, prepare_data, scan_corpus, streamed_sets, with_auto_stream
 from ..data.series import SeriesScaler
+from ..data.stream import describe_scan
 from ..data.text import TextEncoder
 from ..layers import LSTM, BatchNormalization, Embedding
 from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_config
@@ -80,11 +81,19 @@ class Prepared:
     spec: RunSpec  # preset, data paths and split seed resolved
     model: Sequential
     config: TrainConfig
-    train: SequenceData | OnlineSource
-    test: SequenceData
+    train: SequenceData | BatchStream | OnlineSource
+    test: SequenceData | BatchStream
     labels: list[str] | None  # class names (the user's data), or None (ids)
     description: dict[str, Any]  # config.json
     notes: list[str]  # what lstmlab chose for the user, one line each
+    validation: BatchStream | None = None  # a streamed corpus's validation part (a fixed set splits itself)
+
+    @property
+    def test_set(self) -> SequenceData:
+        """The test set held in memory (what comparisons and sweeps score; they never stream)."""
+        if not isinstance(self.test, SequenceData):
+            raise ValueError(f"Expected a data set held in memory. Received: {self.spec.data} streamed")
+        return self.test
 
     @property
     def kind(self) -> RunKind:
@@ -241,10 +250,71 @@ def _prepare_data(spec: RunSpec, data: DataSpec) -> Prepared:
     return Prepared(resolved, model, config, sets.train, sets.test, labels, description, notes)
 
 
+def _prepare_stream(spec: RunSpec, data: DataSpec) -> Prepared:
+    """`_prepare_data` for a corpus streamed from its file (`data.stream`): one pass fits the encoder, then the
+    parts stream batch by batch."""
+    seeds = spec.seeds
+    data = data.resolved(seeds.data_split)
+    found = scan_corpus(data)
+    encoder = found.encoder
+    preset = spec.preset or defaults.preset_for("text")
+    notes = (
+        [] if spec.preset else [f"model: {preset} (the default for {_KIND_WORDS['text']}; --model to choose another)"]
+    )
+    if found.pruned_below:
+        notes.append(
+            f"vocabulary: counted in bounded memory (tokens seen up to {found.pruned_below} times were pruned)"
+        )
+    size = found.counts["train"]
+    config = defaults.training_config(spec.train, seed=seeds.training, preset=preset, kind="text", train_size=size)
+    set_seed(seeds.weights)
+    members = spec.train.ensemble or defaults.default_ensemble("text", size)
+    empty = SequenceData(torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, dtype=torch.long))
+    sets_ = DataSets(empty, empty, encoder)
+    model_conf, model = data_model(preset, sets_, spec.model_options, members)
+    if "max_len" in dataclasses.asdict(model_conf) and "max_len" not in spec.model_options:
+        try:  # a model that reads any number of steps takes batches as long as their longest text
+            set_seed(seeds.weights)
+            model_conf, model = data_model(preset, sets_, {**spec.model_options, "max_len": None}, members)
+        except ValueError:  # it reads max_len steps (e.g. through Flatten)
+            set_seed(seeds.weights)
+            model_conf, model = data_model(preset, sets_, spec.model_options, members)
+    if config.validation_split == 0 and spec.train.patience is not None:
+        raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
+    fixed = model.input_shape[0] is not None  # a model that reads max_len steps (e.g. through Flatten)
+    sets = streamed_sets(
+        data,
+        found,
+        validation=config.validation_split,
+        batch_size=config.batch_size,
+        seed=seeds.training,
+        fixed_width=fixed,
+    )
+    resolved = dataclasses.replace(spec, preset=preset, data=data)
+    description = run_config(
+        preset,
+        model_conf,
+        {
+            "dataset": {"spec": data.to_json(), "encoder": encoder.to_json(), "stream": describe_scan(found)},
+            "train": dataclasses.asdict(config),
+            "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.train.patience},
+            "run": resolved.to_json(),
+        },
+        kind="text",
+        ensemble=ensemble_size(model),
+    )
+    labels = list(encoder.labels)
+    return Prepared(resolved, model, config, sets.train, sets.test, labels, description, notes, sets.validation)
+
+
 def prepare(spec: RunSpec) -> Prepared:
     """Resolve a spec's defaults, build its seeded model and its data, checked to fit each other; nothing is
     written."""
-    return _prepare_task(spec) if spec.data is None else _prepare_data(spec, spec.data)
+    if spec.data is None:
+        return _prepare_task(spec)
+    if spec.data.stream is not None:
+        return _prepare_stream(spec, spec.data)
+    return _prepare_data(spec, spec.data)
 
 
 def _epochs(count: int) -> str:
@@ -264,14 +334,18 @@ def _trained(prepared: Prepared, shown: RunSpec, history: History) -> tuple[str,
     if members > 1 and spec.train.ensemble is None:
         what += " (--ensemble to change)"
     size = prepared.description["data"]["train_size"]
+    streamed = spec.data.stream is not None  # parts drawn by a hash of each record's number
+    held = f"a hashed {config.validation_split:.0%}" if streamed else f"the last {config.validation_split:.0%}"
     kept = (
-        f"the best epoch by val_loss on the last {config.validation_split:.0%} of {size} kept"
+        f"the best epoch by val_loss on {held} of {size} kept"
         if config.validation_split > 0
         else f"all {size} training examples, the last epoch kept"
     )
-    source = f"{shown.data.path} ({_epochs(len(history.epochs))}, {config.schedule} learning rate, {kept})"
+    how = f"{'streamed, ' if streamed else ''}{_epochs(len(history.epochs))}, {config.schedule} learning rate"
+    source = f"{shown.data.path} ({how}, {kept})"
     data = spec.data
-    where = shown.data.test_path or f"a stratified {data.test_fraction:.0%} split, seed {data.split}"
+    split = "a hashed" if streamed else "a stratified"
+    where = shown.data.test_path or f"{split} {data.test_fraction:.0%} split, seed {data.split}"
     if data.aeon:
         where = "the archive's TEST split"
     return f"trained {what} on {source}", where
@@ -296,6 +370,8 @@ def fingerprint(prepared: Prepared) -> str | None:
     channel statistics, class names): a resumed run must train on the same data. None for a task's fresh
     examples, which the seeds determine."""
     data = prepared.train
+    if isinstance(data, BatchStream):  # the pass's description: vocabulary, sizes in bytes and records, parts
+        return hashlib.sha256(json.dumps(prepared.description.get("dataset"), sort_keys=True).encode()).hexdigest()
     if not isinstance(data, SequenceData):
         return None
     digest = hashlib.sha256(json.dumps(prepared.description.get("dataset"), sort_keys=True).encode())
@@ -323,6 +399,7 @@ def _fit_and_save(
         prepared.model,
         prepared.train,
         config=prepared.config,
+        validation=prepared.validation,
         callbacks=prepared.callbacks(directory),
         progress=progress,
         world=world,
@@ -437,7 +514,12 @@ def train_run(
             )
         if out is not None:
             RunDirectory(out).check_target(overwrite=overwrite)  # before the data is read
+        streamed = None
+        if spec.data is not None:  # text files past a size stream without --stream
+            data, streamed = with_auto_stream(spec.data)
+            spec = dataclasses.replace(spec, data=data)
         prepared = prepare(spec)
+        prepared.notes[:0] = [streamed] if streamed else []
         prepared.description["train"]["world_size"] = at.size
         if at.distributed:
             check_distributable(prepared.model)
@@ -459,6 +541,7 @@ def _train_rank(prepared: Prepared, at: World, stop: Callable[[], bool] | None) 
             prepared.model,
             prepared.train,
             config=prepared.config,
+            validation=prepared.validation,
             callbacks=prepared.callbacks(Path(scratch)),
             world=at,
         )

@@ -161,7 +161,7 @@ def train_one(spec: RunSpec, threads: int | None = None, validation_size: int = 
         torch.set_num_threads(threads)
     prepared = prepare(spec)
     validation = validation_set(spec, validation_size)
-    model, config, source, test = prepared.model, prepared.config, prepared.train, prepared.test
+    model, config, source, test = prepared.model, prepared.config, prepared.train, prepared.test_set
     # a few throwaway updates on a copy first, so one-time set-up (kernels, allocator) is not timed
     fit(copy.deepcopy(model), source, config=dataclasses.replace(config, updates=3))
     start = time.perf_counter()

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from ..data import OnlineSource, SequenceData
+from ..data import BatchStream, OnlineSource, SequenceData
 from ..seeds import set_seed
 from .callbacks import Callback
 from .config import TrainConfig
@@ -176,16 +176,16 @@ class Trainer:
     def __init__(
         self,
         model: nn.Module,
-        train: SequenceData | OnlineSource,
+        train: SequenceData | BatchStream | OnlineSource,
         *,
         config: TrainConfig,
-        validation: SequenceData | None = None,
+        validation: SequenceData | BatchStream | None = None,
         callbacks: Sequence[Callback] = (),
         progress: Progress | None = None,
         world: World | None = None,
     ) -> None:
         self.generator = set_seed(config.seed)
-        online = not isinstance(train, SequenceData)
+        online = not isinstance(train, (SequenceData, BatchStream))
         if online and config.updates is None:
             raise ValueError("Expected updates for online training (fresh examples each step). Received: epochs")
         if not online and config.epochs is None:
@@ -310,11 +310,13 @@ class Trainer:
 
     @property
     def _online(self) -> bool:
-        return not isinstance(self.train, SequenceData)
+        return not isinstance(self.train, (SequenceData, BatchStream))
 
     def _epoch_length(self) -> int:
         if isinstance(self.train, SequenceData):
             return -(-len(self.train) // self.config.batch_size)
+        if isinstance(self.train, BatchStream):
+            return self.train.epoch_length(self.epoch)
         return min(self.config.updates_per_epoch, self.total - self.epoch * self.config.updates_per_epoch)
 
     def _remaining_batches(self) -> Iterator[SequenceData]:
@@ -324,6 +326,11 @@ class Trainer:
             self.generator.set_state(self.epoch_start)
             batches = self.train.batches(self.config.batch_size, shuffle=self.config.shuffle, generator=self.generator)
             for index, batch in enumerate(batches):
+                if index >= self.step:
+                    yield batch
+            return
+        if isinstance(self.train, BatchStream):  # a resumed epoch reads again the batches it did, unused
+            for index, batch in enumerate(self.train.epoch(self.epoch)):
                 if index >= self.step:
                     yield batch
             return
@@ -422,10 +429,10 @@ def _no_progress(updates: int, figures: Figures) -> None:
 
 def fit(
     model: nn.Module,
-    train: SequenceData | OnlineSource,
+    train: SequenceData | BatchStream | OnlineSource,
     *,
     config: TrainConfig,
-    validation: SequenceData | None = None,
+    validation: SequenceData | BatchStream | None = None,
     callbacks: Sequence[Callback] = (),
     progress: Progress | None = None,
 ) -> History:
@@ -438,10 +445,13 @@ def fit(
     return trainer.run()
 
 
-def _total_updates(train: SequenceData | OnlineSource, config: TrainConfig) -> int:
+def _total_updates(train: SequenceData | BatchStream | OnlineSource, config: TrainConfig) -> int:
     if isinstance(train, SequenceData):
         assert config.epochs is not None
         return config.epochs * -(-len(train) // config.batch_size)
+    if isinstance(train, BatchStream):
+        assert config.epochs is not None
+        return sum(train.epoch_length(epoch) for epoch in range(config.epochs))
     assert config.updates is not None
     return config.updates
 
@@ -455,8 +465,16 @@ def _epoch_logs(losses: list[Tensor], accuracies: list[Tensor], history: History
     return {"loss": float(np.mean(values[0])), "accuracy": float(np.mean(values[1]))}
 
 
-def _answers(model: BatchModel, data: SequenceData, batch_size: int) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
-    for batch in data.batches(batch_size, shuffle=False, generator=torch.Generator()):
+def _answers(
+    model: BatchModel, data: SequenceData | BatchStream, batch_size: int
+) -> Iterator[tuple[Tensor, Tensor, Tensor | None]]:
+    """The model's answers batch by batch: a set cut in order into `batch_size` rows, a stream in its own batches."""
+    batches = (
+        data.epoch(0)
+        if isinstance(data, BatchStream)
+        else data.batches(batch_size, shuffle=False, generator=torch.Generator())
+    )
+    for batch in batches:
         yield model.answer(batch)
 
 
@@ -479,7 +497,7 @@ def predict_classes(model: nn.Module, data: SequenceData, *, batch_size: int = 2
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, data: SequenceData, *, batch_size: int = 256, labels: Sequence[str] | None = None
+    model: nn.Module, data: SequenceData | BatchStream, *, batch_size: int = 256, labels: Sequence[str] | None = None
 ) -> Scores:
     """Loss and accuracy over `data` (padded steps left out), per-class precision, recall, F1 and the confusion
     matrix (rows: true class, columns: predicted), the classes named by `labels` (default: their ids)."""
