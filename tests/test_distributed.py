@@ -195,3 +195,29 @@ def test_a_comparison_on_a_task_is_refused_under_torchrun(tmp_path: Path) -> Non
     assert done.returncode != 0
     assert done.stderr.count("lstmlab: error: Expected --data for a comparison over several processes") == 2
     assert not (tmp_path / "cmp").exists()
+
+
+def test_torchrun_trains_a_streamed_corpus_as_one_process_does(tmp_path: Path) -> None:
+    """Every rank reads the same batches of the stream and trains on its rows of each."""
+    import csv
+
+    data = tmp_path / "reviews.csv"
+    with data.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "label"])
+        writer.writerows(
+            (f"{'good' if i % 3 else 'bad'} film number {i % 17} " * (1 + i % 5), i % 3 > 0) for i in range(300)
+        )
+    common = ["--data", str(data), "--stream", "--loader-workers", "0", "--buffer", "64", "--epochs", "2"]
+    common += ["--ensemble", "1", "--set", "units=4", "--set", "embed_dim=8", "--set", "dropout=0"]
+    common += ["--set", "input_dropout=0", "--seed", "3"]
+    one = tmp_path / "one"
+    done = subprocess.run([sys.executable, "-m", "lstmlab", "train", *common, "--out", str(one)], capture_output=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    two = tmp_path / "two"
+    done2 = _torchrun(["train", *common, "--out", str(two)])
+    assert done2.returncode == 0, done2.stderr[-2000:]
+    a, b = _run_files(one), _run_files(two)
+    assert a["files"] == b["files"] and b["config"]["dataset"]["spec"]["stream"] is not None
+    for k, v in a["weights"].items():
+        torch.testing.assert_close(b["weights"][k], v, rtol=1e-4, atol=1e-5)  # float32: sums in another order

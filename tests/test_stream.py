@@ -254,3 +254,22 @@ def test_a_large_file_streams_without_being_asked(
     assert main([*argv, "--out", str(tmp_path / "run")]) == 0
     assert "data: streamed (0.0 GiB of text; --buffer and --loader-workers set how)" in capsys.readouterr().out
     assert json.loads((tmp_path / "run" / "config.json").read_text())["dataset"]["spec"]["stream"] is not None
+
+
+def test_a_test_label_never_seen_in_training_fails_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rows = _texts(100)
+    parts = Parts(seed=0, test_fraction=0.1)
+    first_test = int(np.flatnonzero(parts.mask("test", 0, 100))[0])
+    rows[first_test] = ("an odd one", "surprise")  # a label only a test record has
+    path = _write(tmp_path / "t.csv", rows, "csv")
+    with pytest.raises(ValueError, match=r"Expected test labels seen in training \(\['mixed', 'neg', 'pos'\]\)"):
+        scan(RecordFormat(str(path), "csv"), TextSettings(), SMALL, parts)
+    test = _write(tmp_path / "test.csv", [("good w1", "pos"), ("so w2", "other")], "csv")
+    train = _write(tmp_path / "train.csv", _texts(100), "csv")
+    out = tmp_path / "run"
+    argv = ["train", "--data", str(train), "--test-data", str(test), "--stream", "--epochs", "1", "--out", str(out)]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert "Expected test labels seen in training" in err and "Received: 'other'" in err and not out.exists()

@@ -348,6 +348,12 @@ def streamed_test_set(
         if not Path(spec.test_path).is_file():
             raise ValueError(f"Expected a test data file. Received: {spec.test_path} does not exist")
         test_found = scan(_record_format(spec, spec.test_path), spec.text, spec.stream, Parts(), labels_from="all")
+        unseen = sorted(set(test_found.encoder.labels) - set(encoder.labels))
+        if unseen:
+            raise ValueError(
+                f"Expected test labels seen in training ({list(encoder.labels)}). Received: {unseen[0]!r} in "
+                f"{spec.test_path}"
+            )
         test_found = dataclasses.replace(test_found, encoder=encoder)
         stream = TextStream(test_found, "all", batch, spec.stream, shuffle=False, fixed_width=fixed_width)
     else:

@@ -293,6 +293,7 @@ def scan(
     counts = BoundedCounts(stream.max_counts)
     lengths: Counter[int] = Counter()
     labels: set[str] = set()
+    first_seen: dict[str, int] = {}  # a test record's label, where first met before any training record had it
     sizes = {"train": 0, "validation": 0, "test": 0}
     shards: list[Shard] = []
     with path.open("rb") as handle:
@@ -317,6 +318,8 @@ def scan(
                 counts.update(tokens)
                 lengths[len(tokens)] += 1
                 labels.add(label)
+            elif label not in labels:
+                first_seen.setdefault(label, first_line)
             sizes[("train", "validation", "test")[part]] += 1
             number, in_shard = number + 1, in_shard + 1
             if in_shard == stream.shard_records:
@@ -326,6 +329,12 @@ def scan(
             shards.append(Shard(shard_start, size, shard_line, number - in_shard, in_shard))
     if not shards:
         raise ValueError(f"Expected labelled examples in {source.path}. Received: none")
+    unseen = sorted((line, label) for label, line in first_seen.items() if label not in labels)
+    if unseen:
+        line, label = unseen[0]
+        raise ValueError(
+            f"Expected test labels seen in training ({sorted(labels)}). Received: {label!r} at {source.path}:{line}"
+        )
     vocabulary = counts.vocabulary(settings.max_words, settings.min_count)
     encoder = TextEncoder(settings, vocabulary, settings.max_len or _percentile_95(lengths), tuple(sorted(labels)))
     return CorpusScan(source, tuple(shards), encoder, sizes, size, counts.floor)
@@ -474,7 +483,8 @@ def describe_scan(found: CorpusScan) -> dict[str, Any]:
     return {
         "bytes": found.bytes,
         "records": found.records,
-        "parts": found.counts,
+        "training_records": found.counts["train"] + found.counts["validation"],
+        "test_records": found.counts["test"],
         "shards": len(found.shards),
         "pruned_below": found.pruned_below,
         "oov_id": OOV,
