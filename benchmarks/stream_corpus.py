@@ -22,6 +22,7 @@ of its DataLoader workers) is its own:
 Usage:
     python benchmarks/stream_corpus.py [--gigabytes 2] [--corpus PATH] [--buffer 16384] [--loader-workers 1]
                                        [--train-shards 4] [--repeats 3] [--memory-megabytes 200] [--quick]
+                                       [--phases scan,read,train,memory]
 
 Rows: benchmarks/results/stream_corpus.csv.
 """
@@ -217,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--memory-megabytes", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch threads of the training process")
     parser.add_argument("--quick", action="store_true", help="a 0.05 GB corpus, one repeat")
+    parser.add_argument("--phases", default=",".join(PHASES), help="the phases to run, in order (default: all)")
     parser.add_argument("--phase", choices=sorted(PHASES), help=argparse.SUPPRESS)  # a phase's own process
     parser.add_argument("--csv", type=Path, default=RESULTS_DIR / "stream_corpus.csv")
     args = parser.parse_args(argv)
@@ -235,7 +237,9 @@ def main(argv: list[str] | None = None) -> int:
         f"corpus {corpus}: {corpus.stat().st_size / 2**30:.2f} GiB; buffer {args.buffer}, {args.loader_workers} workers"
     )
     rows = []
-    for phase in PHASES:
+    for phase in args.phases.split(","):
+        if phase not in PHASES:
+            parser.error(f"--phases takes {', '.join(PHASES)}; received {phase!r}")
         command = [sys.executable, __file__, "--phase", phase, "--corpus", str(corpus), "--buffer", str(args.buffer)]
         command += ["--loader-workers", str(args.loader_workers), "--train-shards", str(args.train_shards)]
         command += ["--repeats", str(args.repeats), "--memory-megabytes", str(args.memory_megabytes)]

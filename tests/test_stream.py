@@ -120,7 +120,8 @@ def test_an_epoch_yields_every_training_record_once_in_length_sorted_batches(
         seen = Counter()
         padded = 0
         for b in batches:
-            assert b.x.shape[1] == int(b.lengths.max())  # a batch pads to its own longest text
+            longest = int(b.lengths.max())  # a batch pads to its own longest text, rounded up to 16 (or max_len)
+            assert b.x.shape[1] == min(found.encoder.max_len, -(-longest // 16) * 16)
             padded += b.x.numel()
             for row, n, y in zip(b.x, b.lengths, b.y, strict=True):
                 assert not row[int(n) :].any()  # padding after each text
@@ -232,8 +233,10 @@ def test_streaming_refusals_are_one_line(tmp_path: Path, capsys: pytest.CaptureF
     (folder / "pos" / "a.txt").write_text("good")
     cases = [
         (["--data", str(path), "--stream", "--padding", "pre"], "Expected padding='post' for a streamed corpus"),
-        (["--data", str(folder), "--stream"], "Expected a text file in csv, tsv, jsonl, tab-lines to stream"),
+        (["--data", str(folder / "pos"), "--stream"], "Expected texts as csv, tsv, jsonl, tab-lines, folder to stream"),
         (["--task", "cumsum", "--stream"], "they describe --data"),
+        (["--data", "uci:yelp", "--stream"], "Expected a file or folder of yours to stream"),
+        (["--data", str(tmp_path / "missing.csv"), "--stream"], "missing.csv does not exist"),
         (["--data", str(path), "--stream", "--loader-workers", "-1"], "Expected loader workers >= 0"),
     ]
     for argv, message in cases:
@@ -273,3 +276,29 @@ def test_a_test_label_never_seen_in_training_fails_before_training(
     assert main(argv) == 2
     err = capsys.readouterr().err.strip()
     assert "Expected test labels seen in training" in err and "Received: 'other'" in err and not out.exists()
+
+
+def test_a_folder_of_class_folders_streams_its_documents(tmp_path: Path) -> None:
+    folder = tmp_path / "reviews"
+    for number, (text, label) in enumerate(_texts(120)):
+        (folder / label).mkdir(parents=True, exist_ok=True)
+        (folder / label / f"{number:04d}.txt").write_text(text, encoding="utf-8")
+    (folder / "unsup").mkdir()
+    (folder / "unsup" / "x.txt").write_text("not a labelled document")
+    examples = load_texts(folder)  # the in-memory loader's order and checks
+    parts = Parts(seed=1, test_fraction=0.25)
+    found = scan(RecordFormat(str(folder), "folder"), TextSettings(max_words=80), SMALL, parts)
+    assert found.records == len(examples) == 120 and len(found.shards) == 4  # 37 documents a shard
+    kept = [e for e, n in zip(examples, parts.numbers(0, 120), strict=True) if n != 2]
+    assert found.encoder == TextEncoder.fit([e.text for e in kept], TextSettings(max_words=80), ["mixed", "neg", "pos"])
+    stream = TextStream(found, "test", 8, StreamSettings(buffer=16, workers=1, shard_records=37), parts, seed=2)
+    tested = [e for e, n in zip(examples, parts.numbers(0, 120), strict=True) if n == 2]
+    got = Counter()
+    for batch in stream.epoch(0):
+        for row, n, y in zip(batch.x, batch.lengths, batch.y, strict=True):
+            got[(tuple(row[: int(n)].tolist()), found.encoder.labels[int(y)])] += 1
+    ids = found.encoder.vocabulary.ids
+    assert got == Counter((tuple(ids(tokenize(e.text))[: found.encoder.max_len]), e.label) for e in tested)
+    (folder / "pos" / "empty.txt").write_text("  \n")
+    with pytest.raises(ValueError, match=r"Expected a non-empty text at .*empty\.txt"):
+        scan(RecordFormat(str(folder), "folder"), TextSettings(), SMALL, parts)

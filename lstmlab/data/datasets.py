@@ -75,10 +75,15 @@ class DataSpec:
                 f"Received: {self.test_path}"
             )
         if self.stream is not None:
-            chosen = self.data_format or _guessed_format(self.path)
-            if self.kind != "text" or chosen not in STREAM_FORMATS:
+            if is_bundled(self.path):
                 raise ValueError(
-                    f"Expected a text file in {', '.join(STREAM_FORMATS)} to stream. Received: {self.path} "
+                    f"Expected a file or folder of yours to stream. Received: {self.path} (a bundled set fits in "
+                    "memory: train it without --stream)"
+                )
+            chosen = self.data_format or _guessed_format(self.path)
+            if Path(self.path).exists() and (self.kind != "text" or chosen not in STREAM_FORMATS):
+                raise ValueError(
+                    f"Expected texts as {', '.join(STREAM_FORMATS)} to stream. Received: {self.path} "
                     f"({chosen or self.kind})"
                 )
 
@@ -300,8 +305,8 @@ def scan_corpus(spec: DataSpec) -> CorpusScan:
     """The pass over a streamed spec's training file: its vocabulary, length and labels fitted on the records
     that are not test records (a separate test file: all of them)."""
     assert spec.stream is not None
-    if not Path(spec.path).is_file():
-        raise ValueError(f"Expected a data file. Received: {spec.path} does not exist")
+    if not Path(spec.path).exists():
+        raise ValueError(f"Expected a data file or folder. Received: {spec.path} does not exist")
     fraction = 0.0 if spec.test_path is not None else spec.test_fraction
     return scan(_record_format(spec, spec.path), spec.text, spec.stream, Parts(spec.split, fraction))
 
@@ -345,8 +350,8 @@ def streamed_test_set(
     assert spec.stream is not None
     batch = 256
     if spec.test_path is not None:
-        if not Path(spec.test_path).is_file():
-            raise ValueError(f"Expected a test data file. Received: {spec.test_path} does not exist")
+        if not Path(spec.test_path).exists():
+            raise ValueError(f"Expected a test data file or folder. Received: {spec.test_path} does not exist")
         test_found = scan(_record_format(spec, spec.test_path), spec.text, spec.stream, Parts(), labels_from="all")
         unseen = sorted(set(test_found.encoder.labels) - set(encoder.labels))
         if unseen:

@@ -12,11 +12,20 @@ from pathlib import Path
 
 from .bundled import bundled_path, is_bundled
 
-__all__ = ["TEXT_FORMATS", "Example", "guess_text_format", "lines", "load_texts", "read_text", "read_texts"]
+__all__ = [
+    "SKIPPED_FOLDERS",
+    "TEXT_FORMATS",
+    "Example",
+    "guess_text_format",
+    "lines",
+    "load_texts",
+    "read_text",
+    "read_texts",
+]
 
 TEXT_FORMATS = ("csv", "tsv", "jsonl", "folder", "class-files", "tab-lines")
 _SKIPPED_FILES = ("readme", "license", "licence", "copying")  # documentation beside class files
-_SKIPPED_FOLDERS = ("unsup",)  # the large IMDB review set's unlabelled reviews
+SKIPPED_FOLDERS = ("unsup",)  # the large IMDB review set's unlabelled reviews
 
 
 @dataclass(frozen=True)
@@ -63,7 +72,7 @@ def read_texts(path: Path) -> list[str]:
 def guess_text_format(path: Path) -> str:
     if path.is_dir():
         entries = [p for p in path.iterdir() if not p.name.startswith(".")]
-        if any(p.is_dir() and p.name not in _SKIPPED_FOLDERS for p in entries):
+        if any(p.is_dir() and p.name not in SKIPPED_FOLDERS for p in entries):
             return "folder"
         return "class-files"
     suffix = path.suffix.lower()
@@ -141,7 +150,7 @@ def _tab_lines(path: Path, text: str) -> list[Example]:
 
 def _folder(path: Path, encoding: str) -> list[Example]:
     out = []
-    classes = sorted(p for p in path.iterdir() if p.is_dir() and p.name not in _SKIPPED_FOLDERS)
+    classes = sorted(p for p in path.iterdir() if p.is_dir() and p.name not in SKIPPED_FOLDERS)
     for folder in classes:
         files = sorted(folder.glob("*.txt"))
         if not files:

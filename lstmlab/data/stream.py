@@ -9,8 +9,9 @@
   list of records, the same in every pass and every worker. A separate test file is streamed whole.
 - **An epoch** (`TextStream`): the shards in an order drawn from the seed and the epoch, dealt to the DataLoader's
   workers in turn; each worker fills a buffer of `buffer` records of its part, shuffles it, sorts it by length
-  (bucketing: a batch pads to its longest text, not to `max_len`), cuts it into batches and yields them in a
-  shuffled order. Memory is bounded by the buffer (and the DataLoader's prefetched batches), not by the corpus.
+  (bucketing: a batch pads to its longest text, rounded up to a multiple of 16, not to `max_len`), cuts it into
+  batches and yields them in a shuffled order. Memory is bounded by the buffer (and the DataLoader's prefetched
+  batches), not by the corpus.
   The number of batches of each epoch is known in advance (`epoch_length`), so that a schedule and a progress
   bar know the run's length.
 
@@ -25,14 +26,16 @@ import json
 import os
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO, Literal
+from typing import IO, Any, Literal
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
+from .loaders import SKIPPED_FOLDERS, read_text
 from .sequence import BatchStream, SequenceData
 from .text import OOV, TextEncoder, TextSettings, Vocabulary, pad_sequences, tokenize
 
@@ -48,7 +51,7 @@ __all__ = [
     "scan",
 ]
 
-STREAM_FORMATS = ("csv", "tsv", "jsonl", "tab-lines")
+STREAM_FORMATS = ("csv", "tsv", "jsonl", "tab-lines", "folder")
 STREAM_ABOVE_BYTES = 1 << 30  # `--data` files larger than this stream without --stream
 Part = Literal["train", "validation", "test", "all"]
 _MASK = (1 << 64) - 1
@@ -62,9 +65,12 @@ class StreamSettings:
     workers: int = 1  # DataLoader worker processes preparing batches (0: in the training process)
     shard_records: int = 8192  # records per shard (the unit of shuffling between workers)
     max_counts: int = 2_000_000  # distinct tokens counted before the rarest half is dropped (`BoundedCounts`)
+    # a batch pads to its longest text rounded up to this (at most max_len): every distinct width costs oneDNN a
+    # cached kernel, some 4 MB each; 1 width a token grew training past 2 GB, widths of 16 stay flat
+    width_multiple: int = 16
 
     def __post_init__(self) -> None:
-        for name in ("buffer", "shard_records", "max_counts"):
+        for name in ("buffer", "shard_records", "max_counts", "width_multiple"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"Expected a positive integer {name} for streaming. Received: {value!r}")
@@ -188,7 +194,7 @@ def _json_record(value: str, where: str, text_column: str, label_column: str) ->
     return _checked(text, str(label).strip(), where)
 
 
-def _raw_records(handle: BinaryIO, start: int, end: int, line: int, quoted: bool) -> Iterator[tuple[bytes, int, int]]:
+def _raw_records(handle: IO[bytes], start: int, end: int, line: int, quoted: bool) -> Iterator[tuple[bytes, int, int]]:
     """(record, its first line, the offset after it) between two offsets; blank lines are skipped. `quoted`: a
     record goes on over newlines while a double quote is open (CSV's rule)."""
     handle.seek(start)
@@ -213,6 +219,42 @@ def _raw_records(handle: BinaryIO, start: int, end: int, line: int, quoted: bool
         first = line
     if pending.strip():
         raise ValueError(f"Expected a closing quote for the record at {handle.name}:{first}. Received: end of file")
+
+
+def documents_of(path: Path) -> tuple[list[tuple[str, str]], int]:
+    """A folder of class folders as (document, class) in the order `loaders` reads them (classes, then files,
+    sorted), and their size in bytes. The list is what a streamed folder holds in memory: a name a document."""
+    classes = sorted(p for p in path.iterdir() if p.is_dir() and p.name not in SKIPPED_FOLDERS)
+    out, size = [], 0
+    for folder in classes:
+        files = sorted(folder.glob("*.txt"))
+        if not files:
+            raise ValueError(f"Expected .txt files in the class folder {folder}. Received: none")
+        out += [(str(f), folder.name) for f in files]
+        size += sum(f.stat().st_size for f in files)
+    return out, size
+
+
+def _read(
+    source: RecordFormat,
+    documents: tuple[tuple[str, str], ...] | None,
+    handle: IO[bytes] | None,
+    start: int,
+    end: int,
+    line: int,
+) -> Iterator[tuple[str, str, str, int, int, int]]:
+    """(text, label, where, first line, start, end) of the records between two positions: byte offsets in a file,
+    or document numbers in a folder (whose records have no line: 0)."""
+    if documents is not None:
+        for number in range(start, end):
+            name, label = documents[number]
+            text, label = _checked(read_text(Path(name), source.encoding), label, name)
+            yield text, label, name, 0, number, number + 1
+        return
+    assert handle is not None
+    for record, first, position in _raw_records(handle, start, end, line, source.quoted):
+        text, label = source.parse(record, first)
+        yield text, label, f"{source.path}:{first}", first, position - len(record), position
 
 
 # ----------------------------------------------------------------------------------------- the pass
@@ -248,13 +290,14 @@ class CorpusScan:
     counts: dict[str, int]  # records of each part ("train", "validation", "test")
     bytes: int
     pruned_below: int  # BoundedCounts.floor
+    documents: tuple[tuple[str, str], ...] | None = None  # a folder's (document, class), in order
 
     @property
     def records(self) -> int:
         return sum(shard.records for shard in self.shards)
 
 
-def _header(handle: BinaryIO, source: RecordFormat) -> tuple[RecordFormat, int, int]:
+def _header(handle: IO[bytes], source: RecordFormat) -> tuple[RecordFormat, int, int]:
     """The CSV / TSV header's columns; the offset and line after it."""
     for record, line, position in _raw_records(handle, 0, os.fstat(handle.fileno()).st_size, 1, True):
         text = record.decode(source.encoding, errors="replace").rstrip("\r\n")
@@ -293,51 +336,55 @@ def scan(
     counts = BoundedCounts(stream.max_counts)
     lengths: Counter[int] = Counter()
     labels: set[str] = set()
-    first_seen: dict[str, int] = {}  # a test record's label, where first met before any training record had it
+    first_seen: dict[str, str] = {}  # a test record's label, where first met before any training record had it
     sizes = {"train": 0, "validation": 0, "test": 0}
     shards: list[Shard] = []
-    with path.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
+    documents, size = (None, 0)
+    if source.data_format == "folder":
+        listed, size = documents_of(path)
+        documents = tuple(listed)
+    with nullcontext(None) if documents is not None else path.open("rb") as handle:
+        if handle is None:
+            end = len(documents or ())
+        else:
+            end = size = os.fstat(handle.fileno()).st_size
         start, line = 0, 1
-        if source.quoted:
+        if source.quoted and handle is not None:
             source, start, line = _header(handle, source)
         shard_start, shard_line, number, in_shard = start, line, 0, 0
         mask = np.empty(0, dtype=bool)
-        for record, first_line, position in _raw_records(handle, start, size, line, source.quoted):
+        for text, label, where, first_line, record_start, record_end in _read(
+            source, documents, handle, start, end, line
+        ):
             if in_shard == 0:
-                shard_start, shard_line = position - len(record), first_line
+                shard_start, shard_line = record_start, first_line
                 mask = parts.numbers(number, stream.shard_records)
-            text, label = source.parse(record, first_line)
             part = int(mask[in_shard])
             tokens = tokenize(text, level=settings.level, lower=settings.lower)
             if not tokens:
-                raise ValueError(
-                    f"Expected text with at least one token at {source.path}:{first_line}. Received: {text!r}"
-                )
+                raise ValueError(f"Expected text with at least one token at {where}. Received: {text!r}")
             if labels_from == "all" or part != 2:
                 counts.update(tokens)
                 lengths[len(tokens)] += 1
                 labels.add(label)
             elif label not in labels:
-                first_seen.setdefault(label, first_line)
+                first_seen.setdefault(label, where)
             sizes[("train", "validation", "test")[part]] += 1
             number, in_shard = number + 1, in_shard + 1
             if in_shard == stream.shard_records:
-                shards.append(Shard(shard_start, position, shard_line, number - in_shard, in_shard))
+                shards.append(Shard(shard_start, record_end, shard_line, number - in_shard, in_shard))
                 in_shard = 0
         if in_shard:
-            shards.append(Shard(shard_start, size, shard_line, number - in_shard, in_shard))
+            shards.append(Shard(shard_start, end, shard_line, number - in_shard, in_shard))
     if not shards:
         raise ValueError(f"Expected labelled examples in {source.path}. Received: none")
-    unseen = sorted((line, label) for label, line in first_seen.items() if label not in labels)
+    unseen = [(label, where) for label, where in first_seen.items() if label not in labels]
     if unseen:
-        line, label = unseen[0]
-        raise ValueError(
-            f"Expected test labels seen in training ({sorted(labels)}). Received: {label!r} at {source.path}:{line}"
-        )
+        label, where = unseen[0]
+        raise ValueError(f"Expected test labels seen in training ({sorted(labels)}). Received: {label!r} at {where}")
     vocabulary = counts.vocabulary(settings.max_words, settings.min_count)
     encoder = TextEncoder(settings, vocabulary, settings.max_len or _percentile_95(lengths), tuple(sorted(labels)))
-    return CorpusScan(source, tuple(shards), encoder, sizes, size, counts.floor)
+    return CorpusScan(source, tuple(shards), encoder, sizes, size, counts.floor, documents)
 
 
 def _percentile_95(lengths: Counter[int]) -> int:
@@ -430,21 +477,20 @@ class TextStream(BatchStream):
         encoder, source = self.scan.encoder, self.scan.source
         vocabulary, cut = encoder.vocabulary, encoder.max_len
         pre = encoder.settings.truncating == "pre"
-        with Path(source.path).open("rb") as handle:
+        documents = self.scan.documents
+        with nullcontext(None) if documents is not None else Path(source.path).open("rb") as handle:
             for number in shards:
                 shard = self.scan.shards[number]
                 mine = self.parts.mask(self.part, shard.first, shard.records)
-                records = _raw_records(handle, shard.start, shard.end, shard.line, source.quoted)
-                for keep, (record, line, _) in zip(mine, records, strict=True):
+                records = _read(source, documents, handle, shard.start, shard.end, shard.line)
+                for keep, (text, label, where, _, _, _) in zip(mine, records, strict=True):
                     if not keep:
                         continue
-                    text, label = source.parse(record, line)
                     ids = vocabulary.ids(encoder.tokens(text))
                     label_id = index.get(label)
                     if label_id is None:
                         raise ValueError(
-                            f"Expected labels seen in training ({list(encoder.labels)}). Received: {label!r} at "
-                            f"{source.path}:{line}"
+                            f"Expected labels seen in training ({list(encoder.labels)}). Received: {label!r} at {where}"
                         )
                     yield (ids[-cut:] if pre else ids[:cut]), label_id
 
@@ -459,7 +505,9 @@ class TextStream(BatchStream):
             starts = [starts[i] for i in rng.permutation(len(starts))]
         for start in starts:
             part = rows[start : start + self.batch_size]
-            width = self.scan.encoder.max_len if self.fixed_width else max(len(ids) for ids, _ in part)
+            longest, most = max(len(ids) for ids, _ in part), self.scan.encoder.max_len
+            step = self.settings.width_multiple
+            width = most if self.fixed_width else min(most, -(-longest // step) * step)
             ids, lengths = pad_sequences([ids for ids, _ in part], width, truncating="post", padding="post")
             yield SequenceData(ids, torch.tensor([label for _, label in part]), lengths)
 
