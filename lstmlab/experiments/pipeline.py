@@ -297,7 +297,7 @@ def _prepare_stream(spec: RunSpec, data: DataSpec) -> Prepared:
         {
             "dataset": {"spec": data.to_json(), "encoder": encoder.to_json(), "stream": describe_scan(found)},
             "train": dataclasses.asdict(config),
-            "data": {"train_size": len(sets.train), "test_size": len(sets.test), "patience": spec.train.patience},
+            "data": {"train_size": size, "test_size": len(sets.test), "patience": spec.train.patience},
             "run": resolved.to_json(),
         },
         kind="text",
