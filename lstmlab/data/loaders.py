@@ -17,6 +17,7 @@ __all__ = [
     "TEXT_FORMATS",
     "Example",
     "guess_text_format",
+    "json_record",
     "lines",
     "load_texts",
     "read_text",
@@ -114,26 +115,27 @@ def _table(path: Path, text: str, delimiter: str, text_column: str, label_column
     return out
 
 
+def json_record(line: str, where: str, text_column: str, label_column: str) -> Example:
+    """One JSON Lines record: an object with a string text and a scalar label (`where` names it in errors)."""
+    try:
+        row = json.loads(line)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"Expected one JSON object a line at {where}. Received: {error.msg}") from None
+    if not isinstance(row, dict) or text_column not in row or label_column not in row:
+        keys = sorted(row) if isinstance(row, dict) else type(row).__name__
+        raise ValueError(f"Expected an object with {text_column!r} and {label_column!r} at {where}. Received: {keys}")
+    value, label = row[text_column], row[label_column]
+    if not isinstance(value, str) or isinstance(label, (dict, list)) or label is None:
+        raise ValueError(f"Expected a string text and a scalar label at {where}. Received: {value!r}, {label!r}")
+    return Example(value, str(label).strip(), where)
+
+
 def _jsonl(path: Path, text: str, text_column: str, label_column: str) -> list[Example]:
-    out = []
-    for number, line in enumerate(lines(text), start=1):
-        if not line.strip():
-            continue
-        where = f"{path}:{number}"
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as error:
-            raise ValueError(f"Expected one JSON object a line at {where}. Received: {error.msg}") from None
-        if not isinstance(row, dict) or text_column not in row or label_column not in row:
-            keys = sorted(row) if isinstance(row, dict) else type(row).__name__
-            raise ValueError(
-                f"Expected an object with {text_column!r} and {label_column!r} at {where}. Received: {keys}"
-            )
-        value, label = row[text_column], row[label_column]
-        if not isinstance(value, str) or isinstance(label, (dict, list)) or label is None:
-            raise ValueError(f"Expected a string text and a scalar label at {where}. Received: {value!r}, {label!r}")
-        out.append(Example(value, str(label).strip(), where))
-    return out
+    return [
+        json_record(line, f"{path}:{number}", text_column, label_column)
+        for number, line in enumerate(lines(text), start=1)
+        if line.strip()
+    ]
 
 
 def _tab_lines(path: Path, text: str) -> list[Example]:

@@ -22,7 +22,6 @@ Padding stays exact whatever a batch's width: lengths keep it out of both direct
 from __future__ import annotations
 
 import csv
-import json
 import os
 from collections import Counter
 from collections.abc import Iterator
@@ -35,7 +34,7 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
-from .loaders import SKIPPED_FOLDERS, read_text
+from .loaders import SKIPPED_FOLDERS, json_record, read_text
 from .sequence import BatchStream, SequenceData
 from .text import OOV, TextEncoder, TextSettings, Vocabulary, pad_sequences, tokenize
 
@@ -164,7 +163,8 @@ class RecordFormat:
                 raise ValueError(f"Expected 'sentence<TAB>label' at {where}. Received: {value[:60]!r}")
             return _checked(sentence, label.strip(), where)
         if self.data_format == "jsonl":
-            return _json_record(value, where, self.text_column, self.label_column)
+            example = json_record(value, where, self.text_column, self.label_column)
+            return _checked(example.text, example.label, where)
         fields = next(csv.reader([value], delimiter="," if self.data_format == "csv" else "\t"))
         text_at, label_at = self.columns
         if len(fields) <= max(text_at, label_at):
@@ -178,20 +178,6 @@ def _checked(text: str, label: str, where: str) -> tuple[str, str]:
     if not label:
         raise ValueError(f"Expected a label at {where}. Received: an empty label")
     return text, label
-
-
-def _json_record(value: str, where: str, text_column: str, label_column: str) -> tuple[str, str]:
-    try:
-        row = json.loads(value)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"Expected one JSON object a line at {where}. Received: {error.msg}") from None
-    if not isinstance(row, dict) or text_column not in row or label_column not in row:
-        keys = sorted(row) if isinstance(row, dict) else type(row).__name__
-        raise ValueError(f"Expected an object with {text_column!r} and {label_column!r} at {where}. Received: {keys}")
-    text, label = row[text_column], row[label_column]
-    if not isinstance(text, str) or isinstance(label, (dict, list)) or label is None:
-        raise ValueError(f"Expected a string text and a scalar label at {where}. Received: {text!r}, {label!r}")
-    return _checked(text, str(label).strip(), where)
 
 
 def _raw_records(handle: IO[bytes], start: int, end: int, line: int, quoted: bool) -> Iterator[tuple[bytes, int, int]]:
