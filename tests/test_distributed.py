@@ -4,6 +4,7 @@ torchrun writes the same run directory."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import socket
@@ -99,6 +100,16 @@ def test_two_processes_train_the_weights_one_process_trains(case: str, tmp_path:
             assert theirs[key] == pytest.approx(mine[key], rel=1e-7, abs=1e-10)
 
 
+def _reviews(tmp_path: Path, rows: list[tuple[str, object]]) -> Path:
+    """A CSV of texts and labels in `tmp_path`."""
+    data = tmp_path / "reviews.csv"
+    with data.open("w", newline="") as file:
+        writer = csv.writer(file)
+        writer.writerow(["text", "label"])
+        writer.writerows(rows)
+    return data
+
+
 def _run_files(run: Path) -> dict[str, Any]:
     config = json.loads((run / "config.json").read_text())
     return {
@@ -160,15 +171,9 @@ def test_resume_is_refused_under_torchrun(
 
 
 def test_a_comparison_on_data_spreads_its_runs_over_the_ranks(tmp_path: Path) -> None:
-    import csv
-
-    data = tmp_path / "reviews.csv"
-    with data.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["text", "label"])
-        writer.writerows(
-            (f"the film was {'good' if i % 2 else 'bad'} {i}", "pos" if i % 2 else "neg") for i in range(40)
-        )
+    data = _reviews(
+        tmp_path, [(f"the film was {'good' if i % 2 else 'bad'} {i}", "pos" if i % 2 else "neg") for i in range(40)]
+    )
     argv = ["compare", "models", "text-lstm:embed_dim=8", "text-lstm:units=8,embed_dim=8", "--data", str(data)]
     argv += ["--seeds", "2", "--epochs", "1", "--ensemble", "1", "--no-baselines"]
     one = tmp_path / "one"
@@ -199,15 +204,9 @@ def test_a_comparison_on_a_task_is_refused_under_torchrun(tmp_path: Path) -> Non
 
 def test_torchrun_trains_a_streamed_corpus_as_one_process_does(tmp_path: Path) -> None:
     """Every rank reads the same batches of the stream and trains on its rows of each."""
-    import csv
-
-    data = tmp_path / "reviews.csv"
-    with data.open("w", newline="") as file:
-        writer = csv.writer(file)
-        writer.writerow(["text", "label"])
-        writer.writerows(
-            (f"{'good' if i % 3 else 'bad'} film number {i % 17} " * (1 + i % 5), i % 3 > 0) for i in range(300)
-        )
+    data = _reviews(
+        tmp_path, [(f"{'good' if i % 3 else 'bad'} film number {i % 17} " * (1 + i % 5), i % 3 > 0) for i in range(300)]
+    )
     common = ["--data", str(data), "--stream", "--loader-workers", "0", "--buffer", "64", "--epochs", "2"]
     common += ["--ensemble", "1", "--set", "units=4", "--set", "embed_dim=8", "--set", "dropout=0"]
     common += ["--set", "input_dropout=0", "--seed", "3"]

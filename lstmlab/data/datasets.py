@@ -301,14 +301,18 @@ def _record_format(spec: DataSpec, path: str) -> RecordFormat:
     return RecordFormat(path, chosen, spec.text_column, spec.label_column, spec.encoding)
 
 
+def _parts(spec: DataSpec) -> Parts:
+    """The parts of the training file: its test records by the split's seed (none where the test set is a file)."""
+    return Parts(spec.split, 0.0 if spec.test_path is not None else spec.test_fraction)
+
+
 def scan_corpus(spec: DataSpec) -> CorpusScan:
     """The pass over a streamed spec's training file: its vocabulary, length and labels fitted on the records
     that are not test records (a separate test file: all of them)."""
     assert spec.stream is not None
     if not Path(spec.path).exists():
         raise ValueError(f"Expected a data file or folder. Received: {spec.path} does not exist")
-    fraction = 0.0 if spec.test_path is not None else spec.test_fraction
-    return scan(_record_format(spec, spec.path), spec.text, spec.stream, Parts(spec.split, fraction))
+    return scan(_record_format(spec, spec.path), spec.text, spec.stream, _parts(spec))
 
 
 @dataclass(frozen=True)
@@ -329,8 +333,7 @@ def streamed_sets(
     `validation` share of the non-test records) and test batches in file order."""
     assert spec.stream is not None
     encoder = found.encoder
-    fraction = 0.0 if spec.test_path is not None else spec.test_fraction
-    parts = Parts(spec.split, fraction, validation)
+    parts = dataclasses.replace(_parts(spec), validation=validation)
     common = {"settings": spec.stream, "parts": parts, "fixed_width": fixed_width}
     train = TextStream(found, "train", batch_size, seed=seed, **common)  # type: ignore[arg-type]
     if len(train) == 0:
@@ -363,8 +366,7 @@ def streamed_test_set(
         stream = TextStream(test_found, "all", batch, spec.stream, shuffle=False, fixed_width=fixed_width)
     else:
         found = dataclasses.replace(found or scan_corpus(spec), encoder=encoder)
-        parts = Parts(spec.split, spec.test_fraction)
-        stream = TextStream(found, "test", batch, spec.stream, parts, shuffle=False, fixed_width=fixed_width)
+        stream = TextStream(found, "test", batch, spec.stream, _parts(spec), shuffle=False, fixed_width=fixed_width)
     if len(stream) == 0:
         raise ValueError(f"Expected test examples. Received: none from {spec.test_path or spec.path}")
     return stream

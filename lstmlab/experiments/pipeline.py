@@ -20,7 +20,7 @@ import torch
 from torch import nn
 
 from ..data import BatchStream, OnlineSource, SequenceData
-from ..data.datasets import DataSets, DataSpec, prepare_data, scan_corpus, streamed_sets, with_auto_stream
+from ..data.datasets import DataSpec, Encoder, prepare_data, scan_corpus, streamed_sets, with_auto_stream
 from ..data.series import SeriesScaler
 from ..data.stream import describe_scan
 from ..data.text import TextEncoder
@@ -174,12 +174,15 @@ def _prepare_task(spec: RunSpec) -> Prepared:
     return Prepared(resolved, model, config, train, test, None, description, [])
 
 
-def data_model(preset: str, sets: DataSets, overrides: dict[str, Any], ensemble: int = 1) -> tuple[Any, Sequential]:
+def _config_fields(preset: str) -> set[str]:
+    return {f.name for f in dataclasses.fields(get_preset(preset).config)}
+
+
+def data_model(preset: str, encoder: Encoder, overrides: dict[str, Any], ensemble: int = 1) -> tuple[Any, Sequential]:
     """The preset sized for the data (vocabulary and length, or channels; classes), then the user's changes, as
     one model or an ensemble of `ensemble` members; it must read what the data holds (token ids or series of any
     length) and give one answer per example."""
-    fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
-    encoder = sets.encoder
+    fields = _config_fields(preset)
     classes = len(encoder.labels)
     implied: dict[str, Any] = {"num_classes": classes}
     if isinstance(encoder, TextEncoder):
@@ -228,7 +231,7 @@ def _prepare_data(spec: RunSpec, data: DataSpec) -> Prepared:
     config = defaults.training_config(spec.train, seed=seeds.training, preset=preset, kind=kind, train_size=size)
     set_seed(seeds.weights)
     members = spec.train.ensemble or defaults.default_ensemble(kind, size)
-    model_conf, model = data_model(preset, sets, spec.model_options, members)
+    model_conf, model = data_model(preset, sets.encoder, spec.model_options, members)
     if config.validation_split == 0 and spec.train.patience is not None:
         raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
     if config.validation_split > 0:
@@ -269,16 +272,14 @@ def _prepare_stream(spec: RunSpec, data: DataSpec) -> Prepared:
     config = defaults.training_config(spec.train, seed=seeds.training, preset=preset, kind="text", train_size=size)
     set_seed(seeds.weights)
     members = spec.train.ensemble or defaults.default_ensemble("text", size)
-    empty = SequenceData(torch.zeros(0, 1, dtype=torch.long), torch.zeros(0, dtype=torch.long))
-    sets_ = DataSets(empty, empty, encoder)
-    model_conf, model = data_model(preset, sets_, spec.model_options, members)
-    if "max_len" in dataclasses.asdict(model_conf) and "max_len" not in spec.model_options:
-        try:  # a model that reads any number of steps takes batches as long as their longest text
-            set_seed(seeds.weights)
-            model_conf, model = data_model(preset, sets_, {**spec.model_options, "max_len": None}, members)
-        except ValueError:  # it reads max_len steps (e.g. through Flatten)
-            set_seed(seeds.weights)
-            model_conf, model = data_model(preset, sets_, spec.model_options, members)
+    any_length = {"max_len": None} if "max_len" in _config_fields(preset) else {}
+    try:  # a model that reads any number of steps takes batches as long as their longest text
+        model_conf, model = data_model(preset, encoder, {**any_length, **spec.model_options}, members)
+    except ValueError:  # it reads max_len steps (e.g. through Flatten)
+        if not any_length or "max_len" in spec.model_options:
+            raise
+        set_seed(seeds.weights)
+        model_conf, model = data_model(preset, encoder, spec.model_options, members)
     if config.validation_split == 0 and spec.train.patience is not None:
         raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
     fixed = model.input_shape[0] is not None  # a model that reads max_len steps (e.g. through Flatten)

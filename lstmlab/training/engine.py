@@ -321,16 +321,17 @@ class Trainer:
 
     def _remaining_batches(self) -> Iterator[SequenceData]:
         """The current epoch's batches from `step` on: a fixed set's order redrawn from the epoch's generator
-        state (so that a resumed epoch has the same order), fresh examples from the generator as it stands."""
-        if isinstance(self.train, SequenceData):
-            self.generator.set_state(self.epoch_start)
-            batches = self.train.batches(self.config.batch_size, shuffle=self.config.shuffle, generator=self.generator)
+        state (so that a resumed epoch has the same order), a stream's batches of the epoch (those done are read
+        again, unused), fresh examples from the generator as it stands."""
+        if isinstance(self.train, (SequenceData, BatchStream)):
+            if isinstance(self.train, SequenceData):
+                self.generator.set_state(self.epoch_start)
+                batches = self.train.batches(
+                    self.config.batch_size, shuffle=self.config.shuffle, generator=self.generator
+                )
+            else:
+                batches = self.train.epoch(self.epoch)
             for index, batch in enumerate(batches):
-                if index >= self.step:
-                    yield batch
-            return
-        if isinstance(self.train, BatchStream):  # a resumed epoch reads again the batches it did, unused
-            for index, batch in enumerate(self.train.epoch(self.epoch)):
                 if index >= self.step:
                     yield batch
             return
