@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import numpy as np
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["COMPARISON_TEST_SEED", "COMPARISON_VALIDATION_SEED", "Seeds", "set_seed", "training_order_seed"]
 
@@ -72,6 +73,11 @@ def training_order_seed(split_seed: int) -> int:
 
 def set_seed(seed: int) -> torch.Generator:
     """Seed Python, NumPy and PyTorch's global generators; return a generator for data order and sampling."""
+    # imported here, not above: `Seeds` is part of a run's spec, which the command line builds while it parses,
+    # and `lstmlab --help` never imports PyTorch or NumPy
+    import numpy as np
+    import torch
+
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)

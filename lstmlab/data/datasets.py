@@ -50,87 +50,6 @@ __all__ = [
 Encoder = TextEncoder | SeriesScaler  # fitted on the training split, saved with the model
 
 
-@dataclass(frozen=True)
-class DataSpec:
-    """Where the examples come from and how they are split and encoded."""
-
-    path: str
-    test_path: str | None = None  # None: a stratified split of `path`
-    data_format: str | None = None  # None: guessed from the path
-    text_column: str = "text"
-    label_column: str = "label"
-    encoding: str = "utf-8"
-    test_fraction: float = 0.1  # of each class, when there is no test_path
-    split_seed: int | None = None  # the stratified split's seed; None: the run's (see `resolved`)
-    text: TextSettings = field(default_factory=TextSettings)
-    standardise: bool = True  # series: per-channel standardisation fitted on the training split
-    stream: StreamSettings | None = None  # texts: stream the files instead of reading them into memory
-
-    def __post_init__(self) -> None:
-        if not 0 < self.test_fraction < 1:
-            raise ValueError(f"Expected a test fraction in (0, 1). Received: {self.test_fraction}")
-        if self.aeon and self.test_path is not None:
-            raise ValueError(
-                f"Expected no --test-data with {self.path} (its archive TEST split is the test set). "
-                f"Received: {self.test_path}"
-            )
-        if self.stream is not None:
-            if is_bundled(self.path):
-                raise ValueError(
-                    f"Expected a file or folder of yours to stream. Received: {self.path} (a bundled set fits in "
-                    "memory: train it without --stream)"
-                )
-            chosen = self.data_format or _guessed_format(self.path)
-            if Path(self.path).exists() and (self.kind != "text" or chosen not in STREAM_FORMATS):
-                raise ValueError(
-                    f"Expected texts as {', '.join(STREAM_FORMATS)} to stream. Received: {self.path} "
-                    f"({chosen or self.kind})"
-                )
-
-    @property
-    def aeon(self) -> bool:
-        """A data set bundled with aeon: its archive's TRAIN and TEST splits are the training and test sets."""
-        return is_aeon(self.path, self.data_format)
-
-    @property
-    def kind(self) -> str:
-        """'series' (aeon:NAME, .ts, .npz or a series --data-format) or 'text'."""
-        if self.data_format is not None:
-            return "series" if self.data_format in SERIES_FORMATS else "text"
-        return "series" if guess_series_format(self.path) is not None else "text"
-
-    @property
-    def split(self) -> int:
-        """The split's seed (0 where none is set)."""
-        return 0 if self.split_seed is None else self.split_seed
-
-    def resolved(self, split_seed: int) -> DataSpec:
-        """The spec as a run records it: file paths made absolute (so that a saved run finds its data from any
-        working directory; named sets such as `aeon:NAME` and `uci:NAME` stay names) and the split seed set."""
-
-        def absolute(path: str | None) -> str | None:
-            if path is None or is_aeon(path, self.data_format) or is_bundled(path):
-                return path
-            return str(Path(path).expanduser().absolute())
-
-        seed = split_seed if self.split_seed is None else self.split_seed
-        return dataclasses.replace(
-            self, path=absolute(self.path) or self.path, test_path=absolute(self.test_path), split_seed=seed
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
-    @staticmethod
-    def from_json(value: dict[str, Any]) -> DataSpec:
-        stream = value.get("stream")
-        return DataSpec(
-            **{
-                **value,
-                "text": TextSettings(**value["text"]),
-                "stream": None if stream is None else StreamSettings(**stream),
-            }
-        )
 
 
 def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -274,11 +193,6 @@ def prepare_data(spec: DataSpec) -> DataSets:
     return DataSets(_encode(encoder, train), _encode(encoder, test), encoder)
 
 
-def _guessed_format(path: str) -> str | None:
-    try:
-        return guess_text_format(Path(path))
-    except ValueError:
-        return None
 
 
 def with_auto_stream(spec: DataSpec) -> tuple[DataSpec, str | None]:

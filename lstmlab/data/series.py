@@ -36,8 +36,6 @@ __all__ = [
     "pad_series",
 ]
 
-SERIES_FORMATS = ("aeon", "ts", "npz")
-AEON_PREFIX = "aeon:"
 _INSTALL_AEON = "pip install 'lstmlab[timeseries]'"
 
 
@@ -54,20 +52,10 @@ class LabelledSeries:
         return LabelledSeries([self.values[i] for i in index], [self.labels[i] for i in index], self.source)
 
 
-def is_aeon(path: str, data_format: str | None = None) -> bool:
-    """Whether `path` names a data set bundled with aeon (`aeon:Name`, any case, or `--data-format aeon`)."""
-    return data_format == "aeon" or path.lower().startswith(AEON_PREFIX)
 
 
-def aeon_name(path: str) -> str:
-    return path[len(AEON_PREFIX) :] if path.lower().startswith(AEON_PREFIX) else path
 
 
-def guess_series_format(path: str) -> str | None:
-    """'aeon' for `aeon:Name`, 'ts' / 'npz' by suffix, None for anything else (text)."""
-    if is_aeon(path):
-        return "aeon"
-    return {".ts": "ts", ".npz": "npz"}.get(Path(path).suffix.lower())
 
 
 def _aeon_data() -> Path:

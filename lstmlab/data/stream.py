@@ -50,31 +50,11 @@ __all__ = [
     "scan",
 ]
 
-STREAM_FORMATS = ("csv", "tsv", "jsonl", "tab-lines", "folder")
 STREAM_ABOVE_BYTES = 1 << 30  # `--data` files larger than this stream without --stream
 Part = Literal["train", "validation", "test", "all"]
 _MASK = (1 << 64) - 1
 
 
-@dataclass(frozen=True)
-class StreamSettings:
-    """How a corpus streams; saved with the run (its batches depend on them)."""
-
-    buffer: int = 16384  # records a worker holds, shuffles and sorts by length (rounded up to whole batches)
-    workers: int = 1  # DataLoader worker processes preparing batches (0: in the training process)
-    shard_records: int = 8192  # records per shard (the unit of shuffling between workers)
-    max_counts: int = 2_000_000  # distinct tokens counted before the rarest half is dropped (`BoundedCounts`)
-    # a batch pads to its longest text rounded up to this (at most max_len): every distinct width costs oneDNN a
-    # cached kernel, some 4 MB each; 1 width a token grew training past 2 GB, widths of 16 stay flat
-    width_multiple: int = 16
-
-    def __post_init__(self) -> None:
-        for name in ("buffer", "shard_records", "max_counts", "width_multiple"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"Expected a positive integer {name} for streaming. Received: {value!r}")
-        if not isinstance(self.workers, int) or self.workers < 0:
-            raise ValueError(f"Expected loader workers >= 0. Received: {self.workers!r}")
 
 
 # ----------------------------------------------------------------------------------------- parts of the corpus

@@ -25,7 +25,6 @@ __all__ = ["OOV", "PAD", "TextEncoder", "TextSettings", "Vocabulary", "pad_seque
 PAD, OOV = 0, 1
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]", re.UNICODE)  # words (with inner apostrophes) or one symbol
 
-Side = Literal["pre", "post"]
 
 
 def tokenize(text: str, *, level: Literal["word", "char"] = "word", lower: bool = True) -> list[str]:
@@ -106,17 +105,6 @@ def pad_sequences(
     return torch.from_numpy(out), torch.from_numpy(counts)
 
 
-@dataclass(frozen=True)
-class TextSettings:
-    """How texts become ids; saved with a model so that raw text can be predicted later."""
-
-    level: Literal["word", "char"] = "word"
-    lower: bool = True
-    max_words: int | None = 20000  # vocabulary size including the two reserved ids (None: every token)
-    min_count: int = 1  # tokens seen fewer times in the training split become OOV
-    max_len: int | None = None  # ids per text (None: the 95th percentile of the training split's lengths)
-    truncating: Side = "post"
-    padding: Side = "post"
 
 
 @dataclass(frozen=True)

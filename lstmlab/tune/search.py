@@ -43,7 +43,7 @@ from ..training import Callback, EarlyStopping, History, TrainConfig, Trainer
 from .defaults import TrainChoices
 from .pipeline import RunResult, RunSpec, prepare, train_run
 from .rundir import RunDirectory
-from .runs import write_history, write_json
+from .runs import write_csv, write_json
 from .sweep import parse_model
 from .tasks import get_task, task_config
 
@@ -523,7 +523,7 @@ def _write_trials(study: Any, directory: Path) -> dict[str, int]:
                 **{name: t.params.get(name) for name in names},
             }
         )
-    write_history(directory / "trials.csv", rows)
+    write_csv(directory / "trials.csv", rows)
     states: dict[str, int] = {}
     for t in trials:
         states[t.state.name] = states.get(t.state.name, 0) + 1

@@ -34,44 +34,12 @@ from . import defaults
 from .defaults import TrainChoices
 from .plots import plot_history
 from .rundir import RunDirectory, dated_name, interruptible, read_checkpoint, write_checkpoint
-from .runs import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model, write_history, write_json
+from .runs import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model, write_csv, write_json
 from .tasks import Task, check_fits, get_task, model_options, task_config
 
 __all__ = ["Prepared", "RunResult", "RunSpec", "data_model", "prepare", "resume_run", "train_run"]
 
 
-@dataclass(frozen=True)
-class RunSpec:
-    """Everything that determines a training run: a built-in task or the user's data, a preset, the user's
-    training choices and one seed."""
-
-    task: str = "cumsum"  # a name from TASKS (ignored with `data`)
-    preset: str | None = None  # a name from PRESETS; None: the default for the task or the kind of data
-    task_options: dict[str, Any] = field(default_factory=dict)  # task config fields to change
-    model_options: dict[str, Any] = field(default_factory=dict)  # preset config fields to change
-    train: TrainChoices = field(default_factory=TrainChoices)  # None fields: lstmlab's defaults (`defaults`)
-    seed: int = 0  # one seed for weights, data order, dropout, the test set and the split (`Seeds`)
-    train_size: int | None = None  # a task's fixed training set of this many examples; None: online
-    test_size: int = 200  # a task's fresh test examples (the tutorial's 200 sequences)
-    data: DataSpec | None = None  # the user's labelled texts or series instead of a task
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.seed, int) or not -(2**63) <= self.seed < 2**63:
-            raise ValueError(f"Expected a seed in -2**63..2**63-1. Received: {self.seed!r}")
-
-    @property
-    def seeds(self) -> Seeds:
-        return Seeds(self.seed, None if self.data is None else self.data.split_seed)
-
-    def to_json(self) -> dict[str, Any]:
-        value = dataclasses.asdict(self)
-        value["data"] = None if self.data is None else self.data.to_json()
-        return value
-
-    @staticmethod
-    def from_json(value: dict[str, Any]) -> RunSpec:
-        data = None if value.get("data") is None else DataSpec.from_json(value["data"])
-        return RunSpec(**{**value, "train": TrainChoices(**value["train"]), "data": data})
 
 
 @dataclass
@@ -354,13 +322,13 @@ def _trained(prepared: Prepared, shown: RunSpec, history: History) -> tuple[str,
 
 def _write_results(directory: Path, prepared: Prepared, history: History, scores: Scores) -> None:
     """history.csv, history.png, updates.csv (online runs) and metrics.json of a finished run."""
-    write_history(directory / "history.csv", history.epochs)
+    write_csv(directory / "history.csv", history.epochs)
     if history.update_loss:
         rows = [
             {"update": i + 1, "loss": loss, "accuracy": acc}
             for i, (loss, acc) in enumerate(zip(history.update_loss, history.update_accuracy, strict=True))
         ]
-        write_history(directory / "updates.csv", rows)
+        write_csv(directory / "updates.csv", rows)
     write_json(directory / "metrics.json", {"test": dataclasses.asdict(scores)})
     window = "" if prepared.config.updates is None else f" (rows of {prepared.config.updates_per_epoch} updates)"
     plot_history(history.epochs, directory / "history.png", title=f"{prepared.spec.preset}{window}")

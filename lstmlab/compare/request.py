@@ -14,11 +14,14 @@ from .compare import COMPARISONS, GRID_OPTIONS, GRID_TRAINING, CompareSpec, run_
 from .data_compare import DataCompareSpec, run_data_comparison
 from .defaults import TrainChoices
 from .grid import Grid, parse_grid
-from .report import Report, write_report
+import json
+
+from .data_compare import write_data_report
+from .report import Report, write_task_report
 from .rundir import RunDirectory, dated_name
 from .sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 
-__all__ = ["KINDS", "CompareRequest", "compare", "runs_of"]
+__all__ = ["KINDS", "CompareRequest", "compare", "runs_of", "write_report"]
 
 KINDS = (*COMPARISONS, "models", "archetypes")
 # Training settings a grid varies on a built-in task (trained online: updates, not epochs)
@@ -241,3 +244,22 @@ def runs_of(request: CompareRequest) -> int:
         return spec.splits * (len(spec.cells()) + baselines)
     points = len(request.parsed_grid().points())
     return (request.seeds or SweepSpec.seeds) * points * sum(len(g.models) for g in request.groups())
+
+
+def _is_data_comparison(directory: Path) -> bool:
+    """A comparison on the user's data (`on_data`): one row per model and split, no training curves."""
+    path = directory / "runs.json"
+    return path.is_file() and json.loads(path.read_text()).get("kind") == "data"
+
+
+
+def write_report(directory: Path, *, smooth: int = 10) -> Report:
+    """A comparison's report from its CSV and JSON files alone: on the user's data (`data_report`), or on tasks
+    (`report`: summary, curves and, with a grid, grid.csv and grid.png; `smooth` is the curves' moving average).
+
+    Raises:
+        ValueError: `directory` lacks results.csv or runs.json, or a row of results.csv is malformed.
+    """
+    if _is_data_comparison(directory):
+        return write_data_report(directory)
+    return write_task_report(directory, smooth=smooth)

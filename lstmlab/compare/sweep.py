@@ -30,7 +30,7 @@ from .compare import cell_label
 from .defaults import TrainChoices
 from .grid import TRAINING_KEYS, Grid, model_part, training_part
 from .pipeline import RunSpec, prepare
-from .runs import write_history, write_json
+from .runs import write_csv, write_json
 from .tasks import get_task, task_config
 
 __all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
@@ -260,6 +260,6 @@ def run_sweep(spec: SweepSpec, out: Path, *, advance: Callable[[int], None] | No
             "validation": f"{spec.validation_size} fresh examples per seed, drawn apart from training and test",
         }
     out.mkdir(parents=True, exist_ok=True)
-    write_history(out / "results.csv", rows)
+    write_csv(out / "results.csv", rows)
     write_json(out / "runs.json", runs)
     return runs

@@ -16,7 +16,7 @@ from scipy import stats  # type: ignore[import-untyped]
 
 from .grid import point_label
 from .plots import plot_curves, plot_grid
-from .runs import atomic_write, write_history
+from .runs import atomic_write, write_csv
 
 __all__ = [
     "Cell",
@@ -31,7 +31,7 @@ __all__ = [
     "plot_curves",
     "summarise",
     "summary_rows",
-    "write_report",
+    "write_task_report",
 ]
 
 TARGET_ACCURACY = 0.9  # "updates to reach": first update where the accuracy over the last 20 updates reaches this
@@ -173,7 +173,7 @@ def summary_rows(summaries: list[Summary]) -> list[dict[str, Any]]:
 
 
 def write_summary_csv(directory: Path, summaries: list[Summary]) -> None:
-    write_history(directory / "summary.csv", summary_rows(summaries))
+    write_csv(directory / "summary.csv", summary_rows(summaries))
 
 
 def _stacked_description(runs: dict[str, Any], seeds: int) -> str:
@@ -514,7 +514,7 @@ def _grid_report(directory: Path, summaries: list[Summary], runs: dict[str, Any]
     points = list(dict.fromkeys(point_label(c.point) for c in cells))
     point_dicts = [next(c.point for c in cells if point_label(c.point) == p) for p in points]
     best = {m: best_point([c for c in cells if c.model == m]) for m in models}
-    write_history(directory / "grid.csv", grid_rows(cells, best))
+    write_csv(directory / "grid.csv", grid_rows(cells, best))
     axes = [(key, list(values)) for key, values in runs["grid"]["axes"]]
     drawn = plot_grid(
         directory / "grid.png",
@@ -562,13 +562,7 @@ def _grid_report(directory: Path, summaries: list[Summary], runs: dict[str, Any]
     return "\n".join(lines), "\n".join(summary_lines)
 
 
-def _is_data_comparison(directory: Path) -> bool:
-    """A comparison on the user's data (`data_compare`): one row per model and split, no training curves."""
-    path = directory / "runs.json"
-    return path.is_file() and json.loads(path.read_text()).get("kind") == "data"
-
-
-def write_report(directory: Path, *, smooth: int = 10) -> Report:
+def write_task_report(directory: Path, *, smooth: int = 10) -> Report:
     """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json; with a grid also
     grid.csv and grid.png (the curves then one row of panels per point).
 
@@ -576,13 +570,9 @@ def write_report(directory: Path, *, smooth: int = 10) -> Report:
         ValueError: `directory` lacks results.csv or runs.json, or a row of results.csv is malformed.
 
     Example:
-        >>> write_report(Path("comparisons/lr")).path
+        >>> write_task_report(Path("comparisons/lr")).path
         PosixPath('comparisons/lr/report.md')
     """
-    if _is_data_comparison(directory):
-        from .data_compare import write_data_report  # it builds on this module's figures
-
-        return write_data_report(directory)
     losses, accuracies, runs = load_results(directory)
     summaries = summarise(losses, accuracies, runs)
     write_summary_csv(directory, summaries)

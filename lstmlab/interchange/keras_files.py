@@ -191,14 +191,3 @@ def export_keras(run: Path, out: Path | None = None, *, overwrite: bool = False)
     return Exported(target, activation, notes)
 
 
-def write_atomically(target: Path, write: Callable[[Path], object]) -> None:
-    """Call `write` on a file in a fresh directory beside `target`, then rename the file onto `target`."""
-    target.parent.mkdir(parents=True, exist_ok=True)
-    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
-        temporary = scratch / target.name
-        write(temporary)
-        os.chmod(temporary, file_mode())
-        os.replace(temporary, target)
-    finally:
-        shutil.rmtree(scratch, ignore_errors=True)

@@ -24,7 +24,7 @@ from ..models.stacked import StackedTutorial
 from ..seeds import COMPARISON_TEST_SEED, COMPARISON_VALIDATION_SEED, Seeds
 from ..training.stacked import fit_stacked
 from .grid import Grid, model_part, point_label
-from .runs import write_history, write_json
+from .runs import write_csv, write_json
 
 __all__ = ["COMPARISONS", "CompareSpec", "cell_label", "run_comparison", "variants"]
 
@@ -184,7 +184,7 @@ def run_comparison(spec: CompareSpec, out: Path) -> dict[str, Any]:
                 for u in range(updates)
             ]
     out.mkdir(parents=True, exist_ok=True)
-    write_history(out / "results.csv", rows)
+    write_csv(out / "results.csv", rows)
     runs: dict[str, Any] = {
         "comparison": spec.comparison,
         "spec": spec.to_json(),

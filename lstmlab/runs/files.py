@@ -40,7 +40,7 @@ __all__ = [
     "run_kind",
     "save_model",
     "target_of",
-    "write_history",
+    "write_csv",
     "write_json",
 ]
 
@@ -64,42 +64,12 @@ def target_of(path: Path) -> Path:
     return path.with_name(path.name.removesuffix(PARTIAL))
 
 
-def file_mode() -> int:
-    """The mode a new file gets from the user's umask, as `open()` would give it (0o644 under umask 022)."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
 
 
-def atomic_write(path: Path, data: bytes) -> None:
-    """Write `data` to `path` so that a crash leaves either the old file or the new one, never a mix; the file
-    gets the user's umask like any other tool's output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(handle, "wb") as file:
-            file.write(data)
-            file.flush()
-            os.fsync(file.fileno())
-        os.chmod(temporary, file_mode())  # mkstemp makes 0600 files
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
-def write_json(path: Path, value: Any) -> None:
-    atomic_write(path, (json.dumps(value, indent=2, sort_keys=True) + "\n").encode())
 
 
-def write_history(path: Path, rows: list[dict[str, Any]]) -> None:
-    """Rows of equal keys as CSV (one row per epoch, or per update)."""
-    text = io.StringIO()
-    if rows:
-        writer = csv.DictWriter(text, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
-    atomic_write(path, text.getvalue().encode())
 
 
 def run_config(

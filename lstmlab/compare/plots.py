@@ -60,23 +60,8 @@ def mean_band(
     return low, middle, high
 
 
-def _pyplot() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
 
 
-def _save(figure: Figure, path: Path) -> None:
-    """Write the PNG beside `path` first, then move it there: a crash never leaves half a picture."""
-    plt = _pyplot()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp.png")
-    figure.savefig(temporary, dpi=120)
-    plt.close(figure)
-    temporary.replace(path)
 
 
 def plot_curves(
@@ -99,7 +84,7 @@ def plot_curves(
         title: the comparison's name.
         smooth: moving-average window in updates (1: none).
     """
-    plt = _pyplot()
+    plt = pyplot()
     figure, grid = plt.subplots(len(groups), 2, figsize=(12, 4.5 * len(groups)), squeeze=False)
     for group, axes in zip(groups, grid, strict=True):
         for model in group["models"]:
@@ -123,7 +108,7 @@ def plot_curves(
     smoothing = f", moving average of {smooth} updates" if smooth > 1 else ""
     figure.suptitle(f"{title}: mean of {seeds} seeds with 95 % confidence band{smoothing}")
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
 GridCell = tuple[str, dict[str, Any], np.ndarray, np.ndarray]  # model, point, test and validation accuracy per seed
@@ -177,7 +162,7 @@ def plot_grid(
     """
     if len(axes) > 2:
         return False
-    plt = _pyplot()
+    plt = pyplot()
     if len(axes) == 1:
         key, values = axes[0]
         numeric = all(isinstance(v, int | float) and not isinstance(v, bool) for v in values)
@@ -231,7 +216,7 @@ def plot_grid(
             axis.set_title(model, fontsize=10)
         figure.colorbar(image, ax=grid[0].tolist(), label="mean test accuracy")
         figure.suptitle(f"{title}: mean test accuracy (red: the point chosen on validation)")
-    _save(figure, path)
+    save_figure(figure, path)
     return True
 
 
@@ -251,7 +236,7 @@ def plot_splits(entries: list[tuple[str, np.ndarray, bool]], path: Path, *, metr
     counts = {len(scores) for _, scores, _ in entries}
     if len(counts) != 1:
         raise ValueError(f"Expected the same splits for every entry. Received: {sorted(counts)} splits")
-    plt = _pyplot()
+    plt = pyplot()
     figure, axis = plt.subplots(figsize=(max(5.0, 1.6 * len(entries) + 1), 4))
     table = np.stack([scores for _, scores, _ in entries])  # (entries, splits)
     positions = np.arange(len(entries))
@@ -265,43 +250,6 @@ def plot_splits(entries: list[tuple[str, np.ndarray, bool]], path: Path, *, metr
     axis.set_ylabel(f"test {metric} per split")
     axis.set_title(f"{title}\n(lines join a split; diamonds: mean and 95 % interval; grey: baselines)", fontsize=9)
     figure.tight_layout()
-    _save(figure, path)
+    save_figure(figure, path)
 
 
-def plot_history(rows: list[dict[str, float]], path: Path, *, title: str) -> None:
-    """One training run's history: loss (left) and accuracy (right) per epoch, validation beside training.
-
-    Args:
-        rows: one per epoch (or per window of updates, online), as `History.epochs` or `history.csv` hold them:
-            "epoch", "loss", "accuracy", and optionally "val_loss", "val_accuracy".
-        path: the PNG to write.
-        title: above both panels, e.g. the run's model and data.
-
-    Raises:
-        ValueError: no rows, or a row without "epoch", "loss" or "accuracy".
-
-    Example:
-        >>> plot_history([{"epoch": 0.0, "loss": 0.7, "accuracy": 0.5}], Path("history.png"), title="run")
-    """
-    if not rows:
-        raise ValueError(f"Expected at least one history row to plot in {path}. Received: none")
-    for number, row in enumerate(rows, start=1):
-        missing = [key for key in ("epoch", "loss", "accuracy") if key not in row]
-        if missing:
-            raise ValueError(f"Expected epoch, loss and accuracy in history row {number}. Received: {sorted(row)}")
-    plt = _pyplot()
-    epochs = [row["epoch"] for row in rows]
-    figure, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4))
-    for axis, key, label in ((loss_axis, "loss", "loss (cross-entropy)"), (accuracy_axis, "accuracy", "accuracy")):
-        axis.plot(epochs, [row[key] for row in rows], marker="o", markersize=3, label="training")
-        validated = [(e, row[f"val_{key}"]) for e, row in zip(epochs, rows, strict=True) if f"val_{key}" in row]
-        if validated:
-            axis.plot(*zip(*validated, strict=True), marker="o", markersize=3, label="validation")
-        axis.set_xlabel("epoch")
-        axis.set_ylabel(label)
-        axis.grid(alpha=0.3)
-        axis.legend()
-    accuracy_axis.set_ylim(-0.02, 1.02)
-    figure.suptitle(title)
-    figure.tight_layout()
-    _save(figure, path)

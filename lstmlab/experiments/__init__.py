@@ -1,1 +1,0 @@
-"""Experiments: tasks that pair data with models, runs saved on disk, the training command."""
