@@ -85,22 +85,22 @@ BENCHES = {
 
 
 def data_spec(bench: Bench, seed: int) -> Any:
-    from lstmlab.data.datasets import DataSpec
-    from lstmlab.data.text import TextSettings
+    from lstmlab.data.spec import DataSpec, TextSettings
 
     return DataSpec(bench.data, test_fraction=bench.test_fraction, split_seed=seed, text=TextSettings(**bench.text))
 
 
 def preset_of(bench: Bench, model: str | None) -> str:
-    from lstmlab.experiments.defaults import preset_for
+    from lstmlab.runs.defaults import preset_for
 
     return model or preset_for(bench.kind)
 
 
 def run_lstmlab(bench: Bench, seed: int, quick: bool, model: str | None) -> dict[str, Any]:
-    from lstmlab.experiments.defaults import TrainChoices
-    from lstmlab.experiments.pipeline import RunSpec, train_run
     from lstmlab.models import ensemble_size
+    from lstmlab.runs.defaults import TrainChoices
+    from lstmlab.runs.pipeline import train_run
+    from lstmlab.runs.spec import RunSpec
 
     set_threads(1)
     train = TrainChoices(**{**bench.train, **({"epochs": 2} if quick else {})}, ensemble=bench.ensemble)

@@ -1,4 +1,4 @@
-"""The classical baselines of comparisons on data (lstmlab/experiments/baselines.py): accuracy, fit time and
+"""The classical baselines of comparisons on data (lstmlab/compare/baselines.py): accuracy, fit time and
 inference time per example on public sets, each beside an anchor measured in the same run on the same split.
 
 Usage:
@@ -38,7 +38,8 @@ TEXTS = {"mr": (str(SHARED / "sentence_polarity"), 0.1), **{n: (f"uci:{n}", 0.2)
 
 def load(name: str, seed: int) -> tuple[str, list, list[str], list, list[str]] | str:
     """(kind, training inputs and labels, test inputs and labels) as lstmlab's pipeline reads them, or why not."""
-    from lstmlab.data.datasets import DataSpec, load_series_split, load_split
+    from lstmlab.data.datasets import load_series_split, load_split
+    from lstmlab.data.spec import DataSpec
 
     if name in TEXTS:
         path, fraction = TEXTS[name]
@@ -93,7 +94,7 @@ def anchors(kind: str, inputs: list) -> dict[str, Callable[[int], Any]]:
 
 
 def measure(name: str, seed: int) -> list[dict[str, Any]] | str:
-    from lstmlab.experiments.baselines import baselines_for, fit_baseline
+    from lstmlab.compare.baselines import baselines_for, fit_baseline
 
     loaded = load(name, seed)
     if isinstance(loaded, str):

@@ -19,8 +19,8 @@ from online_training import PlainModel, run_keras, skip_keras
 from timing import timed
 
 from lstmlab import build_model
+from lstmlab.compare.spec import COMPARISONS
 from lstmlab.data import CumsumConfig, make_cumsum
-from lstmlab.experiments.compare import COMPARISONS
 from lstmlab.models.stacked import StackedTutorial
 from lstmlab.training.stacked import fit_stacked
 

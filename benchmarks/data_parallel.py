@@ -47,7 +47,8 @@ from tokenize_speed import generated
 from torch import nn
 
 from lstmlab.data import SequenceData
-from lstmlab.data.text import TextEncoder, TextSettings
+from lstmlab.data.spec import TextSettings
+from lstmlab.data.text import TextEncoder
 from lstmlab.models import build_model
 from lstmlab.training import TrainConfig, Trainer
 from lstmlab.training.distributed import joined

@@ -51,10 +51,11 @@ from timing import (
 from torch import nn
 
 from lstmlab.data import SequenceData
-from lstmlab.data.datasets import DataSpec
-from lstmlab.experiments.defaults import TrainChoices
-from lstmlab.experiments.pipeline import RunSpec, prepare
+from lstmlab.data.spec import DataSpec
 from lstmlab.models import ensemble_size
+from lstmlab.runs.defaults import TrainChoices
+from lstmlab.runs.pipeline import prepare
+from lstmlab.runs.spec import RunSpec
 from lstmlab.training import Callback, Trainer, evaluate
 
 PRECISIONS = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "bf16", "fp16")}  # fp16 on the CPU: refused by lstmlab

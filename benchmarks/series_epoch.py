@@ -60,9 +60,10 @@ class PlainLSTMFCN(nn.Module):
 
 
 def prepared(name: str) -> Any:
-    from lstmlab.data.datasets import DataSpec
-    from lstmlab.experiments.defaults import TrainChoices
-    from lstmlab.experiments.pipeline import RunSpec, prepare
+    from lstmlab.data.spec import DataSpec
+    from lstmlab.runs.defaults import TrainChoices
+    from lstmlab.runs.pipeline import prepare
+    from lstmlab.runs.spec import RunSpec
 
     return prepare(RunSpec(data=DataSpec(f"aeon:{name}"), train=TrainChoices(epochs=1)))
 

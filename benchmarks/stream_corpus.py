@@ -46,10 +46,11 @@ from timing import RESULTS_DIR, machine_line, print_table, write_csv
 
 from lstmlab import build_model
 from lstmlab.data import SequenceData
-from lstmlab.data.datasets import DataSpec, scan_corpus, streamed_sets
+from lstmlab.data.datasets import scan_corpus, streamed_sets
 from lstmlab.data.loaders import load_texts
-from lstmlab.data.stream import StreamSettings, TextStream
-from lstmlab.data.text import TextEncoder, TextSettings
+from lstmlab.data.spec import DataSpec, StreamSettings, TextSettings
+from lstmlab.data.stream import TextStream
+from lstmlab.data.text import TextEncoder
 from lstmlab.training import TrainConfig, Trainer
 
 WORDS, MEDIAN_WORDS, CUES = 100_000, 100, 20

@@ -51,8 +51,9 @@ import torch
 from timing import RESULTS_DIR, machine_line, print_table, quartiles, round_robin, write_csv
 
 from lstmlab import build_model
-from lstmlab.data.text import PAD, TextEncoder, TextSettings, tokenize
-from lstmlab.experiments.defaults import TrainChoices, training_config
+from lstmlab.data.spec import TextSettings
+from lstmlab.data.text import PAD, TextEncoder, tokenize
+from lstmlab.runs.defaults import TrainChoices, training_config
 from lstmlab.training import fit
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sentence_polarity"

@@ -31,11 +31,11 @@ class Job:
 def run(job: Job) -> dict[str, Any]:
     """Train and score one candidate on one split, on one thread."""
     set_threads(1)
-    from lstmlab.data.datasets import DataSpec
-    from lstmlab.experiments.data_compare import train_baseline, train_model
-    from lstmlab.experiments.defaults import TrainChoices
-    from lstmlab.experiments.pipeline import RunSpec
-    from lstmlab.experiments.sweep import parse_model
+    from lstmlab.compare.on_data import train_baseline, train_model
+    from lstmlab.compare.sweep import parse_model
+    from lstmlab.data.spec import DataSpec
+    from lstmlab.runs.defaults import TrainChoices
+    from lstmlab.runs.spec import RunSpec
 
     data = DataSpec(**job.data)
     start = time.perf_counter()

@@ -1,29 +1,45 @@
-"""lstmlab: LSTM and Bi-LSTM sequence classification on PyTorch, exact on padded batches and fast."""
+"""lstmlab: LSTM and Bi-LSTM sequence classification on PyTorch, exact on padded batches and fast.
 
-from .export import export_onnx
-from .layers import (
-    LSTM,
-    Activation,
-    BatchNormalization,
-    Bidirectional,
-    Conv1D,
-    Dense,
-    Dropout,
-    Embedding,
-    Flatten,
-    GlobalAveragePooling1D,
-    GlobalMaxPooling1D,
-    LSTMCell,
-    LSTMState,
-    Masking,
-    Parallel,
-    ReverseTime,
-    SpatialDropout1D,
-    TimeDistributed,
-)
-from .models import PRESETS, Ensemble, Sequential, Streamer, build_model
+The names below are lstmlab's public API: the layers, models and presets, training, runs saved on disk and used
+again, streaming, serving and ONNX export. Each is imported on first use, so `import lstmlab` costs nothing until
+a name is read (`lstmlab --version` never imports PyTorch).
+"""
+
+from typing import TYPE_CHECKING
+
+from .lazy import exports
 
 __version__ = "0.1.0"
+
+if TYPE_CHECKING:
+    from .data import DataSpec, SequenceData, TextSettings
+    from .export import export_onnx
+    from .layers import (
+        LSTM,
+        Activation,
+        BatchNormalization,
+        Bidirectional,
+        Conv1D,
+        Dense,
+        Dropout,
+        Embedding,
+        Flatten,
+        GlobalAveragePooling1D,
+        GlobalMaxPooling1D,
+        LSTMCell,
+        LSTMState,
+        Masking,
+        Parallel,
+        ReverseTime,
+        SpatialDropout1D,
+        TimeDistributed,
+    )
+    from .models import PRESETS, Ensemble, Sequential, Streamer, build_model
+    from .runs import RunResult, RunSpec, SavedRun, TrainChoices, load_run, resume_run, train_run
+    from .serve import Predictor
+    from .training import Scores, TrainConfig, evaluate, fit, predict
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
     "LSTM",
@@ -32,6 +48,7 @@ __all__ = [
     "BatchNormalization",
     "Bidirectional",
     "Conv1D",
+    "DataSpec",
     "Dense",
     "Dropout",
     "Embedding",
@@ -43,12 +60,26 @@ __all__ = [
     "LSTMState",
     "Masking",
     "Parallel",
+    "Predictor",
     "ReverseTime",
-    "Sequential",
+    "RunResult",
+    "RunSpec",
+    "SavedRun",
+    "Scores",
+    "SequenceData",
     "SpatialDropout1D",
     "Streamer",
+    "TextSettings",
     "TimeDistributed",
+    "TrainChoices",
+    "TrainConfig",
     "__version__",
     "build_model",
+    "evaluate",
     "export_onnx",
+    "fit",
+    "load_run",
+    "predict",
+    "resume_run",
+    "train_run",
 ]

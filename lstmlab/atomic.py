@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 
 __all__ = ["atomic_write", "file_mode", "pyplot", "save_figure", "write_atomically", "write_csv", "write_json"]
 
+
 def file_mode() -> int:
     """The mode a new file gets from the user's umask, as `open()` would give it (0o644 under umask 022)."""
     umask = os.umask(0)
@@ -89,5 +90,3 @@ def save_figure(figure: Figure, path: Path) -> None:
     figure.savefig(temporary, dpi=120)
     plt.close(figure)
     temporary.replace(path)
-
-

@@ -10,8 +10,8 @@ import sys
 import numpy as np
 import pytest
 
-from lstmlab.experiments import baselines
-from lstmlab.experiments.baselines import (
+from lstmlab.compare import baselines
+from lstmlab.compare.baselines import (
     LOGREG_CS,
     SUMMARY_STATISTICS,
     baselines_for,
@@ -350,7 +350,7 @@ def test_a_missing_extra_is_named(monkeypatch: pytest.MonkeyPatch, module: str, 
 def test_importing_the_module_needs_neither_extra() -> None:
     code = (
         "import sys; sys.modules['sklearn'] = None; sys.modules['aeon'] = None\n"
-        "from lstmlab.experiments.baselines import baselines_for\n"
+        "from lstmlab.compare.baselines import baselines_for\n"
         "print([b.describe() for b in baselines_for('series')])"
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
@@ -363,8 +363,8 @@ def test_tfidf_features_equal_scikit_learns_word_ngrams() -> None:
     tokens with ngram_range=(1, 2) (the oracle)."""
     from sklearn.feature_extraction.text import TfidfVectorizer  # type: ignore[import-untyped]
 
+    from lstmlab.compare.baselines import _token_lists, _words_and_pairs
     from lstmlab.data.text import tokenize
-    from lstmlab.experiments.baselines import _token_lists, _words_and_pairs
 
     texts = ["A fine film, truly fine.", "Not good at all!", "good good good", "x", "isn't it"]
     oracle = TfidfVectorizer(

@@ -11,7 +11,7 @@ import pytest
 from lstmlab.cli import main
 from lstmlab.data.bundled import BUNDLED_TEXTS, bundled_path, is_bundled
 from lstmlab.data.loaders import load_texts
-from lstmlab.data.series import guess_series_format
+from lstmlab.data.spec import guess_series_format
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "uci_sentiment"
 FILES = {"uci:amazon": "amazon_cells_labelled.txt", "uci:imdb": "imdb_labelled.txt", "uci:yelp": "yelp_labelled.txt"}

@@ -95,7 +95,8 @@ def test_lstmlab_alone_prints_the_help_and_version_is_known(capsys: pytest.Captu
 def test_help_states_each_default_once_and_as_a_value(command: str) -> None:
     import argparse
 
-    from lstmlab.cli import HelpFormatter, make_parser
+    from lstmlab.cli import make_parser
+    from lstmlab.cli.options import HelpFormatter
 
     commands = next(a for a in make_parser()._actions if isinstance(a, argparse._SubParsersAction))
     parser = commands.choices[command]
@@ -107,7 +108,7 @@ def test_help_states_each_default_once_and_as_a_value(command: str) -> None:
 
 
 def test_train_help_defaults_come_from_the_defaults_module(capsys: pytest.CaptureFixture[str]) -> None:
-    from lstmlab.experiments import defaults
+    from lstmlab.runs import defaults
 
     with pytest.raises(SystemExit):
         main(["train", "--help"])

@@ -10,8 +10,10 @@ import numpy as np
 import pytest
 
 from lstmlab.cli import main
-from lstmlab.experiments.compare import CompareSpec, run_comparison
-from lstmlab.experiments.report import Summary, conclusions, mean_ci, welch, write_report
+from lstmlab.compare.report import Summary, conclusions, mean_ci, welch
+from lstmlab.compare.request import write_report
+from lstmlab.compare.spec import CompareSpec
+from lstmlab.compare.stacked import run_comparison
 
 
 def test_comparison_writes_csv_then_report_from_csv_alone(tmp_path: Path) -> None:

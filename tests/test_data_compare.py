@@ -13,9 +13,10 @@ import numpy as np
 import pytest
 
 from lstmlab.cli import main
+from lstmlab.compare import on_data as data_compare
+from lstmlab.compare.data_report import write_data_report
+from lstmlab.compare.on_data import kfold_splits, macro_f1
 from lstmlab.data.datasets import stratified_split
-from lstmlab.experiments import data_compare
-from lstmlab.experiments.data_compare import kfold_splits, macro_f1, write_data_report
 
 FAST = ["--epochs", "1", "--ensemble", "1", "--workers", "1"]
 
@@ -258,7 +259,7 @@ def test_refusals_in_one_line(
 
 
 def test_a_difference_the_same_on_every_split_has_no_p_value_printed() -> None:
-    from lstmlab.experiments.data_compare import paired, paired_text
+    from lstmlab.compare.data_report import paired, paired_text
 
     better, worse = np.array([0.8, 0.9, 0.85]), np.array([0.7, 0.8, 0.75])
     assert paired_text(better, worse) == "the same difference on every split"
@@ -344,8 +345,7 @@ def test_a_grid_on_a_given_split_holds_validation_out_of_its_training_file(tmp_p
 
 
 def test_the_point_is_chosen_on_validation_not_on_test() -> None:
-    from lstmlab.experiments.data_compare import Entry
-    from lstmlab.experiments.data_grid import chosen_cells
+    from lstmlab.compare.data_report import Entry, chosen_cells
 
     def entry(label: str, test: float, validation: float, loss: float) -> Entry:
         a = np.array([test, test])

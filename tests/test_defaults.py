@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from lstmlab.experiments import defaults
-from lstmlab.experiments.defaults import TrainChoices, training_config
+from lstmlab.runs import defaults
+from lstmlab.runs.defaults import TrainChoices, training_config
 
 
 def test_a_task_trains_online_with_its_own_budget_or_on_a_fixed_set_for_epochs() -> None:

@@ -153,7 +153,7 @@ def test_models_that_cannot_split_are_refused_in_one_line(tmp_path: Path) -> Non
     assert done.returncode != 0
     # each rank says it in one line; the traceback torchrun prints is its own (a child failed), none is lstmlab's
     assert done.stderr.count("lstmlab: error: Expected a model that is not stateful for data-parallel training") == 2
-    assert "lstmlab/experiments" not in done.stderr and not (tmp_path / "run").exists()
+    assert "lstmlab/runs" not in done.stderr and not (tmp_path / "run").exists()
     checkpoints = _torchrun(["train", "--updates", "4", "--checkpoint-every", "1", *out])
     assert checkpoints.returncode != 0
     assert checkpoints.stderr.count("lstmlab: error: Expected no --checkpoint-every for a data-parallel run") == 2

@@ -12,8 +12,8 @@ import torch
 
 from lstmlab.cli import main
 from lstmlab.data import SequenceData
-from lstmlab.experiments.runs import load_model, run_config, save_model
 from lstmlab.models import Ensemble, Sequential, build_model, combine_logits, ensemble_of, preset_config, streaming
+from lstmlab.runs.files import load_model, run_config, save_model
 from lstmlab.training import TrainConfig, fit, predict
 
 # small text Bi-LSTMs without dropout, so that training draws no random numbers but the batch order
@@ -134,7 +134,7 @@ def test_summary_shows_one_member_and_the_ensemble_totals() -> None:
 
 
 def test_only_small_text_sets_default_to_an_ensemble() -> None:
-    from lstmlab.experiments.defaults import SMALL_TEXT, SMALL_TEXT_ENSEMBLE, default_ensemble
+    from lstmlab.runs.defaults import SMALL_TEXT, SMALL_TEXT_ENSEMBLE, default_ensemble
 
     assert default_ensemble("text", SMALL_TEXT - 1) == SMALL_TEXT_ENSEMBLE > 1
     assert default_ensemble("text", SMALL_TEXT) == 1

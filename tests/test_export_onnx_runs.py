@@ -17,8 +17,9 @@ import torch
 
 from lstmlab.cli import main
 from lstmlab.data.series import load_series
-from lstmlab.data.text import TextEncoder, TextSettings
-from lstmlab.experiments.saved import load_run
+from lstmlab.data.spec import TextSettings
+from lstmlab.data.text import TextEncoder
+from lstmlab.runs.saved import load_run
 from lstmlab.training import predict
 
 ort = pytest.importorskip("onnxruntime")  # the `onnx` extra, in `dev` too: CI runs these

@@ -14,13 +14,15 @@ import pytest
 
 from lstmlab import build_model
 from lstmlab.cli import main
-from lstmlab.experiments.compare import CompareSpec, run_comparison, variants
-from lstmlab.experiments.defaults import TrainChoices
-from lstmlab.experiments.grid import Grid, parse_grid
-from lstmlab.experiments.pipeline import RunSpec
-from lstmlab.experiments.plots import grid_matrix
-from lstmlab.experiments.report import Cell, Summary, best_point, leaders, matched_tuning, write_report
-from lstmlab.experiments.sweep import Group, SweepSpec, parse_model, run_sweep, train_one
+from lstmlab.compare.grid import parse_grid
+from lstmlab.compare.plots import grid_matrix
+from lstmlab.compare.report import Cell, Summary, best_point, leaders, matched_tuning
+from lstmlab.compare.request import write_report
+from lstmlab.compare.spec import CompareSpec, Grid
+from lstmlab.compare.stacked import run_comparison, variants
+from lstmlab.compare.sweep import Group, SweepSpec, parse_model, run_sweep, train_one
+from lstmlab.runs.defaults import TrainChoices
+from lstmlab.runs.spec import RunSpec
 
 DIRECTIONS = variants(CompareSpec("directions"))
 T_975_1 = 12.706204736174698  # Student t, 97.5 % quantile, 1 degree of freedom

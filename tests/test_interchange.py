@@ -1,4 +1,4 @@
-"""Runs from Keras files and back (lstmlab/experiments/interchange.py, through the command line): models built in
+"""Runs from Keras files and back (lstmlab/interchange/keras_files.py, through the command line): models built in
 Keras 3 (torch backend) with random weights, saved by Keras, imported with `lstmlab import-keras`, predict and score
 as Keras does; `lstmlab export` writes a .keras file Keras loads and predicts the same with; refusals are one line,
 exit 2, and leave nothing half-written."""
@@ -16,10 +16,10 @@ import torch
 from helpers import import_keras
 
 from lstmlab.cli import main
-from lstmlab.experiments.runs import layout_run_config, save_model
-from lstmlab.experiments.saved import load_run
 from lstmlab.layers.core import ACTIVATIONS
 from lstmlab.models import Sequential
+from lstmlab.runs.files import layout_run_config, save_model
+from lstmlab.runs.saved import load_run
 
 keras = import_keras()
 L = keras.layers

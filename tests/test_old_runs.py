@@ -12,7 +12,7 @@ import torch
 
 from lstmlab.data import SequenceData
 from lstmlab.data.text import OOV, TextEncoder
-from lstmlab.experiments.saved import load_run, predict_texts
+from lstmlab.runs.saved import load_run, predict_texts
 from lstmlab.training import predict
 
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "old_text_run"

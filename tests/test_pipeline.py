@@ -11,10 +11,11 @@ import torch
 
 from lstmlab import PRESETS
 from lstmlab.cli import main
-from lstmlab.experiments.defaults import TrainChoices
-from lstmlab.experiments.pipeline import RunSpec, train_run
-from lstmlab.experiments.saved import evaluate_run
-from lstmlab.experiments.tasks import get_task, task_config
+from lstmlab.runs.defaults import TrainChoices
+from lstmlab.runs.pipeline import train_run
+from lstmlab.runs.saved import evaluate_run
+from lstmlab.runs.spec import RunSpec
+from lstmlab.runs.tasks import get_task, task_config
 from lstmlab.seeds import Seeds
 
 # (task, training budget, task options) per preset: small budgets, far above chance (0.5) all the same

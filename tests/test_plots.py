@@ -9,8 +9,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from lstmlab.experiments import plots
-from lstmlab.experiments.plots import mean_band, moving_average, plot_curves, plot_history
+from lstmlab.compare import plots
+from lstmlab.compare.plots import mean_band, moving_average, plot_curves
+from lstmlab.runs.history import plot_history
 
 PNG = b"\x89PNG\r\n\x1a\n"
 T_975_1 = 12.706204736174698  # Student t, 97.5 % quantile, 1 degree of freedom
@@ -154,7 +155,7 @@ def test_plot_history_bad_rows(tmp_path: Path) -> None:
 
 
 def test_plot_splits_draws_paired_scores_and_refuses_unpaired_ones(tmp_path: Path) -> None:
-    from lstmlab.experiments.plots import plot_splits
+    from lstmlab.compare.plots import plot_splits
 
     path = tmp_path / "scores.png"
     entries = [("lstm", np.array([0.8, 0.9, 0.85]), False), ("tfidf", np.array([0.82, 0.88, 0.8]), True)]

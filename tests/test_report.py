@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from lstmlab.experiments.compare import CompareSpec, run_comparison
-from lstmlab.experiments.report import Summary, load_results, summary_rows, write_report
+from lstmlab.compare.report import Summary, load_results, summary_rows
+from lstmlab.compare.request import write_report
+from lstmlab.compare.spec import CompareSpec
+from lstmlab.compare.stacked import run_comparison
 
 UPDATES = 60
 T_975_1 = 12.706204736174698  # Student t, 97.5 % quantile, 1 degree of freedom

@@ -16,9 +16,10 @@ import pytest
 from safetensors.torch import load_file
 
 from lstmlab.cli import main
-from lstmlab.experiments.defaults import TrainChoices
-from lstmlab.experiments.pipeline import RunSpec, resume_run, train_run
-from lstmlab.experiments.rundir import RunDirectory, dated_name
+from lstmlab.runs.defaults import TrainChoices
+from lstmlab.runs.directory import RunDirectory, dated_name
+from lstmlab.runs.pipeline import resume_run, train_run
+from lstmlab.runs.spec import RunSpec
 
 ROOT = Path(__file__).resolve().parents[1]
 QUICK = ["--updates", "5", "--test-size", "5"]
@@ -86,7 +87,7 @@ def test_files_get_the_users_umask(tmp_path: Path) -> None:
 def test_a_stopped_data_run_resumes_to_the_uninterrupted_run(tmp_path: Path) -> None:
     """A text run with a validation split (the best epoch kept on disk as it trains), stopped after an update in its
     second epoch, resumed from the checkpoint: the same run as one never stopped."""
-    from lstmlab.data.datasets import DataSpec
+    from lstmlab.data.spec import DataSpec
 
     data = tmp_path / "d.txt"
     data.write_text("".join(f"good fine {i}\t1\nbad awful {i}\t0\n" for i in range(30)))
@@ -227,7 +228,7 @@ def test_resume_finishes_into_the_run_it_is_given_and_refuses_to_replace_another
 
 
 def test_resume_refuses_changed_training_data(tmp_path: Path) -> None:
-    from lstmlab.data.datasets import DataSpec
+    from lstmlab.data.spec import DataSpec
 
     data = tmp_path / "d.txt"
     data.write_text("".join(f"good fine {i}\t1\nbad awful {i}\t0\n" for i in range(20)))
@@ -244,7 +245,7 @@ def test_ctrl_c_after_training_still_saves_the_run() -> None:
     """Once training is done, a first Ctrl-C no longer stops anything: the run is saved and scored."""
     import signal as signals
 
-    from lstmlab.experiments import pipeline
+    from lstmlab.runs import pipeline
 
     original = pipeline.evaluate_model
 

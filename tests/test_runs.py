@@ -15,8 +15,8 @@ import torch
 from safetensors.torch import save_file
 
 from lstmlab import PRESETS, build_model
-from lstmlab.experiments.runs import load_model, read_config, run_config, save_model
 from lstmlab.models import preset_config
+from lstmlab.runs.files import load_model, read_config, run_config, save_model
 
 
 def saved(directory: Path, name: str = "tutorial-bilstm", seed: int = 0, **options: object) -> torch.nn.Module:
@@ -67,7 +67,7 @@ def test_killed_writer_leaves_a_loadable_model(tmp_path: Path) -> None:
         "torch.set_num_threads(1)  # as the test process: the same initial weights bit for bit\n"
         "from pathlib import Path\n"
         "from lstmlab import build_model\n"
-        "from lstmlab.experiments.runs import run_config, save_model\n"
+        "from lstmlab.runs.files import run_config, save_model\n"
         "from lstmlab.models import preset_config\n"
         "config = preset_config('text-bilstm')\n"
         "for seed in range(10_000):\n"

@@ -1,4 +1,4 @@
-"""Sequences from files (lstmlab/experiments/sequence_files.py): text lines and .npz arrays as a model's batch,
+"""Sequences from files (lstmlab/runs/sequence_files.py): text lines and .npz arrays as a model's batch,
 with hand-written expected batches; bad files refused in one line naming the file."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from lstmlab.experiments.sequence_files import Reads, labelled_file, model_reads, sequences_file
 from lstmlab.layers import LSTM, Dense, Embedding, Masking, TimeDistributed
 from lstmlab.models import Sequential
+from lstmlab.runs.sequence_files import Reads, labelled_file, model_reads, sequences_file
 
 
 def values_model(features: int = 2, steps: int | None = None) -> Sequential:

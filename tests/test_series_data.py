@@ -12,9 +12,10 @@ import pytest
 import torch
 
 from lstmlab.cli import main
-from lstmlab.data.datasets import DataSpec, prepare_data
+from lstmlab.data.datasets import prepare_data
 from lstmlab.data.series import SeriesScaler, load_series, pad_series
-from lstmlab.experiments.saved import load_run
+from lstmlab.data.spec import DataSpec
+from lstmlab.runs.saved import load_run
 from lstmlab.training import predict
 
 aeon = pytest.importorskip("aeon", reason="the .ts and aeon:NAME paths need aeon (pip install 'lstmlab[timeseries]')")

@@ -19,7 +19,7 @@ import torch
 
 from lstmlab.cli import main
 from lstmlab.data.text import TextEncoder
-from lstmlab.experiments.saved import load_run
+from lstmlab.runs.saved import load_run
 from lstmlab.serve import Batcher, QueueFull
 from lstmlab.training import predict
 

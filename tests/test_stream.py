@@ -18,8 +18,9 @@ from lstmlab import build_model
 from lstmlab.cli import main
 from lstmlab.data import SequenceData
 from lstmlab.data.loaders import load_texts
-from lstmlab.data.stream import BoundedCounts, Parts, RecordFormat, StreamSettings, TextStream, scan
-from lstmlab.data.text import TextEncoder, TextSettings, Vocabulary, tokenize
+from lstmlab.data.spec import StreamSettings, TextSettings
+from lstmlab.data.stream import BoundedCounts, Parts, RecordFormat, TextStream, scan
+from lstmlab.data.text import TextEncoder, Vocabulary, tokenize
 from lstmlab.training import TrainConfig, Trainer, evaluate
 
 WORDS = [f"w{i}" for i in range(200)]

@@ -11,10 +11,12 @@ import pytest
 
 from lstmlab import build_model
 from lstmlab.cli import main
-from lstmlab.experiments.defaults import TrainChoices
-from lstmlab.experiments.pipeline import RunSpec, train_run
-from lstmlab.experiments.report import Summary, which_model_when, write_report
-from lstmlab.experiments.sweep import ARCHETYPES, Group, SweepSpec, can_stream, parse_model, run_sweep, train_one
+from lstmlab.compare.report import Summary, which_model_when
+from lstmlab.compare.request import write_report
+from lstmlab.compare.sweep import ARCHETYPES, Group, SweepSpec, can_stream, parse_model, run_sweep, train_one
+from lstmlab.runs.defaults import TrainChoices
+from lstmlab.runs.pipeline import train_run
+from lstmlab.runs.spec import RunSpec
 
 
 def curves(directory: Path) -> dict[tuple[str, int], list[float]]:

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from lstmlab.cli import main
-from lstmlab.data.datasets import DataSpec, prepare_data, stratified_split
+from lstmlab.data.datasets import prepare_data, stratified_split
 from lstmlab.data.loaders import guess_text_format, load_texts
-from lstmlab.data.text import OOV, PAD, TextEncoder, TextSettings, Vocabulary, pad_sequences, tokenize
+from lstmlab.data.spec import DataSpec, TextSettings
+from lstmlab.data.text import OOV, PAD, TextEncoder, Vocabulary, pad_sequences, tokenize
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 POSITIVE = ["a great film", "great acting, great story", "i loved it", "wonderful and great", "loved the story"]
@@ -229,7 +230,7 @@ def test_pre_padded_runs_predict_as_they_were_trained_and_scored(tmp_path: Path)
     """With padding='pre' (mask_zero off) the model reads whole rows in training and scoring, so prediction on raw
     text must too: the same texts give the same probabilities through both paths."""
     from lstmlab.data import SequenceData
-    from lstmlab.experiments.saved import load_run, predict_texts
+    from lstmlab.runs.saved import load_run, predict_texts
     from lstmlab.training import predict
 
     rows = [(t, "pos") for t in POSITIVE] + [(t, "neg") for t in NEGATIVE]
@@ -250,7 +251,7 @@ def test_pre_padded_runs_predict_as_they_were_trained_and_scored(tmp_path: Path)
 def test_larger_text_sets_hold_out_a_tenth_and_keep_the_best_epoch(
     tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import lstmlab.experiments.defaults as defaults
+    import lstmlab.runs.defaults as defaults
 
     data = tmp_path / "d.txt"
     data.write_text(("".join(f"{t}\t1\n" for t in POSITIVE) + "".join(f"{t}\t0\n" for t in NEGATIVE)) * 4)

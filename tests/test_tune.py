@@ -17,12 +17,12 @@ import torch
 from safetensors.torch import load_file
 
 from lstmlab import PRESETS
-from lstmlab.cli import main, make_parser, run_spec
-from lstmlab.data.datasets import DataSpec
-from lstmlab.data.text import TextSettings
-from lstmlab.experiments.defaults import TrainChoices
-from lstmlab.experiments.pipeline import RunSpec
-from lstmlab.experiments.tune import (
+from lstmlab.cli import main, make_parser
+from lstmlab.cli.train import run_spec
+from lstmlab.data.spec import DataSpec, TextSettings
+from lstmlab.runs.defaults import TrainChoices
+from lstmlab.runs.spec import RunSpec
+from lstmlab.tune.search import (
     SEARCH_SPACES,
     Dimension,
     TuneRequest,

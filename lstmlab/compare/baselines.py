@@ -22,8 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from ..data.series import check_series
-from ..data.text import tokenize
+from ..data import check_series, tokenize
 from ..names import unknown_name
 
 __all__ = [

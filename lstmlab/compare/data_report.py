@@ -9,17 +9,17 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
-from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
+from ..atomic import atomic_write, write_csv
 from .grid import point_label
 from .plots import plot_grid, plot_splits
 from .report import Report, mean_ci
-from .runs import atomic_write, write_csv, write_json
 
 __all__ = ["IMBALANCE_RATIO", "Entry", "chosen_cells", "grid_sections", "which_model_when", "write_data_report"]
 
@@ -246,8 +246,6 @@ def _summary_row(e: Entry) -> dict[str, Any]:
         "train_seconds": float(np.median(e.train_seconds)),
         "latency_ms": float(np.median(e.latency_ms)),
     }
-
-
 
 
 # ------------------------------------------------------------------------------------------ the grid's sections

@@ -9,18 +9,14 @@ does not parse or builds no model, when it is not an option of some model, when 
 from __future__ import annotations
 
 import dataclasses
-import itertools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from ..models import build_model, get_preset, model_config, parse_option
 from ..names import unknown_name
+from .spec import TRAINING_KEYS, Grid
 
-__all__ = ["TRAINING_KEYS", "Grid", "parse_grid", "point_label"]
-
-# Training settings a grid may vary, with the type of their values (each must be positive)
-TRAINING_KEYS: dict[str, type] = {"learning_rate": float, "batch_size": int, "updates": int, "epochs": int}
+__all__ = ["parse_grid", "point_label"]
 
 
 def _text(value: Any) -> str:
@@ -35,25 +31,6 @@ def point_label(point: dict[str, Any]) -> str:
         'learning_rate=0.001, units=10'
     """
     return ", ".join(f"{key}={_text(value)}" for key, value in point.items())
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Axes of a grid: (key, values) pairs in the order given; no axes: one point, the defaults."""
-
-    axes: tuple[tuple[str, tuple[Any, ...]], ...] = ()
-
-    @property
-    def keys(self) -> tuple[str, ...]:
-        return tuple(key for key, _ in self.axes)
-
-    def points(self) -> list[dict[str, Any]]:
-        """Every point of the Cartesian product, the first axis varying slowest ([{}] without axes)."""
-        keys = self.keys
-        return [dict(zip(keys, values, strict=True)) for values in itertools.product(*(v for _, v in self.axes))]
-
-    def to_json(self) -> list[list[Any]]:
-        return [[key, list(values)] for key, values in self.axes]
 
 
 def training_part(point: dict[str, Any]) -> dict[str, Any]:

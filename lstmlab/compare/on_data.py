@@ -12,7 +12,7 @@ per model or baseline and split) and `runs.json` (the splits' test indices, what
 With a grid (`--grid KEY=V1,V2,...`) every model trains at every point of it. A model's point is chosen on
 validation data, never on the test set: each split's training part gives GRID_VALIDATION of each class (drawn by the
 split's seed) as a validation part, every model at every point and every baseline train on the rest, and each model
-run is scored on the validation part as well as on the test part (`data_grid` writes the report's grid sections).
+run is scored on the validation part as well as on the test part (`data_report` writes the report and its grid sections).
 """
 
 from __future__ import annotations
@@ -35,34 +35,28 @@ from typing import Any
 
 import numpy as np
 import torch
-from scipy import stats  # type: ignore[import-untyped]
 
-from ..data.datasets import (
+from ..atomic import write_csv, write_json
+from ..data import (
     DataSpec,
     encoder_from_json,
+    load_series,
     load_series_split,
     load_split,
+    load_texts,
     saved_test_set,
     stratified_split,
 )
-from ..data.loaders import load_texts
-from ..data.series import load_series
-from ..training import Trainer, evaluate
-from ..training.distributed import world
+from ..runs import RunSpec, TrainChoices, prepare
+from ..training import Trainer, evaluate, world
 from .baselines import INSTALL, baselines_for, fit_baseline
-from .data_grid import grid_sections
-from .defaults import TrainChoices
-from .grid import Grid, model_part, point_label, training_part
-from .pipeline import RunSpec, prepare
-from .plots import plot_splits
-from .report import Report, mean_ci
-from .runs import atomic_write, write_csv, write_json
+from .grid import model_part, point_label, training_part
+from .spec import Grid
 from .sweep import latency_ms
 
 __all__ = [
     "DEFAULT_SPLITS",
     "GRID_VALIDATION",
-    "IMBALANCE_RATIO",
     "DataCompareSpec",
     "Split",
     "kfold_splits",
@@ -70,7 +64,6 @@ __all__ = [
     "make_splits",
     "run_data_comparison",
     "scored_digest",
-    "write_data_report",
 ]
 
 DEFAULT_SPLITS = 5  # repeated splits (or seeds on a given split) without --seeds or --folds
@@ -621,25 +614,3 @@ def _describe(
 
 
 # ---- the report
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-
-

@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
-if TYPE_CHECKING:
-    from matplotlib.figure import Figure
+from ..atomic import pyplot, save_figure
 
-__all__ = ["grid_matrix", "mean_band", "moving_average", "plot_curves", "plot_grid", "plot_history"]
+if TYPE_CHECKING:
+    pass
+
+__all__ = ["grid_matrix", "mean_band", "moving_average", "plot_curves", "plot_grid"]
 
 ACCURACY_BOUNDS = (0.0, 1.0)  # an accuracy band never leaves [0, 1], however few seeds or wide the interval
 
@@ -58,10 +60,6 @@ def mean_band(
     if bounds is not None:
         low, high = np.clip(low, *bounds), np.clip(high, *bounds)
     return low, middle, high
-
-
-
-
 
 
 def plot_curves(
@@ -251,5 +249,3 @@ def plot_splits(entries: list[tuple[str, np.ndarray, bool]], path: Path, *, metr
     axis.set_title(f"{title}\n(lines join a split; diamonds: mean and 95 % interval; grey: baselines)", fontsize=9)
     figure.tight_layout()
     save_figure(figure, path)
-
-

@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 from scipy import stats  # type: ignore[import-untyped]
 
+from ..atomic import atomic_write, write_csv
 from .grid import point_label
 from .plots import plot_curves, plot_grid
-from .runs import atomic_write, write_csv
 
 __all__ = [
     "Cell",

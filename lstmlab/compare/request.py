@@ -2,32 +2,34 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..data.datasets import DataSpec
-from ..training.distributed import joined
+from ..data import DataSpec
+from ..runs import RunDirectory, TrainChoices, dated_name
+from ..training import joined
 from .baselines import baselines_for
-from .compare import COMPARISONS, GRID_OPTIONS, GRID_TRAINING, CompareSpec, run_comparison, variants
-from .data_compare import DataCompareSpec, run_data_comparison
-from .defaults import TrainChoices
-from .grid import Grid, parse_grid
-import json
-
-from .data_compare import write_data_report
+from .data_report import write_data_report
+from .grid import parse_grid
+from .on_data import DataCompareSpec, run_data_comparison
 from .report import Report, write_task_report
-from .rundir import RunDirectory, dated_name
+from .spec import (
+    COMPARISONS,
+    DATA_GRID_TRAINING,
+    GRID_OPTIONS,
+    GRID_TRAINING,
+    KINDS,
+    TASK_GRID_TRAINING,
+    CompareSpec,
+    Grid,
+)
+from .stacked import run_comparison, variants
 from .sweep import ARCHETYPES, Group, SweepSpec, parse_model, run_sweep
 
-__all__ = ["KINDS", "CompareRequest", "compare", "runs_of", "write_report"]
-
-KINDS = (*COMPARISONS, "models", "archetypes")
-# Training settings a grid varies on a built-in task (trained online: updates, not epochs)
-TASK_GRID_TRAINING = ("learning_rate", "batch_size", "updates")
-# ... and on the user's data (a fixed training set: epochs, not updates)
-DATA_GRID_TRAINING = ("learning_rate", "batch_size", "epochs")
+__all__ = ["CompareRequest", "compare", "runs_of", "write_report"]
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ class CompareRequest:
     steps: int = CompareSpec.steps  # directions, merge-modes
     keras_go_backwards: bool = False  # directions
     grid: tuple[str, ...] = ()  # KEY=V1,V2,... each: every model at every point of their product
-    data: DataSpec | None = None  # with "models": the user's data instead of a task (`data_compare`)
+    data: DataSpec | None = None  # with "models": the user's data instead of a task (`on_data`)
     folds: int | None = None  # with data: stratified k-fold instead of repeated splits
     baselines: bool = True  # with data: the classical baselines of its kind beside the models
     epochs: int | None = None  # with data
@@ -250,7 +252,6 @@ def _is_data_comparison(directory: Path) -> bool:
     """A comparison on the user's data (`on_data`): one row per model and split, no training curves."""
     path = directory / "runs.json"
     return path.is_file() and json.loads(path.read_text()).get("kind") == "data"
-
 
 
 def write_report(directory: Path, *, smooth: int = 10) -> Report:

@@ -8,9 +8,7 @@ variants are paired. Results are written as plain CSV first; `report.py` draws a
 from __future__ import annotations
 
 import copy
-import dataclasses
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -18,73 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
+from ..atomic import write_csv, write_json
 from ..data import CumsumConfig, SequenceData, make_cumsum
-from ..models import build_model
-from ..models.stacked import StackedTutorial
+from ..models import StackedTutorial, build_model
 from ..seeds import COMPARISON_TEST_SEED, COMPARISON_VALIDATION_SEED, Seeds
-from ..training.stacked import fit_stacked
-from .grid import Grid, model_part, point_label
-from .runs import write_csv, write_json
+from ..training import fit_stacked
+from .grid import model_part, point_label
+from .spec import COMPARISONS, KERAS_BACKWARD, CompareSpec
 
-__all__ = ["COMPARISONS", "CompareSpec", "cell_label", "run_comparison", "variants"]
-
-# name -> variants: (label, preset, options)
-COMPARISONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
-    "directions": [
-        ("forward LSTM", "tutorial-lstm", {}),
-        ("backward LSTM", "tutorial-lstm-backward", {}),
-        ("Bi-LSTM (concat)", "tutorial-bilstm", {"merge_mode": "concat"}),
-    ],
-    "merge-modes": [
-        (f"Bi-LSTM ({mode})", "tutorial-bilstm", {"merge_mode": mode}) for mode in ("sum", "mul", "ave", "concat")
-    ],
-}
-KERAS_BACKWARD = ("backward LSTM, Keras order", "tutorial-lstm-backward", {"keras_order": True})
-
-
-# Fresh validation sequences, the same for every seed, drawn apart from the test set and every training stream: a
-# grid's point is chosen on these, never on the test set
-GRID_TRAINING = ("learning_rate", "updates", "batch_size")  # training settings a stacked comparison's grid varies
-GRID_OPTIONS = ("units",)  # model options it varies (one stack per value: models of different sizes do not stack)
-
-
-@dataclass(frozen=True)
-class CompareSpec:
-    """A stacked comparison: the tutorial's models, several seeds each, at every point of an optional grid.
-
-    Raises:
-        ValueError: an unknown comparison, fewer than 2 seeds, a size below 1, or a grid key it cannot vary.
-
-    Example:
-        >>> CompareSpec("directions", seeds=5, grid=parse_grid(["learning_rate=1e-3,1e-2"], variants(CompareSpec())))
-    """
-
-    comparison: str = "directions"  # a name from COMPARISONS
-    seeds: int = 10  # runs per variant
-    updates: int = 250  # updates per run (the tutorial's comparison)
-    learning_rate: float = 3e-3  # Adam, as the cumsum task trains
-    steps: int = 10  # sequence length
-    test_size: int = 200  # fresh sequences scored after training, per run
-    keras_go_backwards: bool = False  # add the backward model with Keras's reversed outputs (the tutorial's)
-    batch_size: int = 1  # fresh sequences per update (the tutorial's: one)
-    validation_size: int = 200  # fresh sequences a grid's best point is chosen on
-    grid: Grid = field(default_factory=Grid)  # every variant at every point (no axes: one point, the settings above)
-
-    def __post_init__(self) -> None:
-        if self.comparison not in COMPARISONS:
-            raise ValueError(f"Expected a comparison in {sorted(COMPARISONS)}. Received: {self.comparison!r}")
-        for name in ("seeds", "updates", "steps", "test_size", "batch_size", "validation_size"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"Expected {name} >= 1. Received: {name}={getattr(self, name)}")
-        if self.seeds < 2:
-            raise ValueError(f"Expected at least 2 seeds for confidence intervals. Received: seeds={self.seeds}")
-        for key in self.grid.keys:
-            if key not in (*GRID_TRAINING, *GRID_OPTIONS):
-                allowed = [*GRID_TRAINING, *GRID_OPTIONS]
-                raise ValueError(f"Expected grid keys in {allowed} with {self.comparison}. Received: {key}")
-
-    def to_json(self) -> dict[str, Any]:
-        return {**{k: v for k, v in dataclasses.asdict(self).items() if k != "grid"}, "grid": self.grid.to_json()}
+__all__ = ["cell_label", "run_comparison", "variants"]
 
 
 def variants(spec: CompareSpec) -> list[tuple[str, str, dict[str, Any]]]:

@@ -22,16 +22,15 @@ from typing import Any
 
 import torch
 
+from ..atomic import write_csv, write_json
 from ..data import SequenceData
 from ..models import Sequential, get_preset, parse_options, streaming
+from ..runs import RunSpec, TrainChoices, get_task, prepare, task_config
 from ..seeds import Seeds
 from ..training import evaluate, fit, predict
-from .compare import cell_label
-from .defaults import TrainChoices
-from .grid import TRAINING_KEYS, Grid, model_part, training_part
-from .pipeline import RunSpec, prepare
-from .runs import write_csv, write_json
-from .tasks import get_task, task_config
+from .grid import model_part, training_part
+from .spec import SWEEP_SEEDS, TRAINING_KEYS, Grid
+from .stacked import cell_label
 
 __all__ = ["ARCHETYPES", "Group", "SweepSpec", "can_stream", "parse_model", "run_sweep"]
 
@@ -75,7 +74,7 @@ ARCHETYPES = (
 class SweepSpec:
     name: str  # "models" or "archetypes": the report's title
     groups: tuple[Group, ...]
-    seeds: int = 5
+    seeds: int = SWEEP_SEEDS  # runs per model
     updates: int | None = None  # None: each task's default
     batch_size: int | None = None
     learning_rate: float | None = None

@@ -1,8 +1,67 @@
-"""Data: the batch type every room shares (`SequenceData`), the built-in generated problems, and the user's own
-texts and series read from files, split and encoded."""
+"""Data: the batch type every room shares (`SequenceData`, `BatchStream`), the built-in generated problems, and the
+user's own texts and series: what they asked for (`DataSpec`), read from files, split, encoded or streamed.
+"""
 
-from .cumsum import CumsumConfig, make_cumsum
-from .sequence import BatchStream, OnlineSource, SequenceData
-from .tokens import TokenConfig, make_tokens
+from typing import TYPE_CHECKING
 
-__all__ = ["BatchStream", "CumsumConfig", "OnlineSource", "SequenceData", "TokenConfig", "make_cumsum", "make_tokens"]
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .cumsum import CumsumConfig, make_cumsum
+    from .datasets import (
+        Encoder,
+        encoder_from_json,
+        load_series_split,
+        load_split,
+        prepare_data,
+        saved_test_set,
+        scan_corpus,
+        stratified_split,
+        streamed_sets,
+        with_auto_stream,
+    )
+    from .loaders import TEXT_FORMATS, lines, load_texts, read_text, read_texts
+    from .sequence import BatchStream, OnlineSource, SequenceData
+    from .series import SeriesScaler, check_series, load_series
+    from .spec import SERIES_FORMATS, DataSpec, StreamSettings, TextSettings, is_aeon
+    from .stream import describe_scan
+    from .text import TextEncoder, tokenize
+    from .tokens import TokenConfig, make_tokens
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
+
+__all__ = [
+    "SERIES_FORMATS",
+    "TEXT_FORMATS",
+    "BatchStream",
+    "CumsumConfig",
+    "DataSpec",
+    "Encoder",
+    "OnlineSource",
+    "SequenceData",
+    "SeriesScaler",
+    "StreamSettings",
+    "TextEncoder",
+    "TextSettings",
+    "TokenConfig",
+    "check_series",
+    "describe_scan",
+    "encoder_from_json",
+    "is_aeon",
+    "lines",
+    "load_series",
+    "load_series_split",
+    "load_split",
+    "load_texts",
+    "make_cumsum",
+    "make_tokens",
+    "prepare_data",
+    "read_text",
+    "read_texts",
+    "saved_test_set",
+    "scan_corpus",
+    "stratified_split",
+    "streamed_sets",
+    "tokenize",
+    "with_auto_stream",
+]

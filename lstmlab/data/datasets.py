@@ -8,7 +8,7 @@ Everything needed to rebuild the same sets (paths, format, columns, split seed, 
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -18,22 +18,13 @@ from ..seeds import training_order_seed
 from .bundled import is_bundled
 from .loaders import Example, guess_text_format, load_texts
 from .sequence import BatchStream, SequenceData
-from .series import SERIES_FORMATS, LabelledSeries, SeriesScaler, guess_series_format, is_aeon, load_series
-from .stream import (
-    STREAM_ABOVE_BYTES,
-    STREAM_FORMATS,
-    CorpusScan,
-    Parts,
-    RecordFormat,
-    StreamSettings,
-    TextStream,
-    scan,
-)
-from .text import TextEncoder, TextSettings
+from .series import LabelledSeries, SeriesScaler, load_series
+from .spec import STREAM_FORMATS, DataSpec, StreamSettings, guessed_text_format
+from .stream import STREAM_ABOVE_BYTES, CorpusScan, Parts, RecordFormat, TextStream, scan
+from .text import TextEncoder
 
 __all__ = [
     "DataSets",
-    "DataSpec",
     "Encoder",
     "StreamedSets",
     "encoder_from_json",
@@ -48,8 +39,6 @@ __all__ = [
 ]
 
 Encoder = TextEncoder | SeriesScaler  # fitted on the training split, saved with the model
-
-
 
 
 def stratified_split(labels: list[str], fraction: float, seed: int) -> tuple[list[int], list[int]]:
@@ -193,15 +182,15 @@ def prepare_data(spec: DataSpec) -> DataSets:
     return DataSets(_encode(encoder, train), _encode(encoder, test), encoder)
 
 
-
-
 def with_auto_stream(spec: DataSpec) -> tuple[DataSpec, str | None]:
     """The spec set to stream where its text files are larger than `STREAM_ABOVE_BYTES` in all (and in a format
     that streams), with a note saying so; else as it is."""
     if spec.stream is not None or spec.kind != "text" or is_bundled(spec.path):
         return spec, None
     paths = [Path(p) for p in (spec.path, spec.test_path) if p is not None]
-    if (spec.data_format or _guessed_format(spec.path)) not in STREAM_FORMATS or not all(p.is_file() for p in paths):
+    if (spec.data_format or guessed_text_format(spec.path)) not in STREAM_FORMATS or not all(
+        p.is_file() for p in paths
+    ):
         return spec, None
     size = sum(p.stat().st_size for p in paths)
     if size <= STREAM_ABOVE_BYTES:

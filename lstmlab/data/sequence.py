@@ -1,5 +1,5 @@
 """The batch type of lstmlab: inputs, targets and optional lengths of N sequences, with batching and Keras's
-validation split. Data loaders return it; models, training and experiments read it."""
+validation split. Data loaders return it; models, training, runs and comparisons read it."""
 
 from __future__ import annotations
 

@@ -21,17 +21,13 @@ import torch
 from torch import Tensor
 
 from .sequence import SequenceData, label_ids
+from .spec import SERIES_FORMATS, aeon_name, guess_series_format
 
 __all__ = [
-    "AEON_PREFIX",
-    "SERIES_FORMATS",
     "LabelledSeries",
     "SeriesScaler",
-    "aeon_name",
     "bundled_names",
     "check_series",
-    "guess_series_format",
-    "is_aeon",
     "load_series",
     "pad_series",
 ]
@@ -50,12 +46,6 @@ class LabelledSeries:
 
     def take(self, index: Sequence[int]) -> LabelledSeries:
         return LabelledSeries([self.values[i] for i in index], [self.labels[i] for i in index], self.source)
-
-
-
-
-
-
 
 
 def _aeon_data() -> Path:

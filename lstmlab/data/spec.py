@@ -44,7 +44,6 @@ class TextSettings:
     padding: Side = "post"
 
 
-
 SERIES_FORMATS = ("aeon", "ts", "npz")
 
 
@@ -65,7 +64,6 @@ def guess_series_format(path: str) -> str | None:
     if is_aeon(path):
         return "aeon"
     return {".ts": "ts", ".npz": "npz"}.get(Path(path).suffix.lower())
-
 
 
 STREAM_FORMATS = ("csv", "tsv", "jsonl", "tab-lines", "folder")
@@ -90,7 +88,6 @@ class StreamSettings:
                 raise ValueError(f"Expected a positive integer {name} for streaming. Received: {value!r}")
         if not isinstance(self.workers, int) or self.workers < 0:
             raise ValueError(f"Expected loader workers >= 0. Received: {self.workers!r}")
-
 
 
 @dataclass(frozen=True)
@@ -123,7 +120,7 @@ class DataSpec:
                     f"Expected a file or folder of yours to stream. Received: {self.path} (a bundled set fits in "
                     "memory: train it without --stream)"
                 )
-            chosen = self.data_format or _guessed_format(self.path)
+            chosen = self.data_format or guessed_text_format(self.path)
             if Path(self.path).exists() and (self.kind != "text" or chosen not in STREAM_FORMATS):
                 raise ValueError(
                     f"Expected texts as {', '.join(STREAM_FORMATS)} to stream. Received: {self.path} "
@@ -176,10 +173,8 @@ class DataSpec:
         )
 
 
-def _guessed_format(path: str) -> str | None:
+def guessed_text_format(path: str) -> str | None:
     try:
         return guess_text_format(Path(path))
     except ValueError:
         return None
-
-

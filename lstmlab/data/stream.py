@@ -36,16 +36,15 @@ from torch.utils.data import DataLoader, IterableDataset, get_worker_info
 
 from .loaders import SKIPPED_FOLDERS, json_record, read_text
 from .sequence import BatchStream, SequenceData
-from .text import OOV, TextEncoder, TextSettings, Vocabulary, pad_sequences, tokenize
+from .spec import StreamSettings, TextSettings
+from .text import OOV, TextEncoder, Vocabulary, pad_sequences, tokenize
 
 __all__ = [
     "STREAM_ABOVE_BYTES",
-    "STREAM_FORMATS",
     "BoundedCounts",
     "CorpusScan",
     "Parts",
     "Shard",
-    "StreamSettings",
     "TextStream",
     "scan",
 ]
@@ -53,8 +52,6 @@ __all__ = [
 STREAM_ABOVE_BYTES = 1 << 30  # `--data` files larger than this stream without --stream
 Part = Literal["train", "validation", "test", "all"]
 _MASK = (1 << 64) - 1
-
-
 
 
 # ----------------------------------------------------------------------------------------- parts of the corpus

@@ -19,12 +19,12 @@ import torch
 from torch import Tensor
 
 from .sequence import SequenceData, label_ids
+from .spec import Side, TextSettings
 
-__all__ = ["OOV", "PAD", "TextEncoder", "TextSettings", "Vocabulary", "pad_sequences", "tokenize"]
+__all__ = ["OOV", "PAD", "TextEncoder", "Vocabulary", "pad_sequences", "tokenize"]
 
 PAD, OOV = 0, 1
 _WORD = re.compile(r"[^\W_]+(?:'[^\W_]+)*|[^\w\s]", re.UNICODE)  # words (with inner apostrophes) or one symbol
-
 
 
 def tokenize(text: str, *, level: Literal["word", "char"] = "word", lower: bool = True) -> list[str]:
@@ -103,8 +103,6 @@ def pad_sequences(
         columns = within if padding == "post" else within + np.repeat(max_len - counts, counts)
         out[rows, columns] = np.fromiter(itertools.chain.from_iterable(kept), dtype=np.int64, count=int(counts.sum()))
     return torch.from_numpy(out), torch.from_numpy(counts)
-
-
 
 
 @dataclass(frozen=True)

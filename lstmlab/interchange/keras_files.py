@@ -12,24 +12,18 @@ The Keras files themselves are read and written by `lstmlab.keras.archive`.
 
 from __future__ import annotations
 
-import os
-import shutil
-import tempfile
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..atomic import write_atomically
 from ..models import Ensemble, Sequential
-from .rundir import RunDirectory, dated_name
-from .runs import file_mode, layout_run_config, save_model
-from .saved import load_run
-from .sequence_files import model_reads
+from ..runs import RunDirectory, dated_name, layout_run_config, load_run, model_reads, save_model
 
 if TYPE_CHECKING:
     from ..keras.archive import KerasModel
 
-__all__ = ["Exported", "Imported", "export_keras", "import_keras", "write_atomically"]
+__all__ = ["Exported", "Imported", "export_keras", "import_keras"]
 
 
 @dataclass(frozen=True)
@@ -92,7 +86,7 @@ def _labels(imported: KerasModel, path: Path) -> tuple[str, ...]:
 def import_keras(path: Path, out: Path | None = None, *, overwrite: bool = False) -> Imported:
     """Make a run directory from a saved Keras classifier (a Keras 3 `.keras` archive or a Keras 2 `.h5` file).
 
-    The directory is written as a training run's is (`rundir.RunDirectory`: into `<out>.partial`, renamed when
+    The directory is written as a training run's is (`runs.RunDirectory`: into `<out>.partial`, renamed when
     complete), so a refused or failed import leaves nothing behind and an existing run untouched.
 
     Args:
@@ -189,5 +183,3 @@ def export_keras(run: Path, out: Path | None = None, *, overwrite: bool = False)
         what = "token ids from its vocabulary" if saved.kind == "text" else "standardised series"
         notes = (f"the model reads {what}: the run's encoder is in {run / 'config.json'}, not in the .keras file",)
     return Exported(target, activation, notes)
-
-

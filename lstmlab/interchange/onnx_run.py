@@ -17,14 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..data.series import SeriesScaler
-from ..data.text import TextEncoder
+from ..atomic import write_atomically
+from ..data import SeriesScaler, TextEncoder
 from ..export import OPSET, Standardisation, model_to_onnx
 from ..export import text_reader as reader_module
 from ..layers import Embedding
 from ..models import Sequential, first_member
-from .interchange import write_atomically
-from .saved import load_run
+from ..runs import load_run
 
 __all__ = ["OnnxExport", "export_onnx_run"]
 

@@ -12,10 +12,8 @@ options lstmlab does not have raise a one-line ValueError naming the argument an
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from . import callbacks, layers, losses, models, optimizers, preprocessing, utils
-from .models import Sequential, load_model
+from .models import Sequential, load_keras_model, load_model
 
 __all__ = [
     "Sequential",
@@ -29,16 +27,3 @@ __all__ = [
     "preprocessing",
     "utils",
 ]
-
-
-def load_keras_model(path: str | Path) -> Sequential:
-    """A model saved by Keras (a Keras 3 `.keras` archive or a Keras 2 `.h5` file), read without Keras or
-    TensorFlow, as an `lstmlab.keras.Sequential` whose `predict` applies the saved output activation.
-
-    Raises:
-        ValueError: for a layer or option lstmlab cannot import (named in one line), or a file that is no Keras model.
-    """
-    from .archive import read_keras  # written beside this module; imported only when a Keras file is read
-
-    imported = read_keras(path)
-    return Sequential.from_lstmlab(imported.model, imported.activation)

@@ -14,16 +14,30 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from torch import Tensor
 
 if TYPE_CHECKING:
-    from .models import Sequential
+    from torch import nn
 
 __all__ = ["Callback", "EarlyStopping", "History", "ModelCheckpoint"]
 
 Logs = dict[str, float]
+
+
+class FittedModel(Protocol):
+    """What a callback reads of the model that `fit` trains (`keras.models.Sequential`), named here so that
+    callbacks need not import the model, which imports them."""
+
+    stop_training: bool
+
+    @property
+    def lstmlab_model(self) -> nn.Module: ...
+
+    def save(self, filepath: str, **options: Any) -> None: ...
+
+    def save_weights(self, filepath: str, **options: Any) -> None: ...
 
 
 class Callback:
@@ -31,10 +45,10 @@ class Callback:
     stop after the current epoch."""
 
     def __init__(self) -> None:
-        self.model: Sequential | None = None
+        self.model: FittedModel | None = None
         self.params: dict[str, Any] = {}
 
-    def set_model(self, model: Sequential) -> None:
+    def set_model(self, model: FittedModel) -> None:
         self.model = model
 
     def set_params(self, params: dict[str, Any]) -> None:
@@ -56,7 +70,7 @@ class Callback:
         """Called after each update with that batch's loss and accuracy (only where a callback defines it: reading
         the figures of every update waits for the device)."""
 
-    def _model(self) -> Sequential:
+    def _model(self) -> FittedModel:
         if self.model is None:
             raise ValueError(f"Expected {type(self).__name__} to be used by a model's fit(). Received: no model")
         return self.model

@@ -27,6 +27,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from contextlib import nullcontext
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ from . import losses as keras_losses
 from . import optimizers as keras_optimizers
 from .callbacks import Callback, History
 from .layers import BuiltLayer, Embedding, InputLayer, KerasLayer
+from .saving import is_keras_file, load_weights, read_model, save_model, save_weights
 
 __all__ = ["Sequential", "load_model"]
 
@@ -632,19 +634,13 @@ class Sequential:
     def save(self, filepath: str, **options: Any) -> None:
         """Save the model: a Keras 3 archive for a `.keras` name (Keras loads it too), else lstmlab's own format
         (layout, output activation, weights and compile settings); `load_model` reads either."""
-        from .saving import save_model
-
         save_model(self, filepath)
 
     def save_weights(self, filepath: str, **options: Any) -> None:
         """Save the weights alone (safetensors); `load_weights` reads them into a model of the same layers."""
-        from .saving import save_weights
-
         save_weights(self, filepath)
 
     def load_weights(self, filepath: str, **options: Any) -> None:
-        from .saving import load_weights
-
         load_weights(self, filepath)
 
     def __call__(self, x: Any) -> Tensor:
@@ -654,16 +650,33 @@ class Sequential:
         return self._activate(net(self._inputs(x)))
 
 
-def load_model(filepath: str, **options: Any) -> Sequential:
+def load_model(filepath: str | Path, **options: Any) -> Sequential:
     """A model saved by `Sequential.save`: layout, output activation, weights (and the compiled loss and optimiser
-    settings, compiled again: the optimiser starts afresh).
+    settings, compiled again: the optimiser starts afresh); a file Keras saved goes through `load_keras_model`.
 
     Raises:
-        ValueError: for a file that is not an lstmlab.keras model.
+        ValueError: for a file that is neither an lstmlab.keras model nor a Keras one.
     """
-    from .saving import load_model as load
+    if is_keras_file(Path(filepath)):
+        return load_keras_model(filepath)
+    saved = read_model(filepath)
+    model = Sequential.from_lstmlab(saved.net, saved.activation)
+    if saved.compiled is not None:
+        model.compile(**saved.compile_options())
+    return model
 
-    return load(filepath)
+
+def load_keras_model(path: str | Path) -> Sequential:
+    """A model saved by Keras (a Keras 3 `.keras` archive or a Keras 2 `.h5` file), read without Keras or
+    TensorFlow, as an `lstmlab.keras.Sequential` whose `predict` applies the saved output activation.
+
+    Raises:
+        ValueError: for a layer or option lstmlab cannot import (named in one line), or a file that is no Keras model.
+    """
+    from .archive import read_keras  # imported only when a Keras file is read (h5py, the Keras layer mapping)
+
+    imported = read_keras(path)
+    return Sequential.from_lstmlab(imported.model, imported.activation)
 
 
 def as_tensor(data: Any, name: str) -> Tensor:

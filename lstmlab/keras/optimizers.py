@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..training.engine import fused_kernel
+from ..training import fused_kernel
 
 __all__ = ["SGD", "Adam", "KerasAdam", "KerasRMSprop", "Optimizer", "RMSprop", "get"]
 

@@ -12,22 +12,58 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 
 from ..models import Sequential as LstmlabSequential
-from ..models.layout import model_config, model_from_config
+from ..models import model_config, model_from_config
 from . import losses as keras_losses
 from . import optimizers as keras_optimizers
 
 if TYPE_CHECKING:
-    from .models import Sequential
+    from .losses import Loss
+    from .optimizers import Optimizer
 
-__all__ = ["load_model", "load_weights", "save_model", "save_weights"]
+
+class Savable(Protocol):
+    """What saving reads of a `keras.models.Sequential` (named here: the model imports this module, not the other
+    way round)."""
+
+    activation: str
+    loss: Loss | None
+    optimizer: Optimizer | None
+    metric: str | None
+
+    @property
+    def lstmlab_model(self) -> LstmlabSequential: ...
+
+
+@dataclass(frozen=True)
+class SavedModel:
+    """What `read_model` found in a file `save_model` wrote: the lstmlab model, its output activation, and the
+    compile settings (None: it was not compiled)."""
+
+    net: LstmlabSequential
+    activation: str
+    compiled: dict[str, Any] | None
+
+    def compile_options(self) -> dict[str, Any]:
+        """The keyword arguments of `compile` that the saved model was compiled with (a fresh optimiser)."""
+        assert self.compiled is not None
+        settings = dict(self.compiled["optimizer"])
+        optimizer = _OPTIMIZERS[settings.pop("name")](**settings)
+        loss = keras_losses.get(self.compiled["loss"])
+        loss.from_logits = self.compiled["from_logits"]
+        metric = self.compiled["metric"]
+        return {"optimizer": optimizer, "loss": loss, "metrics": None if metric is None else [metric]}
+
+
+__all__ = ["Savable", "SavedModel", "is_keras_file", "load_weights", "read_model", "save_model", "save_weights"]
 
 MODEL_FORMAT = "lstmlab.keras-model/1"
 WEIGHTS_FORMAT = "lstmlab.keras-weights/1"
@@ -38,7 +74,7 @@ _OPTIMIZERS: dict[str, type[keras_optimizers.Adam] | type[keras_optimizers.RMSpr
 }
 
 
-def _tensors(model: Sequential) -> dict[str, torch.Tensor]:
+def _tensors(model: Savable) -> dict[str, torch.Tensor]:
     return {k: v.detach().cpu().contiguous() for k, v in model.lstmlab_model.state_dict().items()}
 
 
@@ -53,7 +89,7 @@ def _written_in_place(filepath: str | Path, write: Callable[[Path], None]) -> No
         scratch.unlink(missing_ok=True)
 
 
-def save_model(model: Sequential, filepath: str | Path) -> None:
+def save_model(model: Savable, filepath: str | Path) -> None:
     """Write the model to `filepath`: a Keras 3 archive for a `.keras` name (weights, layers and output activation;
     Keras loads it), else lstmlab's safetensors file (also the compile settings).
 
@@ -89,7 +125,7 @@ def save_model(model: Sequential, filepath: str | Path) -> None:
     _written_in_place(filepath, lambda path: save_file(tensors, str(path), metadata=metadata))
 
 
-def save_weights(model: Sequential, filepath: str | Path) -> None:
+def save_weights(model: Savable, filepath: str | Path) -> None:
     """Write the model's weights alone (safetensors)."""
     tensors = _tensors(model)
     _written_in_place(filepath, lambda path: save_file(tensors, str(path), metadata={"format": WEIGHTS_FORMAT}))
@@ -113,7 +149,7 @@ def _read(filepath: str | Path, expected: tuple[str, ...]) -> tuple[dict[str, to
     return tensors, metadata
 
 
-def _keras_archive(path: Path) -> bool:
+def is_keras_file(path: Path) -> bool:
     """Whether `path` is a Keras archive: a zip (`.keras`) or HDF5 (`.h5`) file."""
     try:
         with path.open("rb") as handle:
@@ -123,36 +159,23 @@ def _keras_archive(path: Path) -> bool:
     return head.startswith(b"PK") or head.startswith(b"\x89HDF")
 
 
-def load_model(filepath: str | Path) -> Sequential:
-    """The model `save_model` wrote (compiled again if it was compiled); a Keras archive through `load_keras_model`.
+def read_model(filepath: str | Path) -> SavedModel:
+    """The model `save_model` wrote in lstmlab's format, in evaluation mode (`keras.models.load_model` builds the
+    Keras-front-end model from it, and reads Keras archives too).
 
     Raises:
-        ValueError: for a file that is neither.
+        ValueError: for a file `save_model` did not write, or a layout of more than one model.
     """
-    from . import load_keras_model
-    from .models import Sequential
-
-    if _keras_archive(Path(filepath)):
-        return load_keras_model(filepath)
     tensors, metadata = _read(filepath, (MODEL_FORMAT,))
     net = model_from_config(json.loads(metadata["layout"]))
     if not isinstance(net, LstmlabSequential):
         raise ValueError(f"Expected one model's layout in {filepath}. Received: {type(net).__name__}")
     net.load_state_dict(tensors)
     net.eval()
-    model = Sequential.from_lstmlab(net, metadata["activation"])
-    compiled = json.loads(metadata["compile"])
-    if compiled is not None:
-        settings = dict(compiled["optimizer"])
-        optimizer = _OPTIMIZERS[settings.pop("name")](**settings)
-        loss = keras_losses.get(compiled["loss"])
-        loss.from_logits = compiled["from_logits"]
-        metric = compiled["metric"]
-        model.compile(optimizer=optimizer, loss=loss, metrics=None if metric is None else [metric])
-    return model
+    return SavedModel(net, metadata["activation"], json.loads(metadata["compile"]))
 
 
-def load_weights(model: Sequential, filepath: str | Path) -> None:
+def load_weights(model: Savable, filepath: str | Path) -> None:
     """Read weights that `save_weights` (or `save_model`) wrote into a model of the same layers.
 
     Raises:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..layers import Embedding
-from ..models import Sequential, build_model
 from ..seeds import set_seed
+from . import Sequential, build_model
 
 __all__ = ["demo", "sample_batch"]
 

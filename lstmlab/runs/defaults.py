@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..training import TrainConfig
-from ..training.config import PRECISIONS, Precision, Schedule
+from ..training import PRECISIONS, Precision, Schedule
 
 __all__ = [
     "DATA_PRESETS",

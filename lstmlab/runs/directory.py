@@ -26,7 +26,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import Tensor
 
-from .runs import CHECKPOINT_FILE, atomic_write, partial_of, target_of
+from .files import CHECKPOINT_FILE, partial_of, target_of
+from ..atomic import atomic_write
 
 __all__ = ["RunDirectory", "dated_name", "interruptible", "read_checkpoint", "write_checkpoint"]
 

@@ -3,7 +3,7 @@
 Layout: `config.json` (kind, the model: a preset with its config and ensemble size, or a layout of its layers for
 models that are not presets (`models.layout`), task or data, training settings),
 `model.safetensors` (weights, with a copy of the config in its metadata, so that weights and config can never
-disagree), `history.csv`, `metrics.json` (`rundir` writes the directory as a whole).
+disagree), `history.csv`, `metrics.json` (`directory` writes the directory as a whole).
 Nothing is ever unpickled: loading parses JSON and reads tensors.
 """
 
@@ -22,8 +22,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from ..models import Sequential, build_model, ensemble_of
-from ..models.layout import model_config, model_from_config
-from ..models.zoo import Config
+from ..models import model_config, model_from_config
+from ..models import Config
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -48,7 +48,7 @@ FORMAT = "lstmlab-run/1"
 MODEL_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 CHECKPOINT_FILE = "checkpoint.safetensors"
-PARTIAL = ".partial"  # suffix of a run directory being written (see rundir)
+PARTIAL = ".partial"  # suffix of a run directory being written (see directory)
 # what a run was trained on: a built-in task, the user's texts or series; or "imported" (trained elsewhere)
 RunKind = Literal["task", "text", "series", "imported"]
 RUN_KINDS: tuple[RunKind, ...] = ("task", "text", "series", "imported")

@@ -1,7 +1,7 @@
 """One run pipeline for task runs and data runs: describe, prepare, fit, save, evaluate, report.
 
 `train_run` takes a `RunSpec` (what the user asked for, typed) and writes a run directory as a transaction
-(`rundir`); `resume_run` continues an interrupted one. The command line, the comparisons and the benchmarks all
+(`directory`); `resume_run` continues an interrupted one. The command line, the comparisons and the benchmarks all
 train through here.
 """
 
@@ -20,21 +20,22 @@ import torch
 from torch import nn
 
 from ..data import BatchStream, OnlineSource, SequenceData
-from ..data.datasets import DataSpec, Encoder, prepare_data, scan_corpus, streamed_sets, with_auto_stream
-from ..data.series import SeriesScaler
-from ..data.stream import describe_scan
-from ..data.text import TextEncoder
+from ..data import DataSpec, Encoder, prepare_data, scan_corpus, streamed_sets, with_auto_stream
+from ..data import SeriesScaler
+from ..data import describe_scan
+from ..data import TextEncoder
 from ..layers import LSTM, BatchNormalization, Embedding
 from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_config
 from ..seeds import Seeds, set_seed
 from ..training import Callback, EarlyStopping, History, ModelCheckpoint, Progress, Scores, TrainConfig, Trainer
 from ..training import evaluate as evaluate_model
-from ..training.distributed import World, joined, launched_size
+from ..training import World, joined, launched_size
 from . import defaults
 from .defaults import TrainChoices
-from .plots import plot_history
-from .rundir import RunDirectory, dated_name, interruptible, read_checkpoint, write_checkpoint
-from .runs import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model, write_csv, write_json
+from .history import plot_history
+from .directory import RunDirectory, dated_name, interruptible, read_checkpoint, write_checkpoint
+from .files import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model
+from ..atomic import write_csv, write_json
 from .tasks import Task, check_fits, get_task, model_options, task_config
 
 __all__ = ["Prepared", "RunResult", "RunSpec", "data_model", "prepare", "resume_run", "train_run"]

@@ -10,14 +10,14 @@ from typing import Any
 import torch
 
 from ..data import SequenceData
-from ..data.datasets import DataSpec, Encoder, encoder_from_json, saved_test_set
-from ..data.series import is_aeon, load_series
-from ..data.text import TextEncoder
+from ..data import DataSpec, Encoder, encoder_from_json, saved_test_set
+from ..data import is_aeon, load_series
+from ..data import TextEncoder
 from ..layers import Masking
 from ..models import Sequential
 from ..seeds import Seeds
 from ..training import Scores, classes_from_probabilities, evaluate, predict
-from .runs import RunKind, load_model, read_config, run_kind
+from .files import RunKind, load_model, read_config, run_kind
 from .sequence_files import Reads, labelled_file, model_reads, sequences_file
 from .tasks import Task, get_task, task_config
 

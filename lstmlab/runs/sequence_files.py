@@ -27,7 +27,7 @@ import numpy as np
 import torch
 
 from ..data import SequenceData
-from ..data.loaders import lines, read_text
+from ..data import lines, read_text
 from ..layers import Embedding
 from ..models import Sequential
 

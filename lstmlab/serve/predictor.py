@@ -18,12 +18,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..data.series import SeriesScaler
-from ..data.text import TextEncoder
-from ..experiments.saved import SavedRun, load_run
+from ..data import SeriesScaler, TextEncoder
 from ..layers import Embedding
-from ..models import Streamer, first_member
-from ..models.streaming import check_streamable
+from ..models import Streamer, check_streamable, first_member
+from ..runs import SavedRun, load_run
 
 __all__ = ["Encoded", "Predictor", "input_field"]
 

@@ -18,7 +18,7 @@ class TrainConfig:
     """How `fit` trains: budget, batch size, optimiser, schedule, validation split and seed.
 
     lstmlab's own defaults for a task, a kind of data or a preset are resolved elsewhere
-    (`lstmlab.experiments.defaults`); the values here are Keras's, for a user calling `fit` directly.
+    (`lstmlab.runs.defaults`); the values here are Keras's, for a user calling `fit` directly.
     """
 
     epochs: int | None = None  # passes over a fixed training set

@@ -7,7 +7,7 @@ gradient of the global batch's mean loss: the same update as one process on the 
 floating-point sums). A rank left without rows (a last batch smaller than the world) trains on a copy of one row
 with weight 0: it still takes part in every all-reduce.
 
-What cannot be split that way is refused in one line by the pipeline (`experiments`): batch statistics
+What cannot be split that way is refused in one line by the pipeline (`runs`): batch statistics
 (`BatchNormalization` in training sees its rank's rows only), a stateful model (its state follows batch rows across
 calls). Dropout masks are drawn per rank, so a model with dropout trains as well but not bit for bit as one process
 does.

@@ -33,19 +33,14 @@ from typing import TYPE_CHECKING, Any, Literal
 import torch
 from torch import nn
 
-from ..data import SequenceData
-from ..data.datasets import DataSpec
-from ..data.text import TextSettings
+from ..atomic import write_csv, write_json
+from ..compare import parse_model
+from ..data import DataSpec, SequenceData, TextSettings
 from ..models import get_preset, preset_config
 from ..names import unknown_name
+from ..runs import RunDirectory, RunResult, RunSpec, TrainChoices, get_task, prepare, task_config, train_run
 from ..seeds import Seeds
 from ..training import Callback, EarlyStopping, History, TrainConfig, Trainer
-from .defaults import TrainChoices
-from .pipeline import RunResult, RunSpec, prepare, train_run
-from .rundir import RunDirectory
-from .runs import write_csv, write_json
-from .sweep import parse_model
-from .tasks import get_task, task_config
 
 if TYPE_CHECKING:
     import optuna
@@ -219,7 +214,7 @@ def parse_dimension(text: str, preset: str) -> Dimension:
 
 
 def _parser(config: Any, name: str, owner: str) -> Callable[[str], Any]:
-    from ..models.zoo import parse_field
+    from ..models import parse_field
 
     return lambda value: parse_field(config, name, value, owner)
 
