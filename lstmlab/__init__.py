@@ -67,6 +67,7 @@ __all__ = [
     "SavedRun",
     "Scores",
     "SequenceData",
+    "Sequential",
     "SpatialDropout1D",
     "Streamer",
     "TextSettings",

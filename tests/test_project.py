@@ -40,57 +40,97 @@ def test_readme_lstmlab_example_runs_and_counts_like_keras() -> None:
     assert namespace["logits"].shape == (3, 10, 1)  # type: ignore[attr-defined]
 
 
-# room -> the rooms of lstmlab it may import (ARCHITECTURE.md)
-ALLOWED = {
-    "layers": set(),
-    "data": {"seeds", "names"},
-    "models": {"layers", "data", "names"},
-    "training": {"data", "seeds"},
-    "keras": {"layers", "data", "models", "training", "seeds", "names", "progress"},
-    "export": {"layers", "models"},
-    "experiments": {"layers", "data", "models", "training", "seeds", "names", "keras", "export"},
-    "serve": {"experiments", "data", "models", "layers"},
-    "cli": {"experiments", "data", "models", "training", "progress", "serve", "__init__"},
-    "seeds": set(),
-    "names": set(),
-    "progress": set(),
-}
+PACKAGE = ROOT / "lstmlab"
 
 
-def _rooms_imported(path: pathlib.Path) -> set[str]:
-    """The lstmlab rooms a module imports (relative or absolute imports), by their first name."""
+def _rooms() -> set[str]:
+    """lstmlab's rooms: its packages and top-level modules."""
+    return {p.name for p in PACKAGE.iterdir() if (p / "__init__.py").exists()} | {
+        p.stem for p in PACKAGE.glob("*.py") if p.stem not in ("__init__", "__main__")
+    }
+
+
+def test_the_import_contract_places_every_room() -> None:
+    """pyproject.toml's layers contract (run by `lint-imports` in CI) names every room, so a new room cannot
+    import upwards unseen; circles are refused in every package."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]
+    contracts = {c["type"]: c for c in config["contracts"]}
+    layered = {
+        room.strip().removeprefix("lstmlab.") for layer in contracts["layers"]["layers"] for room in layer.split("|")
+    }
+    assert layered == _rooms()
+    assert contracts["acyclic_siblings"]["ancestors"] == ["lstmlab"]
+    ci = (ROOT / ".ci" / "run").read_text()
+    assert "&& lint-imports &&" in ci
+
+
+def test_no_package_holds_more_than_twelve_modules() -> None:
+    for package in [p.parent for p in PACKAGE.rglob("__init__.py")]:
+        modules = sorted(p.name for p in package.glob("*.py"))
+        assert len(modules) <= 12, f"{package.relative_to(ROOT)} holds {len(modules)} modules: {modules}"
+
+
+def _lazy_packages() -> list[str]:
+    found = []
+    for init in sorted(PACKAGE.rglob("__init__.py")):
+        if "exports(__name__, __file__)" in init.read_text():
+            parts = init.parent.relative_to(ROOT).parts
+            found.append(".".join(parts))
+    return found
+
+
+def test_each_package_lists_its_public_names_once_and_each_resolves() -> None:
+    """A package's names under TYPE_CHECKING are its `__all__`, and each is importable from the package."""
+    import importlib
+
+    from lstmlab.lazy import _type_checking_imports
+
+    packages = _lazy_packages()
+    assert {"lstmlab", "lstmlab.runs", "lstmlab.compare", "lstmlab.data", "lstmlab.training"} <= set(packages)
+    for name in packages:
+        package = importlib.import_module(name)
+        imported = set(_type_checking_imports(pathlib.Path(package.__file__ or "")))
+        assert set(package.__all__) - {"__version__"} == imported, name
+        for public in package.__all__:
+            assert getattr(package, public) is not None, f"{name}.{public}"
+
+
+def test_the_public_api_is_documented_and_typed() -> None:
+    """Every name `lstmlab` exports has a docstring (classes, functions) and the package ships py.typed."""
+    import lstmlab
+
+    undocumented = [
+        name
+        for name in lstmlab.__all__
+        if callable(getattr(lstmlab, name)) and not (getattr(lstmlab, name).__doc__ or "").strip()
+    ]
+    assert undocumented == []
+    assert (PACKAGE / "py.typed").exists()
+
+
+def test_no_room_imports_a_private_name_of_another() -> None:
+    """Names starting with `_` stay inside their room (a room's package exports what others use)."""
     import ast
 
-    package = path.relative_to(ROOT / "lstmlab").parts[:-1]
-    rooms = set()
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and node.level:
-            base = list(package[: len(package) - node.level + 1])  # the package the import is relative to
-            parts = [*base, *(node.module.split(".") if node.module else [])]
-            if parts:
-                rooms.add(parts[0])
-            else:  # `from .. import layers`: the names are the rooms (or the package's own names)
-                rooms.update(a.name if (ROOT / "lstmlab" / a.name).is_dir() else "__init__" for a in node.names)
-        elif isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("lstmlab"):
-            rooms.add(node.module.split(".")[1] if "." in node.module else "__init__")
-        elif isinstance(node, ast.Import):
-            rooms.update(a.name.split(".")[1] for a in node.names if a.name.startswith("lstmlab."))
-    return rooms
-
-
-def test_each_room_imports_only_what_the_architecture_allows() -> None:
-    for path in sorted((ROOT / "lstmlab").rglob("*.py")):
-        parts = path.relative_to(ROOT / "lstmlab").parts
-        room = parts[0].removesuffix(".py")
-        if room == "__init__" or room == "__main__":
-            continue
-        imported = _rooms_imported(path) - {room}
-        assert imported <= ALLOWED[room], f"{path.relative_to(ROOT)} imports {sorted(imported - ALLOWED[room])}"
+    for path in sorted(PACKAGE.rglob("*.py")):
+        room = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.ImportFrom) or not node.level or node.module is None:
+                continue
+            depth = len(path.relative_to(PACKAGE).parts) - 1
+            if node.level <= depth:  # within the room
+                continue
+            target = node.module.split(".")[0]
+            private = [a.name for a in node.names if a.name.startswith("_")]
+            assert target == room or not private, f"{path.relative_to(ROOT)} imports {private} from {node.module}"
 
 
 def test_the_command_line_holds_no_tensor_code() -> None:
-    text = (ROOT / "lstmlab" / "cli.py").read_text()
-    assert "import torch" not in text and "torch." not in text
+    for path in sorted((PACKAGE / "cli").glob("*.py")):
+        text = path.read_text()
+        assert "import torch" not in text and "torch." not in text, path.name
 
 
 def test_readme_keras_front_end_example_runs_and_learns() -> None:

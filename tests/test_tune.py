@@ -22,15 +22,9 @@ from lstmlab.cli.train import run_spec
 from lstmlab.data.spec import DataSpec, TextSettings
 from lstmlab.runs.defaults import TrainChoices
 from lstmlab.runs.spec import RunSpec
-from lstmlab.tune.search import (
-    SEARCH_SPACES,
-    Dimension,
-    TuneRequest,
-    parse_dimension,
-    search_space,
-    train_command,
-    tune,
-)
+from lstmlab.tune.command import train_command
+from lstmlab.tune.search import TuneRequest, tune
+from lstmlab.tune.space import SEARCH_SPACES, Dimension, parse_dimension, search_space
 
 optuna = pytest.importorskip("optuna")
 

@@ -276,7 +276,7 @@ def _validation(entry: Entry) -> np.ndarray:
     return entry.validation_accuracy
 
 
-def _fmt(values: np.ndarray) -> str:
+def _fmt_values(values: np.ndarray) -> str:
     mean, half = mean_ci(values)
     return f"{mean:.3f}" if np.isnan(half) else f"{mean:.3f} ± {half:.3f}"
 
@@ -294,7 +294,7 @@ def _matrix(cells: list[dict[str, Any]], by_label: dict[str, Entry], models: lis
     for point in points:
         scores = {m: by_label[label[m, point]].score(metric) for m in models}
         top = max(models, key=lambda m: float(scores[m].mean()))
-        texts = [f"**{_fmt(scores[m])}**" if m == top else _fmt(scores[m]) for m in models]
+        texts = [f"**{_fmt_values(scores[m])}**" if m == top else _fmt_values(scores[m]) for m in models]
         lines.append(f"| {point} | " + " | ".join(texts) + " |")
     return lines
 
@@ -325,8 +325,8 @@ def _cell_table(mine: list[Entry], chosen: Entry, points: list[str], metric: str
         assert entry.validation_loss is not None
         mark = " (chosen)" if entry is chosen else ""
         lines.append(
-            f"| {point}{mark} | {_fmt(entry.validation_accuracy)} | {_fmt(entry.validation_loss)} | "
-            f"{_fmt(entry.score(metric))} | {float(np.median(entry.train_seconds)):.2f} |"
+            f"| {point}{mark} | {_fmt_values(entry.validation_accuracy)} | {_fmt_values(entry.validation_loss)} | "
+            f"{_fmt_values(entry.score(metric))} | {float(np.median(entry.train_seconds)):.2f} |"
         )
     return lines
 

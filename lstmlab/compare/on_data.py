@@ -12,7 +12,8 @@ per model or baseline and split) and `runs.json` (the splits' test indices, what
 With a grid (`--grid KEY=V1,V2,...`) every model trains at every point of it. A model's point is chosen on
 validation data, never on the test set: each split's training part gives GRID_VALIDATION of each class (drawn by the
 split's seed) as a validation part, every model at every point and every baseline train on the rest, and each model
-run is scored on the validation part as well as on the test part (`data_report` writes the report and its grid sections).
+run is scored on the validation part as well as on the test part (`data_report` writes the report, grid sections
+included).
 """
 
 from __future__ import annotations

@@ -9,6 +9,7 @@ from ..lazy import exports
 if TYPE_CHECKING:
     from .cumsum import CumsumConfig, make_cumsum
     from .datasets import (
+        DataSets,
         Encoder,
         encoder_from_json,
         load_series_split,
@@ -24,7 +25,7 @@ if TYPE_CHECKING:
     from .sequence import BatchStream, OnlineSource, SequenceData
     from .series import SeriesScaler, check_series, load_series
     from .spec import SERIES_FORMATS, DataSpec, StreamSettings, TextSettings, is_aeon
-    from .stream import describe_scan
+    from .stream import CorpusScan, describe_scan
     from .text import TextEncoder, tokenize
     from .tokens import TokenConfig, make_tokens
 else:
@@ -34,7 +35,9 @@ __all__ = [
     "SERIES_FORMATS",
     "TEXT_FORMATS",
     "BatchStream",
+    "CorpusScan",
     "CumsumConfig",
+    "DataSets",
     "DataSpec",
     "Encoder",
     "OnlineSource",

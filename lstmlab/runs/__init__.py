@@ -11,11 +11,45 @@ if TYPE_CHECKING:
     from .directory import RunDirectory, dated_name
     from .files import layout_run_config, save_model, target_of
     from .pipeline import RunResult, prepare, resume_run, train_run
-    from .saved import SavedRun, evaluate_run, load_run, predict_example, predict_sequences, predict_series, predict_texts, saved_kind
+    from .saved import (
+        SavedRun,
+        evaluate_run,
+        load_run,
+        predict_example,
+        predict_sequences,
+        predict_series,
+        predict_texts,
+        saved_kind,
+    )
     from .sequence_files import model_reads
     from .spec import RunSpec
     from .tasks import TASKS, get_task, parse_task_option, task_config
 else:
     __getattr__, __dir__ = exports(__name__, __file__)
 
-__all__ = ["RunDirectory", "RunResult", "RunSpec", "SavedRun", "TASKS", "TrainChoices", "dated_name", "evaluate_run", "get_task", "layout_run_config", "load_run", "model_reads", "parse_task_option", "predict_example", "predict_sequences", "predict_series", "predict_texts", "prepare", "resume_run", "save_model", "saved_kind", "target_of", "task_config", "train_run"]
+__all__ = [
+    "TASKS",
+    "RunDirectory",
+    "RunResult",
+    "RunSpec",
+    "SavedRun",
+    "TrainChoices",
+    "dated_name",
+    "evaluate_run",
+    "get_task",
+    "layout_run_config",
+    "load_run",
+    "model_reads",
+    "parse_task_option",
+    "predict_example",
+    "predict_sequences",
+    "predict_series",
+    "predict_texts",
+    "prepare",
+    "resume_run",
+    "save_model",
+    "saved_kind",
+    "target_of",
+    "task_config",
+    "train_run",
+]

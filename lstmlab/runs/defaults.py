@@ -12,8 +12,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-from ..training import TrainConfig
-from ..training import PRECISIONS, Precision, Schedule
+from ..training import PRECISIONS, Precision, Schedule, TrainConfig
 
 __all__ = [
     "DATA_PRESETS",

@@ -26,8 +26,8 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 from torch import Tensor
 
-from .files import CHECKPOINT_FILE, partial_of, target_of
 from ..atomic import atomic_write
+from .files import CHECKPOINT_FILE, partial_of, target_of
 
 __all__ = ["RunDirectory", "dated_name", "interruptible", "read_checkpoint", "write_checkpoint"]
 

@@ -9,11 +9,7 @@ Nothing is ever unpickled: loading parses JSON and reads tensors.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
-import tempfile
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Literal
@@ -21,9 +17,8 @@ from typing import Any, Literal
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
-from ..models import Sequential, build_model, ensemble_of
-from ..models import model_config, model_from_config
-from ..models import Config
+from ..atomic import atomic_write, write_json
+from ..models import Config, Sequential, build_model, ensemble_of, model_config, model_from_config
 
 __all__ = [
     "CHECKPOINT_FILE",
@@ -31,7 +26,6 @@ __all__ = [
     "PARTIAL",
     "RunKind",
     "atomic_write",
-    "file_mode",
     "layout_run_config",
     "load_model",
     "partial_of",
@@ -40,7 +34,6 @@ __all__ = [
     "run_kind",
     "save_model",
     "target_of",
-    "write_csv",
     "write_json",
 ]
 
@@ -62,14 +55,6 @@ def partial_of(target: Path) -> Path:
 def target_of(path: Path) -> Path:
     """The run directory of `path`: the run's own path, or the path its `.partial` directory stands for."""
     return path.with_name(path.name.removesuffix(PARTIAL))
-
-
-
-
-
-
-
-
 
 
 def run_config(

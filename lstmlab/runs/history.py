@@ -46,5 +46,3 @@ def plot_history(rows: list[dict[str, float]], path: Path, *, title: str) -> Non
     figure.suptitle(title)
     figure.tight_layout()
     save_figure(figure, path)
-
-

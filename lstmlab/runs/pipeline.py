@@ -19,28 +19,47 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..data import BatchStream, OnlineSource, SequenceData
-from ..data import DataSpec, Encoder, prepare_data, scan_corpus, streamed_sets, with_auto_stream
-from ..data import SeriesScaler
-from ..data import describe_scan
-from ..data import TextEncoder
+from ..atomic import write_csv, write_json
+from ..data import (
+    BatchStream,
+    CorpusScan,
+    DataSets,
+    Encoder,
+    OnlineSource,
+    SequenceData,
+    SeriesScaler,
+    TextEncoder,
+    describe_scan,
+    prepare_data,
+    scan_corpus,
+    streamed_sets,
+    with_auto_stream,
+)
 from ..layers import LSTM, BatchNormalization, Embedding
 from ..models import Sequential, ensemble_of, ensemble_size, get_preset, preset_config
 from ..seeds import Seeds, set_seed
-from ..training import Callback, EarlyStopping, History, ModelCheckpoint, Progress, Scores, TrainConfig, Trainer
+from ..training import (
+    Callback,
+    EarlyStopping,
+    History,
+    ModelCheckpoint,
+    Progress,
+    Scores,
+    TrainConfig,
+    Trainer,
+    World,
+    joined,
+    launched_size,
+)
 from ..training import evaluate as evaluate_model
-from ..training import World, joined, launched_size
 from . import defaults
-from .defaults import TrainChoices
-from .history import plot_history
 from .directory import RunDirectory, dated_name, interruptible, read_checkpoint, write_checkpoint
 from .files import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model
-from ..atomic import write_csv, write_json
+from .history import plot_history
+from .spec import RunSpec
 from .tasks import Task, check_fits, get_task, model_options, task_config
 
-__all__ = ["Prepared", "RunResult", "RunSpec", "data_model", "prepare", "resume_run", "train_run"]
-
-
+__all__ = ["Prepared", "RunResult", "data_model", "prepare", "resume_run", "task_model", "train_run"]
 
 
 @dataclass
@@ -97,54 +116,62 @@ class RunResult:
     updates: tuple[int, int] = (0, 0)  # updates done, in all
 
 
-def _model_config(task: Task, task_conf: Any, preset: str, overrides: dict[str, Any]) -> Any:
-    """The preset's config with the fields the task implies (input length, vocabulary), then the user's changes."""
-    fields = {f.name for f in dataclasses.fields(get_preset(preset).config)}
-    if get_preset(preset).streaming:
-        fields.discard("steps")  # its steps are one call's piece; the task's sequences arrive piece by piece
-    return preset_config(preset, **{**model_options(task, task_conf, fields), **overrides})
+@dataclass
+class _Read:
+    """A run's data after its one read: a task's generator, the user's sets held in memory, or a corpus's pass
+    (its parts stream once the model and batch size are known)."""
+
+    kind: RunKind
+    size: int  # training examples (0: online, fresh examples)
+    encoder: Encoder | None = None  # fitted on the training part (None: a task's ids or values)
+    task: tuple[Task, Any] | None = None  # the task and its config
+    sets: DataSets | None = None  # held in memory
+    scan: CorpusScan | None = None  # streamed
+    notes: list[str] = field(default_factory=list)
 
 
-def _prepare_task(spec: RunSpec) -> Prepared:
-    task = get_task(spec.task)
-    task_conf = task_config(spec.task, **spec.task_options)
-    preset = spec.preset or defaults.preset_for(None)
-    seeds = spec.seeds
-    config = defaults.training_config(
-        spec.train, seed=seeds.training, preset=preset, task=task.name, fixed_set=spec.train_size is not None
-    )
-    set_seed(seeds.weights)
-    model_conf = _model_config(task, task_conf, preset, spec.model_options)
-    model = ensemble_of(lambda: get_preset(preset).build(model_conf), spec.train.ensemble or 1)
-    check_fits(task, model)
-    if model.batch_size is not None and config.batch_size != model.batch_size:
-        raise ValueError(f"Expected batch size {model.batch_size} for {preset}. Received: {config.batch_size}")
-    if spec.train.patience is not None and (spec.train_size is None or config.validation_split == 0):
-        raise ValueError("Expected a fixed training set (--train-size) with a validation split for early stopping")
-    train: SequenceData | OnlineSource
-    if spec.train_size is None:
-        train = lambda count, generator: task.sample(task_conf, count, generator)  # noqa: E731
-    else:
-        train = task.sample(task_conf, spec.train_size, torch.Generator().manual_seed(seeds.fixed_set))
-    test = task.sample(task_conf, spec.test_size, torch.Generator().manual_seed(seeds.test_set))
-    resolved = dataclasses.replace(spec, preset=preset)
-    description = run_config(
-        preset,
-        model_conf,
-        {
-            "task": {"name": task.name, "config": dataclasses.asdict(task_conf)},
-            "train": dataclasses.asdict(config),
-            "data": {"train_size": spec.train_size, "test_size": spec.test_size, "patience": spec.train.patience},
-            "run": resolved.to_json(),
-        },
-        kind="task",
-        ensemble=ensemble_size(model),
-    )
-    return Prepared(resolved, model, config, train, test, None, description, [])
+_KIND_WORDS = {"text": "token sequences (text)", "series": "numeric series"}
+
+
+def _read(spec: RunSpec) -> _Read:
+    """Read the run's data once: sample nothing yet for a task, load and encode the user's sets, or make the pass
+    over a streamed corpus. `spec.data` is resolved (absolute paths, the split's seed)."""
+    if spec.data is None:
+        task = get_task(spec.task)
+        return _Read("task", spec.train_size or 0, task=(task, task_config(spec.task, **spec.task_options)))
+    if spec.train.updates is not None:
+        raise ValueError(
+            f"Expected --epochs with --data (a fixed training set). Received: --updates {spec.train.updates}"
+        )
+    if spec.data.stream is None:
+        sets = prepare_data(spec.data)
+        kind: RunKind = "series" if spec.data.kind == "series" else "text"
+        return _Read(kind, len(sets.train), sets.encoder, sets=sets)
+    found = scan_corpus(spec.data)
+    notes = []
+    if found.pruned_below:
+        notes.append(
+            f"vocabulary: counted in bounded memory (tokens seen up to {found.pruned_below} times were pruned)"
+        )
+    return _Read("text", found.counts["train"], found.encoder, scan=found, notes=notes)
 
 
 def _config_fields(preset: str) -> set[str]:
     return {f.name for f in dataclasses.fields(get_preset(preset).config)}
+
+
+def task_model(
+    preset: str, task: Task, task_conf: Any, overrides: dict[str, Any], ensemble: int = 1
+) -> tuple[Any, Sequential]:
+    """The preset with the fields the task implies (input length, vocabulary), then the user's changes, as one
+    model or an ensemble of `ensemble` members; it must read the task's inputs and answer its targets."""
+    fields = _config_fields(preset)
+    if get_preset(preset).streaming:
+        fields.discard("steps")  # its steps are one call's piece; the task's sequences arrive piece by piece
+    config = preset_config(preset, **{**model_options(task, task_conf, fields), **overrides})
+    model = ensemble_of(lambda: get_preset(preset).build(config), ensemble)
+    check_fits(task, model)
+    return config, model
 
 
 def data_model(preset: str, encoder: Encoder, overrides: dict[str, Any], ensemble: int = 1) -> tuple[Any, Sequential]:
@@ -182,109 +209,127 @@ def data_model(preset: str, encoder: Encoder, overrides: dict[str, Any], ensembl
     return config, model
 
 
-_KIND_WORDS = {"text": "token sequences (text)", "series": "numeric series"}
+def _build(spec: RunSpec, preset: str, read: _Read, weights: int, members: int) -> tuple[Any, Sequential]:
+    """The run's model, its initial weights drawn from the global generators seeded with `weights`."""
+    set_seed(weights)
+    if read.task is not None:
+        return task_model(preset, *read.task, spec.model_options, members)
+    assert read.encoder is not None
+    if read.scan is None or "max_len" not in _config_fields(preset) or "max_len" in spec.model_options:
+        return data_model(preset, read.encoder, spec.model_options, members)
+    # a streamed corpus: a model that reads any number of steps takes batches as long as their longest text; one
+    # that reads max_len steps (e.g. through Flatten) is refused that way and built again, from the same seed
+    try:
+        return data_model(preset, read.encoder, {"max_len": None, **spec.model_options}, members)
+    except ValueError:
+        set_seed(weights)
+        return data_model(preset, read.encoder, spec.model_options, members)
 
 
-def _prepare_data(spec: RunSpec, data: DataSpec) -> Prepared:
-    if spec.train.updates is not None:
-        raise ValueError(
-            f"Expected --epochs with --data (a fixed training set). Received: --updates {spec.train.updates}"
-        )
-    seeds = spec.seeds
-    data = data.resolved(seeds.data_split)
-    sets = prepare_data(data)
-    kind: RunKind = "series" if data.kind == "series" else "text"
-    preset = spec.preset or defaults.preset_for(kind)
-    notes = [] if spec.preset else [f"model: {preset} (the default for {_KIND_WORDS[kind]}; --model to choose another)"]
-    size = len(sets.train)
-    config = defaults.training_config(spec.train, seed=seeds.training, preset=preset, kind=kind, train_size=size)
-    set_seed(seeds.weights)
-    members = spec.train.ensemble or defaults.default_ensemble(kind, size)
-    model_conf, model = data_model(preset, sets.encoder, spec.model_options, members)
-    if config.validation_split == 0 and spec.train.patience is not None:
+def _check(spec: RunSpec, preset: str, config: TrainConfig, model: Sequential) -> None:
+    """Settings that do not fit each other or the model, refused before anything is written."""
+    if model.batch_size is not None and config.batch_size != model.batch_size:
+        raise ValueError(f"Expected batch size {model.batch_size} for {preset}. Received: {config.batch_size}")
+    if spec.train.patience is None:
+        return
+    if spec.data is None and (spec.train_size is None or config.validation_split == 0):
+        raise ValueError("Expected a fixed training set (--train-size) with a validation split for early stopping")
+    if spec.data is not None and config.validation_split == 0:
         raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
-    if config.validation_split > 0:
-        sets.train.split(config.validation_split)  # refuses a split that leaves nothing to train, before any write
-    resolved = dataclasses.replace(spec, preset=preset, data=data)
-    description = run_config(
-        preset,
-        model_conf,
-        {
-            "dataset": {"spec": data.to_json(), "encoder": sets.encoder.to_json()},
-            "train": dataclasses.asdict(config),
-            "data": {"train_size": size, "test_size": len(sets.test), "patience": spec.train.patience},
-            "run": resolved.to_json(),
-        },
-        kind=kind,
-        ensemble=ensemble_size(model),
-    )
-    labels = list(sets.encoder.labels)
-    return Prepared(resolved, model, config, sets.train, sets.test, labels, description, notes)
 
 
-def _prepare_stream(spec: RunSpec, data: DataSpec) -> Prepared:
-    """`_prepare_data` for a corpus streamed from its file (`data.stream`): one pass fits the encoder, then the
-    parts stream batch by batch."""
-    seeds = spec.seeds
-    data = data.resolved(seeds.data_split)
-    found = scan_corpus(data)
-    encoder = found.encoder
-    preset = spec.preset or defaults.preset_for("text")
-    notes = (
-        [] if spec.preset else [f"model: {preset} (the default for {_KIND_WORDS['text']}; --model to choose another)"]
-    )
-    if found.pruned_below:
-        notes.append(
-            f"vocabulary: counted in bounded memory (tokens seen up to {found.pruned_below} times were pruned)"
-        )
-    size = found.counts["train"]
-    config = defaults.training_config(spec.train, seed=seeds.training, preset=preset, kind="text", train_size=size)
-    set_seed(seeds.weights)
-    members = spec.train.ensemble or defaults.default_ensemble("text", size)
-    any_length = {"max_len": None} if "max_len" in _config_fields(preset) else {}
-    try:  # a model that reads any number of steps takes batches as long as their longest text
-        model_conf, model = data_model(preset, encoder, {**any_length, **spec.model_options}, members)
-    except ValueError:  # it reads max_len steps (e.g. through Flatten)
-        if not any_length or "max_len" in spec.model_options:
-            raise
-        set_seed(seeds.weights)
-        model_conf, model = data_model(preset, encoder, spec.model_options, members)
-    if config.validation_split == 0 and spec.train.patience is not None:
-        raise ValueError("Expected a validation split (--validation-split) for early stopping. Received: none")
-    fixed = model.input_shape[0] is not None  # a model that reads max_len steps (e.g. through Flatten)
-    sets = streamed_sets(
-        data,
-        found,
+Parts = tuple[SequenceData | BatchStream | OnlineSource, SequenceData | BatchStream, BatchStream | None]
+
+
+def _parts(spec: RunSpec, read: _Read, config: TrainConfig, model: Sequential, seeds: Seeds) -> Parts:
+    """The training, test and (streamed only: a fixed set splits itself) validation parts."""
+    if read.task is not None:
+        task, conf = read.task
+        train: SequenceData | OnlineSource
+        if spec.train_size is None:
+            train = lambda count, generator: task.sample(conf, count, generator)  # noqa: E731
+        else:
+            train = task.sample(conf, spec.train_size, torch.Generator().manual_seed(seeds.fixed_set))
+        return train, task.sample(conf, spec.test_size, torch.Generator().manual_seed(seeds.test_set)), None
+    if read.sets is not None:
+        if config.validation_split > 0:
+            read.sets.train.split(config.validation_split)  # refuses a split that leaves nothing to train
+        return read.sets.train, read.sets.test, None
+    assert spec.data is not None
+    assert read.scan is not None
+    streamed = streamed_sets(
+        spec.data,
+        read.scan,
         validation=config.validation_split,
         batch_size=config.batch_size,
         seed=seeds.training,
-        fixed_width=fixed,
+        fixed_width=model.input_shape[0] is not None,  # a model that reads max_len steps
     )
-    resolved = dataclasses.replace(spec, preset=preset, data=data)
-    description = run_config(
+    return streamed.train, streamed.test, streamed.validation
+
+
+def _describe(
+    spec: RunSpec, read: _Read, preset: str, model_conf: Any, config: TrainConfig, model: Sequential, test_size: int
+) -> dict[str, Any]:
+    """`config.json`: the run's kind, model, data, training settings and the resolved spec."""
+    if read.task is not None:
+        task, conf = read.task
+        source: dict[str, Any] = {"task": {"name": task.name, "config": dataclasses.asdict(conf)}}
+    else:
+        assert spec.data is not None
+        assert read.encoder is not None
+        source = {"dataset": {"spec": spec.data.to_json(), "encoder": read.encoder.to_json()}}
+        if read.scan is not None:
+            source["dataset"]["stream"] = describe_scan(read.scan)
+    sizes = {"train_size": spec.train_size if read.task else read.size, "test_size": test_size}
+    return run_config(
         preset,
         model_conf,
         {
-            "dataset": {"spec": data.to_json(), "encoder": encoder.to_json(), "stream": describe_scan(found)},
+            **source,
             "train": dataclasses.asdict(config),
-            "data": {"train_size": size, "test_size": len(sets.test), "patience": spec.train.patience},
-            "run": resolved.to_json(),
+            "data": {**sizes, "patience": spec.train.patience},
+            "run": spec.to_json(),
         },
-        kind="text",
+        kind=read.kind,
         ensemble=ensemble_size(model),
     )
-    labels = list(encoder.labels)
-    return Prepared(resolved, model, config, sets.train, sets.test, labels, description, notes, sets.validation)
 
 
 def prepare(spec: RunSpec) -> Prepared:
-    """Resolve a spec's defaults, build its seeded model and its data, checked to fit each other; nothing is
-    written."""
-    if spec.data is None:
-        return _prepare_task(spec)
-    if spec.data.stream is not None:
-        return _prepare_stream(spec, spec.data)
-    return _prepare_data(spec, spec.data)
+    """Resolve a spec's defaults, read its data once, build its seeded model once, checked to fit each other;
+    nothing is written.
+
+    Every seed comes from `spec.seeds` (`Seeds`, made from the user's one seed): the data split, the weights, the
+    training order and dropout, a task's fixed training set and its test set.
+    """
+    seeds = spec.seeds
+    if spec.data is not None:
+        spec = dataclasses.replace(spec, data=spec.data.resolved(seeds.data_split))
+    read = _read(spec)
+    task = read.task[0].name if read.task else None
+    preset = spec.preset or defaults.preset_for(None if task else read.kind)
+    notes = read.notes
+    if spec.data is not None and not spec.preset:
+        notes = [f"model: {preset} (the default for {_KIND_WORDS[read.kind]}; --model to choose another)", *notes]
+    config = defaults.training_config(
+        spec.train,
+        seed=seeds.training,
+        preset=preset,
+        task=task,
+        fixed_set=spec.train_size is not None,
+        kind=None if task else read.kind,
+        train_size=read.size,
+    )
+    members = spec.train.ensemble or (1 if task else defaults.default_ensemble(read.kind, read.size))
+    model_conf, model = _build(spec, preset, read, seeds.weights, members)
+    _check(spec, preset, config, model)
+    train, test, validation = _parts(spec, read, config, model, seeds)
+    resolved = dataclasses.replace(spec, preset=preset)
+    test_size = spec.test_size if task else len(test)
+    description = _describe(resolved, read, preset, model_conf, config, model, test_size)
+    labels = None if read.encoder is None else list(read.encoder.labels)
+    return Prepared(resolved, model, config, train, test, labels, description, notes, validation)
 
 
 def _epochs(count: int) -> str:

@@ -9,10 +9,7 @@ from typing import Any
 
 import torch
 
-from ..data import SequenceData
-from ..data import DataSpec, Encoder, encoder_from_json, saved_test_set
-from ..data import is_aeon, load_series
-from ..data import TextEncoder
+from ..data import DataSpec, Encoder, SequenceData, TextEncoder, encoder_from_json, is_aeon, load_series, saved_test_set
 from ..layers import Masking
 from ..models import Sequential
 from ..seeds import Seeds

@@ -26,8 +26,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data import SequenceData
-from ..data import lines, read_text
+from ..data import SequenceData, lines, read_text
 from ..layers import Embedding
 from ..models import Sequential
 

@@ -47,5 +47,3 @@ class RunSpec:
     def from_json(value: dict[str, Any]) -> RunSpec:
         data = None if value.get("data") is None else DataSpec.from_json(value["data"])
         return RunSpec(**{**value, "train": TrainChoices(**value["train"]), "data": data})
-
-

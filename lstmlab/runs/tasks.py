@@ -11,8 +11,7 @@ import torch
 
 from ..data import CumsumConfig, SequenceData, TokenConfig, make_cumsum, make_tokens
 from ..layers import Embedding
-from ..models import Sequential
-from ..models import parse_field, replace_fields
+from ..models import Sequential, parse_field, replace_fields
 from ..names import unknown_name
 
 __all__ = ["TASKS", "Task", "check_fits", "get_task", "model_options", "parse_task_option", "task_config"]
