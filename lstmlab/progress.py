@@ -22,7 +22,7 @@ def _figures_text(figures: dict[str, float]) -> str:
 
 
 @contextmanager
-def progress_bar(total: int, description: str = "training") -> Iterator[Callable[[int, Callable[[], dict]], None]]:
+def progress_bar(total: int, description: str = "training") -> Iterator[Callable[[int, Callable[[], dict[str, float]]], None]]:
     """Yield `advance(n, figures)`; draws a bar on a terminal and nothing otherwise (logs, CI, pipes). `figures()`
     gives the running figures; it is read at most every `REFRESH` seconds."""
     if not sys.stderr.isatty():
@@ -41,7 +41,7 @@ def progress_bar(total: int, description: str = "training") -> Iterator[Callable
         shown: dict[str, float] = {}
         last = 0.0
 
-        def advance(n: int, figures: Callable[[], dict]) -> None:
+        def advance(n: int, figures: Callable[[], dict[str, float]]) -> None:
             nonlocal last
             now = clock()
             if n == 0 or now - last >= REFRESH:  # n == 0: an epoch's end, with its validation figures

@@ -2,6 +2,6 @@
 function and prints what it returns. `lstmlab --help` and `--version` import neither PyTorch nor NumPy.
 """
 
-from ..program import main, make_parser
+from .program import main, make_parser
 
 __all__ = ["main", "make_parser"]

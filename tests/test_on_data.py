@@ -14,7 +14,7 @@ import pytest
 
 from lstmlab.cli import main
 from lstmlab.compare import on_data as data_compare
-from lstmlab.compare.data_report import write_data_report
+from lstmlab.compare.data_report import imbalanced, write_data_report
 from lstmlab.compare.on_data import kfold_splits, macro_f1
 from lstmlab.data.datasets import stratified_split
 
@@ -200,7 +200,7 @@ def test_imbalanced_classes_rank_by_macro_f1(tmp_path: Path) -> None:
     assert "the classes are imbalanced (the largest has more than 1.5 times" in text
     assert "| model | accuracy | macro-F1 | vs gru (paired t) |" in text
     assert "Best macro_f1: gru" in text
-    assert data_compare.imbalanced({"a": 3, "b": 2}) is False and data_compare.imbalanced({"a": 4, "b": 2}) is True
+    assert imbalanced({"a": 3, "b": 2}) is False and imbalanced({"a": 4, "b": 2}) is True
 
 
 def test_refusals_in_one_line(
