@@ -22,7 +22,9 @@ def _figures_text(figures: dict[str, float]) -> str:
 
 
 @contextmanager
-def progress_bar(total: int, description: str = "training") -> Iterator[Callable[[int, Callable[[], dict[str, float]]], None]]:
+def progress_bar(
+    total: int, description: str = "training"
+) -> Iterator[Callable[[int, Callable[[], dict[str, float]]], None]]:
     """Yield `advance(n, figures)`; draws a bar on a terminal and nothing otherwise (logs, CI, pipes). `figures()`
     gives the running figures; it is read at most every `REFRESH` seconds."""
     if not sys.stderr.isatty():

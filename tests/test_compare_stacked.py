@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 
 from lstmlab.cli import main
-from lstmlab.compare.report import Summary, conclusions, mean_ci, welch
+from lstmlab.compare.report import Summary, conclusions
 from lstmlab.compare.request import write_report
+from lstmlab.compare.significance import mean_ci, welch
 from lstmlab.compare.spec import CompareSpec
 from lstmlab.compare.stacked import run_comparison
 

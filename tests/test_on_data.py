@@ -259,7 +259,8 @@ def test_refusals_in_one_line(
 
 
 def test_a_difference_the_same_on_every_split_has_no_p_value_printed() -> None:
-    from lstmlab.compare.data_report import paired, paired_text
+    from lstmlab.compare.data_report import paired_text
+    from lstmlab.compare.significance import paired
 
     better, worse = np.array([0.8, 0.9, 0.85]), np.array([0.7, 0.8, 0.75])
     assert paired_text(better, worse) == "the same difference on every split"

@@ -11,6 +11,7 @@ import pytest
 
 from lstmlab.compare import plots
 from lstmlab.compare.plots import mean_band, moving_average, plot_curves
+from lstmlab.runs import history
 from lstmlab.runs.history import plot_history
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -97,7 +98,7 @@ def test_plot_curves_clips_accuracy_bands(tmp_path: Path, monkeypatch: pytest.Mo
 def captured_axes(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
     """The axes of each figure as it is saved (lines: label, x, y)."""
     saved: list[list[Any]] = []
-    save = plots._save
+    save = plots.save_figure  # the one writer of figures (lstmlab.atomic), as each module imported it
 
     def capture(figure: Any, path: Path) -> None:
         saved.append(
@@ -113,7 +114,8 @@ def captured_axes(monkeypatch: pytest.MonkeyPatch) -> list[list[Any]]:
         )
         save(figure, path)
 
-    monkeypatch.setattr(plots, "_save", capture)
+    monkeypatch.setattr(plots, "save_figure", capture)
+    monkeypatch.setattr(history, "save_figure", capture)
     return saved
 
 

@@ -7,7 +7,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..compare.spec import KINDS, SWEEP_SEEDS, CompareSpec
+from ..compare.spec import KINDS, SMOOTH, SWEEP_SEEDS, CompareSpec
 from ..runs import defaults
 from ..runs.spec import RunSpec
 from .options import add_data_options, command, data_spec, positive_int, refuse_unused, task_options, with_default
@@ -88,7 +88,7 @@ def add_compare(sub: Any) -> None:
         "model's best point is chosen on validation data (tasks: fresh examples; --data: 20%% of each training "
         "split held out), never the test set, and its test score reported there",
     )
-    add("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
+    add("--smooth", type=positive_int, default=SMOOTH, help="moving average over updates in the plot")
     add("--out", help="output directory (default: a new dated directory under comparisons/)")
     add("--overwrite", action="store_true", help="replace the comparison in --out once the new one is complete")
     on_data = compare_parser.add_argument_group(
@@ -106,5 +106,5 @@ def add_compare(sub: Any) -> None:
 def add_report(sub: Any) -> None:
     report = command(sub, "report", "redraw a comparison's summary, curves and report from its CSV files")
     report.add_argument("directory", help="a directory written by `lstmlab compare`")
-    report.add_argument("--smooth", type=positive_int, default=10, help="moving average over updates in the plot")
+    report.add_argument("--smooth", type=positive_int, default=SMOOTH, help="moving average over updates in the plot")
     report.set_defaults(handler=cmd_report)

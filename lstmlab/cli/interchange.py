@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from ..serve.settings import HOST, PORT, ServeSettings
 from .options import command, positive_int
 
 __all__ = ["add_interchange"]
@@ -50,7 +51,7 @@ def cmd_export(args: argparse.Namespace) -> None:
 
 
 def cmd_serve(args: argparse.Namespace) -> None:
-    from ..serve import ServeSettings, serve  # fastapi and uvicorn load for this command only
+    from ..serve import serve  # fastapi and uvicorn load for this command only
 
     settings = ServeSettings(
         device=args.device,
@@ -90,17 +91,19 @@ def add_interchange(sub: Any) -> None:
     export.add_argument("--out", help="the file to write (default: RUN/model.keras or RUN/model.onnx)")
     export.add_argument("--overwrite", action="store_true", help="replace the file at --out")
     export.set_defaults(handler=cmd_export)
+    settings = ServeSettings()
     served = command(sub, "serve", "answer predictions over HTTP (JSON): POST /predict, POST /stream, GET /docs")
     served.add_argument("run", help="a run directory written by `lstmlab train` or `lstmlab import-keras`")
-    served.add_argument("--host", default="127.0.0.1", help="the address to listen on")
-    served.add_argument("--port", type=int, default=8000, help="the port (0: any free one, printed)")
-    served.add_argument("--device", default="cpu", help="where the model runs: cpu, cuda, cuda:1, ...")
-    served.add_argument(
-        "--threads", type=positive_int, default=1, help="the model's CPU threads (1: the other cores serve requests)"
-    )
-    served.add_argument("--no-batching", action="store_true", help="answer each request alone")
-    served.add_argument("--batch-wait-ms", type=float, default=2.0, help="how long a batch waits for more requests")
-    served.add_argument("--max-batch", type=positive_int, default=256, help="inputs in one batch at most")
-    served.add_argument("--max-queue", type=positive_int, default=256, help="waiting requests at most (then 503)")
-    served.add_argument("--max-body", type=positive_int, default=1_000_000, help="bytes in a request body at most")
+    served.add_argument("--host", default=HOST, help="the address to listen on")
+    served.add_argument("--port", type=int, default=PORT, help="the port (0: any free one, printed)")
+    option = served.add_argument
+    option("--device", default=settings.device, help="where the model runs: cpu, cuda, cuda:1, ...")
+    threads = "the model's CPU threads (1: the other cores serve requests)"
+    option("--threads", type=positive_int, default=settings.threads, help=threads)
+    option("--no-batching", action="store_true", help="answer each request alone")
+    waits = "how long a batch waits for more requests"
+    option("--batch-wait-ms", type=float, default=settings.max_wait_ms, help=waits)
+    option("--max-batch", type=positive_int, default=settings.max_rows, help="inputs in one batch at most")
+    option("--max-queue", type=positive_int, default=settings.max_queue, help="waiting requests at most (then 503)")
+    option("--max-body", type=positive_int, default=settings.max_body, help="bytes in a request body at most")
     served.set_defaults(handler=cmd_serve)

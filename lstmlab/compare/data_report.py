@@ -14,12 +14,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
 
 from ..atomic import atomic_write, write_csv
 from .grid import point_label
 from .plots import plot_grid, plot_splits
-from .report import Report, mean_ci
+from .report import Report
+from .significance import mean_ci, paired
 
 __all__ = ["IMBALANCE_RATIO", "Entry", "chosen_cells", "grid_sections", "which_model_when", "write_data_report"]
 
@@ -42,14 +42,6 @@ class Entry:
 
     def score(self, metric: str) -> np.ndarray:
         return self.accuracy if metric == "accuracy" else self.macro_f1
-
-
-def paired(a: np.ndarray, b: np.ndarray) -> float:
-    """Two-sided p-value of the paired t-test over the same splits (1 where the differences are all equal)."""
-    differences = a - b
-    if np.allclose(differences, differences[0]):
-        return 1.0 if np.allclose(differences, 0) else 0.0
-    return float(stats.ttest_rel(a, b).pvalue)
 
 
 def paired_text(a: np.ndarray, b: np.ndarray) -> str:

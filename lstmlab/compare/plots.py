@@ -6,14 +6,13 @@ hand; the drawing itself is matplotlib on the Agg backend, written atomically as
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
 
 from ..atomic import pyplot, save_figure
+from .significance import t_half_width
 
 if TYPE_CHECKING:
     pass
@@ -49,11 +48,7 @@ def mean_band(
     """
     values = np.log(np.maximum(curves, 1e-12)) if log else curves
     middle = values.mean(axis=0)
-    seeds = values.shape[0]
-    if seeds < 2:
-        half = np.zeros_like(middle)
-    else:
-        half = stats.t.ppf(0.975, seeds - 1) * values.std(axis=0, ddof=1) / math.sqrt(seeds)
+    half = t_half_width(values, axis=0)
     low, high = middle - half, middle + half
     if log:
         low, middle, high = np.exp(low), np.exp(middle), np.exp(high)
@@ -129,9 +124,7 @@ def grid_matrix(cells: list[GridCell], model: str, axes: list[tuple[str, list[An
 
 
 def _interval(values: np.ndarray) -> float:
-    if len(values) < 2:
-        return 0.0
-    return float(stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values)))
+    return float(t_half_width(values))
 
 
 def plot_grid(

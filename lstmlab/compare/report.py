@@ -6,17 +6,17 @@ import csv
 import itertools
 import json
 import math
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
-from scipy import stats  # type: ignore[import-untyped]
 
 from ..atomic import atomic_write, write_csv
 from .grid import point_label
 from .plots import plot_curves, plot_grid
+from .significance import mean_ci, welch
+from .spec import SMOOTH
 
 __all__ = [
     "Cell",
@@ -103,24 +103,6 @@ def groups(runs: dict[str, Any]) -> list[dict[str, Any]]:
     if "groups" in runs:
         return list(runs["groups"])
     return [{"title": None, "task": "cumsum", "models": runs["models"]}]
-
-
-def mean_ci(values: np.ndarray) -> tuple[float, float]:
-    """Mean and half-width of its 95 % confidence interval (Student t)."""
-    values = values[~np.isnan(values)]
-    if len(values) < 2:
-        return (float(values.mean()) if len(values) else math.nan), math.nan
-    half = stats.t.ppf(0.975, len(values) - 1) * values.std(ddof=1) / math.sqrt(len(values))
-    return float(values.mean()), float(half)
-
-
-def welch(a: np.ndarray, b: np.ndarray) -> tuple[float, float]:
-    """Welch's t-test p-value and Cohen's d (pooled standard deviation) for a - b."""
-    with warnings.catch_warnings():  # nearly equal samples (a run stuck at one answer): scipy warns, p stays right
-        warnings.filterwarnings("ignore", "Precision loss occurred", RuntimeWarning)
-        p = float(stats.ttest_ind(a, b, equal_var=False).pvalue)
-    pooled = math.sqrt((a.var(ddof=1) + b.var(ddof=1)) / 2)
-    return p, (float(a.mean() - b.mean()) / pooled) if pooled > 0 else math.inf
 
 
 def _fmt(mean: float, half: float, digits: int = 3) -> str:
@@ -562,7 +544,7 @@ def _grid_report(directory: Path, summaries: list[Summary], runs: dict[str, Any]
     return "\n".join(lines), "\n".join(summary_lines)
 
 
-def write_task_report(directory: Path, *, smooth: int = 10) -> Report:
+def write_task_report(directory: Path, *, smooth: int = SMOOTH) -> Report:
     """summary.csv, curves.png and report.md from the comparison's results.csv and runs.json; with a grid also
     grid.csv and grid.png (the curves then one row of panels per point).
 

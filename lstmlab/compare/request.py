@@ -22,6 +22,7 @@ from .spec import (
     GRID_OPTIONS,
     GRID_TRAINING,
     KINDS,
+    SMOOTH,
     TASK_GRID_TRAINING,
     CompareSpec,
     Grid,
@@ -254,7 +255,7 @@ def _is_data_comparison(directory: Path) -> bool:
     return path.is_file() and json.loads(path.read_text()).get("kind") == "data"
 
 
-def write_report(directory: Path, *, smooth: int = 10) -> Report:
+def write_report(directory: Path, *, smooth: int = SMOOTH) -> Report:
     """A comparison's report from its CSV and JSON files alone: on the user's data (`data_report`), or on tasks
     (`report`: summary, curves and, with a grid, grid.csv and grid.png; `smooth` is the curves' moving average).
 

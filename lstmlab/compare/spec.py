@@ -18,6 +18,7 @@ __all__ = [
     "GRID_TRAINING",
     "KERAS_BACKWARD",
     "KINDS",
+    "SMOOTH",
     "SWEEP_SEEDS",
     "TASK_GRID_TRAINING",
     "TRAINING_KEYS",
@@ -25,6 +26,8 @@ __all__ = [
     "Grid",
 ]
 
+# The moving average over updates of a comparison's training curves
+SMOOTH = 10
 # Runs per model of a comparison of any presets (`sweep`, `models` and `archetypes`)
 SWEEP_SEEDS = 5
 

@@ -18,7 +18,6 @@ reads, 409 for a model that cannot stream); 503 at once when the queue is full.
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,22 +25,9 @@ import torch
 
 from .batcher import Batcher, QueueFull
 from .predictor import Encoded, Predictor
+from .settings import ServeSettings
 
-__all__ = ["ServeSettings", "make_app", "serve"]
-
-
-@dataclass(frozen=True)
-class ServeSettings:
-    """How the server batches and what it accepts."""
-
-    device: str = "cpu"
-    threads: int = 1  # the model's intra-op threads: more spin against the server's own thread on a small machine
-    batching: bool = True
-    max_wait_ms: float = 2.0  # how long a batch's first request waits for others
-    max_rows: int = 256  # inputs in one batch at most
-    max_queue: int = 256  # requests waiting at most; beyond, 503 at once
-    max_body: int = 1_000_000  # bytes in one request body at most; beyond, 413
-    max_items: int = 1024  # inputs in one request at most
+__all__ = ["make_app", "serve"]
 
 
 def _require() -> tuple[Any, Any]:
