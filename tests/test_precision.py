@@ -16,8 +16,11 @@ from training_fixtures import fixed_set
 
 from lstmlab import LSTM, Dense, Sequential, TimeDistributed
 from lstmlab.training import TrainConfig, Trainer, evaluate
-from lstmlab.training.engine import Mixed, _step
+from lstmlab.training.engine import Mixed, _step, cpu_runs_bf16_lstm
 from lstmlab.training.hooks import batch_model
+
+# hardware: oneDNN runs the CPU LSTM in bf16 only with AVX-512 (elsewhere lstmlab refuses bf16, tested below)
+needs_bf16_cpu = pytest.mark.skipif(not cpu_runs_bf16_lstm(), reason="needs a CPU whose oneDNN runs the LSTM in bf16")
 
 
 def _model(seed: int = 21) -> Sequential:
@@ -32,6 +35,7 @@ def _gradients(model: nn.Module, mixed: Mixed | None) -> tuple[float, list[torch
     return float(value), [p.grad.clone() for p in model.parameters() if p.grad is not None]
 
 
+@needs_bf16_cpu
 def test_bf16_runs_the_forward_in_bf16_and_gives_the_fp32_gradient_to_its_precision() -> None:
     model = _model()
     seen: list[torch.dtype] = []
@@ -46,6 +50,7 @@ def test_bf16_runs_the_forward_in_bf16_and_gives_the_fp32_gradient_to_its_precis
     assert float(flat16.norm() / flat32.norm()) == pytest.approx(1.0, abs=0.05)  # the loss is weighted as fp32's
 
 
+@needs_bf16_cpu
 def test_bf16_training_learns_as_fp32_does_and_leaves_float32_weights() -> None:
     train, test = fixed_set(256, seed=1), fixed_set(128, seed=2)
     scores = {}
@@ -58,6 +63,7 @@ def test_bf16_training_learns_as_fp32_does_and_leaves_float32_weights() -> None:
     assert scores["fp32"] > 0.9 and scores["bf16"] == pytest.approx(scores["fp32"], abs=0.03)
 
 
+@needs_bf16_cpu
 def test_a_resumed_bf16_run_ends_bit_for_bit_and_an_older_checkpoint_still_loads() -> None:
     train = fixed_set(36, seed=4, min_steps=3)
     config = TrainConfig(epochs=2, batch_size=4, learning_rate=0.02, precision="bf16", seed=3)
@@ -112,3 +118,15 @@ def test_bad_precisions_are_refused_in_one_line(tmp_path: Path) -> None:
     assert done.returncode == 2 and "Traceback" not in done.stderr
     assert done.stderr.strip().splitlines()[-1].startswith("lstmlab: error: Expected precision fp16 on a CUDA")
     assert not out.exists() and not list(tmp_path.iterdir())  # nothing half-written
+
+
+@pytest.mark.skipif(cpu_runs_bf16_lstm(), reason="this CPU runs the LSTM in bf16 (the bf16 tests above run instead)")
+def test_bf16_is_refused_in_one_line_on_a_cpu_without_a_bf16_lstm(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match="Expected a CPU whose oneDNN runs the LSTM in bf16"):
+        Trainer(_model(), fixed_set(8), config=TrainConfig(epochs=1, precision="bf16"))
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "lstmlab", "train", "--task", "cumsum", "--train-size", "20", "--epochs", "1"]
+    done = subprocess.run([*command, "--precision", "bf16", "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("lstmlab: error: Expected a CPU whose oneDNN runs")
+    assert not list(tmp_path.iterdir())  # nothing half-written

@@ -7,9 +7,8 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from ..compare.spec import KINDS, SMOOTH, SWEEP_SEEDS, CompareSpec
-from ..runs import defaults
-from ..runs.spec import RunSpec
+from ..compare import KINDS, SMOOTH, SWEEP_SEEDS, CompareSpec
+from ..runs import RunSpec, defaults
 from .options import add_data_options, command, data_spec, positive_int, refuse_unused, task_options, with_default
 
 __all__ = ["add_compare", "add_report"]

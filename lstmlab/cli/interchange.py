@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from ..serve.settings import HOST, PORT, ServeSettings
+from ..serve import HOST, PORT, ServeSettings
 from .options import command, positive_int
 
 __all__ = ["add_interchange"]

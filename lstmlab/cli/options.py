@@ -10,8 +10,7 @@ import argparse
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ..data.loaders import TEXT_FORMATS
-from ..data.spec import SERIES_FORMATS, DataSpec, StreamSettings, TextSettings
+from ..data import SERIES_FORMATS, TEXT_FORMATS, DataSpec, StreamSettings, TextSettings
 from ..runs import defaults
 
 __all__ = [

@@ -9,9 +9,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..data.spec import StreamSettings
-from ..runs import defaults
-from ..runs.spec import RunSpec
+from ..data import StreamSettings
+from ..runs import RunSpec, defaults
 from .options import (
     TRAINING,
     TRAINING_OPTIONS,

@@ -7,8 +7,7 @@ import shlex
 from pathlib import Path
 from typing import Any
 
-from ..runs import defaults
-from ..runs.spec import RunSpec
+from ..runs import RunSpec, defaults
 from .options import add_data_options, command, data_spec, positive_int, refuse_unused, with_default
 from .train import print_run
 

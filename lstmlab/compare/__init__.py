@@ -8,9 +8,20 @@ from ..lazy import exports
 
 if TYPE_CHECKING:
     from .request import CompareRequest, compare, runs_of, write_report
-    from .spec import KINDS, CompareSpec
+    from .spec import KINDS, SMOOTH, SWEEP_SEEDS, CompareSpec
     from .sweep import SweepSpec, parse_model
 else:
     __getattr__, __dir__ = exports(__name__, __file__)
 
-__all__ = ["KINDS", "CompareRequest", "CompareSpec", "SweepSpec", "compare", "parse_model", "runs_of", "write_report"]
+__all__ = [
+    "KINDS",
+    "SMOOTH",
+    "SWEEP_SEEDS",
+    "CompareRequest",
+    "CompareSpec",
+    "SweepSpec",
+    "compare",
+    "parse_model",
+    "runs_of",
+    "write_report",
+]

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from .loaders import TEXT_FORMATS, lines, load_texts, read_text, read_texts
     from .sequence import BatchStream, OnlineSource, SequenceData
     from .series import SeriesScaler, check_series, load_series
-    from .spec import SERIES_FORMATS, DataSpec, StreamSettings, TextSettings, is_aeon
+    from .spec import SERIES_FORMATS, STREAM_FORMATS, DataSpec, StreamSettings, TextSettings, is_aeon
     from .stream import CorpusScan, describe_scan
     from .text import TextEncoder, tokenize
     from .tokens import TokenConfig, make_tokens
@@ -33,6 +33,7 @@ else:
 
 __all__ = [
     "SERIES_FORMATS",
+    "STREAM_FORMATS",
     "TEXT_FORMATS",
     "BatchStream",
     "CorpusScan",

@@ -21,7 +21,7 @@ from ..models import Ensemble, Sequential
 from ..runs import RunDirectory, dated_name, layout_run_config, load_run, model_reads, save_model
 
 if TYPE_CHECKING:
-    from ..keras.archive import KerasModel
+    from ..keras import KerasModel
 
 __all__ = ["Exported", "Imported", "export_keras", "import_keras"]
 
@@ -49,13 +49,13 @@ class Exported:
 
 
 def _read_keras(path: Path) -> KerasModel:
-    from ..keras.archive import read_keras  # h5py and the Keras mapping load only for Keras files
+    from ..keras import read_keras  # h5py and the Keras mapping load only for Keras files
 
     return read_keras(path)
 
 
 def _write_keras(model: Sequential, path: Path, activation: str) -> None:
-    from ..keras.archive import write_keras
+    from ..keras import write_keras
 
     write_keras(model, path, activation=activation)
 

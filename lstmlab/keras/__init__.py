@@ -7,15 +7,18 @@
 
 Underneath is lstmlab (`Sequential.lstmlab_model`): the same layers, the fused LSTM kernel, exact padding. Keras
 options lstmlab does not have raise a one-line ValueError naming the argument and what to use instead.
-`load_keras_model` reads a model saved by Keras itself (a `.keras` archive or a `.h5` file).
+`load_keras_model` reads a model saved by Keras itself (a `.keras` archive or a `.h5` file); `read_keras` and
+`write_keras` read and write those files for lstmlab's own models (`lstmlab import-keras`, `export --format keras`).
 """
 
 from __future__ import annotations
 
 from . import callbacks, layers, losses, models, optimizers, preprocessing, utils
+from .archive import KerasModel, read_keras, write_keras
 from .models import Sequential, load_keras_model, load_model
 
 __all__ = [
+    "KerasModel",
     "Sequential",
     "callbacks",
     "layers",
@@ -25,5 +28,7 @@ __all__ = [
     "models",
     "optimizers",
     "preprocessing",
+    "read_keras",
     "utils",
+    "write_keras",
 ]

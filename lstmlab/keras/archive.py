@@ -28,8 +28,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..layers import LSTM, Activation, Conv1D, Dense, Embedding, Layer, Masking, TimeDistributed
-from ..layers.core import ACTIVATIONS
+from ..layers import ACTIVATIONS, LSTM, Activation, Conv1D, Dense, Embedding, Layer, Masking, TimeDistributed
 from ..models import Sequential
 from .archive_files import KerasFile, h5py_module, read_file, snake_case
 from .archive_layers import Importing, export_layer, import_layer

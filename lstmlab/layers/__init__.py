@@ -1,9 +1,10 @@
 """Layers: LSTM cell and layer, Bidirectional, and the layers around them. They know nothing of files or the CLI."""
 
-from .base import Layer, Shape
+from .base import Layer, Shape, apply_layers, build_layers
 from .bidirectional import MERGE_MODES, Bidirectional, MergeMode, merge
 from .conv import Activation, BatchNormalization, Conv1D
 from .core import (
+    ACTIVATIONS,
     Dense,
     Dropout,
     Embedding,
@@ -25,13 +26,16 @@ from .sequence import (
     PaddingSide,
     as_lengths,
     check_lengths,
+    lengths_check,
     lengths_from_padding,
+    padding_lengths_check,
     reverse_padded,
     run_checks,
     step_mask,
 )
 
 __all__ = [
+    "ACTIVATIONS",
     "IMPLS",
     "LSTM",
     "MERGE_MODES",
@@ -62,12 +66,16 @@ __all__ = [
     "Shape",
     "SpatialDropout1D",
     "TimeDistributed",
+    "apply_layers",
     "as_lengths",
+    "build_layers",
     "check_lengths",
     "fused_lstm",
+    "lengths_check",
     "lengths_from_padding",
     "lstm_step",
     "merge",
+    "padding_lengths_check",
     "reverse_padded",
     "run_checks",
     "step_mask",

@@ -8,9 +8,22 @@ from collections.abc import Callable, Iterator, Sequence
 from torch import Tensor, nn
 
 from ..data import SequenceData
-from ..layers import LSTM, Embedding, Layer, Lengths, Masking, Parallel, Shape, as_lengths, run_checks
-from ..layers.base import apply_layers, build_layers
-from ..layers.sequence import PaddingSide, lengths_check, padding_lengths_check
+from ..layers import (
+    LSTM,
+    Embedding,
+    Layer,
+    Lengths,
+    Masking,
+    PaddingSide,
+    Parallel,
+    Shape,
+    apply_layers,
+    as_lengths,
+    build_layers,
+    lengths_check,
+    padding_lengths_check,
+    run_checks,
+)
 from .pieces import answer_in_pieces
 
 __all__ = ["Sequential", "snake_case"]

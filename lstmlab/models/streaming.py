@@ -12,8 +12,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..layers import LSTM, Dense, Dropout, Embedding, GaussianNoise, TimeDistributed
-from ..layers.core import ACTIVATIONS
+from ..layers import ACTIVATIONS, LSTM, Dense, Dropout, Embedding, GaussianNoise, TimeDistributed
 from .ensemble import Ensemble
 from .sequential import Sequential
 

@@ -8,6 +8,7 @@ schedule, generators, history, callbacks) so that a resumed run ends bit for bit
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
@@ -110,6 +111,21 @@ def _step(
         return value.detach(), accuracy(flat_logits.detach(), flat_targets)
 
 
+@functools.cache
+def cpu_runs_bf16_lstm() -> bool:
+    """Whether PyTorch's CPU LSTM kernel (oneDNN) runs in bfloat16 on this machine: it needs AVX-512, and without
+    it refuses with "could not create a primitive descriptor". Probed once on a one-step LSTM."""
+    probe = nn.LSTM(1, 1, batch_first=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        try:
+            probe(torch.zeros(1, 1, 1))
+        except RuntimeError as error:
+            if "could not create a primitive descriptor" not in str(error):
+                raise
+            return False
+    return True
+
+
 @dataclass
 class Mixed:
     """Mixed-precision training: the forward pass under autocast in `dtype`; for float16 a `GradScaler` (its loss
@@ -124,6 +140,11 @@ class Mixed:
         if precision == "fp32":
             return None
         if precision == "bf16":
+            if device.type == "cpu" and not cpu_runs_bf16_lstm():
+                raise ValueError(
+                    "Expected a CPU whose oneDNN runs the LSTM in bf16 (AVX-512) for precision bf16. Received: this "
+                    "CPU has no bf16 LSTM kernel; train in fp32 here, or bf16 on a GPU"
+                )
             return Mixed(torch.bfloat16, None)
         if device.type == "cpu":  # oneDNN has no float16 LSTM ("could not create a primitive descriptor")
             raise ValueError(
