@@ -13,7 +13,7 @@ import numpy as np
 import pytest
 
 from lstmlab.cli import main
-from lstmlab.compare import on_data as data_compare
+from lstmlab.compare import on_data
 from lstmlab.compare.data_report import imbalanced, write_data_report
 from lstmlab.compare.on_data import kfold_splits, macro_f1
 from lstmlab.data.datasets import stratified_split
@@ -247,7 +247,7 @@ def test_refusals_in_one_line(
         assert err.startswith("lstmlab: error: ") and message in err, (argv, err)
         assert err.count("\n") == 1
         assert not out.exists()
-    monkeypatch.setattr(data_compare.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(on_data.importlib.util, "find_spec", lambda name: None)
     assert (
         main([*base, "text-lstm", "text-bilstm-pool", "--data", str(texts), *FAST, "--out", str(tmp_path / "x")]) == 2
     )
@@ -293,7 +293,7 @@ def test_a_grid_on_data_trains_every_model_at_every_point_and_chooses_on_validat
         s = split["number"]
         outer_train, outer_test = stratified_split(labels, 0.1, s)
         assert split["test"] == outer_test
-        inner, held = stratified_split([labels[i] for i in outer_train], data_compare.GRID_VALIDATION, s)
+        inner, held = stratified_split([labels[i] for i in outer_train], on_data.GRID_VALIDATION, s)
         assert split["validation"] == [outer_train[i] for i in held]  # 20 % of each class of the training part
         assert split["train_size"] == len(inner) == len(outer_train) - len(held)
         assert not set(split["validation"]) & set(outer_test)

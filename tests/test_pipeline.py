@@ -204,3 +204,31 @@ def test_token_ids_outside_the_vocabulary_name_the_line(tmp_path: Path, capsys: 
     assert f"Expected token ids in 0..999 (the model's vocabulary) in {ids}, sequence 2. Received: 1000000" in (
         capsys.readouterr().err
     )
+
+
+def test_a_streamed_corpus_with_updates_is_refused_before_its_pass(tmp_path: Path) -> None:
+    """--updates with a streamed corpus is refused before the file is read (23b5aee let it through to the Trainer,
+    which refused it after the run directory was begun)."""
+    from lstmlab.data import DataSpec, StreamSettings
+    from lstmlab.runs import RunSpec, TrainChoices, prepare
+
+    missing = tmp_path / "never-read.csv"  # the refusal comes before the pass would find it missing
+    spec = RunSpec(data=DataSpec(str(missing), stream=StreamSettings()), train=TrainChoices(updates=5))
+    with pytest.raises(ValueError, match="Expected --epochs with --data .* Received: --updates 5"):
+        prepare(spec)
+
+
+def test_a_data_run_of_a_fixed_batch_model_is_refused_at_another_batch_size(tmp_path: Path) -> None:
+    """A model built for one batch size (qa-stateful: 1) on the user's data at batch 16 is refused before training,
+    as it is on a task (23b5aee checked it only on tasks)."""
+    import numpy as np
+
+    from lstmlab.data import DataSpec
+    from lstmlab.runs import RunSpec, TrainChoices, prepare
+
+    path = tmp_path / "series.npz"
+    rows = np.random.default_rng(0).normal(size=(20, 6, 1))
+    np.savez(path, x=rows, y=np.array([0, 1] * 10))
+    spec = RunSpec(preset="qa-stateful", data=DataSpec(str(path)), train=TrainChoices(batch_size=16))
+    with pytest.raises(ValueError, match="Expected batch size 1 for qa-stateful. Received: 16"):
+        prepare(spec)

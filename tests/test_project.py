@@ -1,4 +1,6 @@
-"""The project's promises about itself: CI runs the README's test command; the README's example runs."""
+"""The project's promises about itself: CI runs the README's test command; the README's examples run; every room is
+in the import contract; no package holds more than 12 modules; each package lists its public names once; no room
+imports another's private names; the command line holds no tensor code."""
 
 from __future__ import annotations
 

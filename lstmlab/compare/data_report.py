@@ -269,8 +269,7 @@ def _validation(entry: Entry) -> np.ndarray:
 
 
 def _fmt_values(values: np.ndarray) -> str:
-    mean, half = mean_ci(values)
-    return f"{mean:.3f}" if np.isnan(half) else f"{mean:.3f} ± {half:.3f}"
+    return _fmt(*mean_ci(values))
 
 
 def _points(cells: list[dict[str, Any]]) -> tuple[list[str], dict[tuple[str, str], str]]:

@@ -612,6 +612,3 @@ def _describe(
             else {}
         ),
     }
-
-
-# ---- the report

@@ -1,4 +1,4 @@
-"""Figures drawn from plain data: a comparison's curves over seeds, and one training run's history.
+"""Figures drawn from plain data: a comparison's curves over seeds, its grid and its scores per split.
 
 The numbers behind each figure come from small pure functions (`moving_average`, `mean_band`) that the tests check by
 hand; the drawing itself is matplotlib on the Agg backend, written atomically as PNG.
@@ -7,15 +7,12 @@ hand; the drawing itself is matplotlib on the Agg backend, written atomically as
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from ..atomic import pyplot, save_figure
 from .significance import t_half_width
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["grid_matrix", "mean_band", "moving_average", "plot_curves", "plot_grid"]
 

@@ -1,4 +1,4 @@
-"""From a comparison's CSV to its summary, curves and report: reads only `results.csv` and `runs.json`."""
+"""From a task comparison's CSV to its summary, curves and report: reads only `results.csv` and `runs.json`."""
 
 from __future__ import annotations
 
@@ -28,7 +28,6 @@ __all__ = [
     "leaders",
     "load_results",
     "matched_tuning",
-    "plot_curves",
     "summarise",
     "summary_rows",
     "write_task_report",

@@ -1,4 +1,6 @@
-"""`lstmlab compare`: the stacked comparisons of the tutorial's models, or any presets run by run, then the report."""
+"""`lstmlab compare`: a request to its comparison (the tutorial's models stacked, any presets run by run, or
+models and baselines on the user's data), then its report; `write_report` redraws either kind of report from its
+files."""
 
 from __future__ import annotations
 

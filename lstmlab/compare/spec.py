@@ -70,8 +70,6 @@ COMPARISONS: dict[str, list[tuple[str, str, dict[str, Any]]]] = {
 KERAS_BACKWARD = ("backward LSTM, Keras order", "tutorial-lstm-backward", {"keras_order": True})
 
 
-# Fresh validation sequences, the same for every seed, drawn apart from the test set and every training stream: a
-# grid's point is chosen on these, never on the test set
 GRID_TRAINING = ("learning_rate", "updates", "batch_size")  # training settings a stacked comparison's grid varies
 
 
@@ -121,7 +119,7 @@ KINDS = (*COMPARISONS, "models", "archetypes")
 
 
 # Training settings a grid varies on a built-in task (trained online: updates, not epochs)
-TASK_GRID_TRAINING = ("learning_rate", "batch_size", "updates")
+TASK_GRID_TRAINING = GRID_TRAINING
 
 
 # ... and on the user's data (a fixed training set: epochs, not updates)

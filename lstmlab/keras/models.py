@@ -40,6 +40,7 @@ from ..models import Sequential as LstmlabSequential
 from ..progress import progress_bar
 from . import losses as keras_losses
 from . import optimizers as keras_optimizers
+from .archive import read_keras
 from .callbacks import Callback, History
 from .layers import BuiltLayer, Embedding, InputLayer, KerasLayer
 from .saving import is_keras_file, load_weights, read_model, save_model, save_weights
@@ -673,8 +674,6 @@ def load_keras_model(path: str | Path) -> Sequential:
     Raises:
         ValueError: for a layer or option lstmlab cannot import (named in one line), or a file that is no Keras model.
     """
-    from .archive import read_keras  # imported only when a Keras file is read (h5py, the Keras layer mapping)
-
     imported = read_keras(path)
     return Sequential.from_lstmlab(imported.model, imported.activation)
 

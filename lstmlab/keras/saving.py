@@ -24,6 +24,7 @@ from ..models import Sequential as LstmlabSequential
 from ..models import model_config, model_from_config
 from . import losses as keras_losses
 from . import optimizers as keras_optimizers
+from .archive import write_keras
 
 if TYPE_CHECKING:
     from .losses import Loss
@@ -103,8 +104,6 @@ def save_model(model: Savable, filepath: str | Path) -> None:
             f"Expected a .keras name (a Keras 3 archive) or another name (lstmlab's format). Received: {filepath}"
         )
     if suffix == ".keras":
-        from .archive import write_keras
-
         _written_in_place(filepath, lambda path: write_keras(model.lstmlab_model, path, activation=model.activation))
         return
     compiled: dict[str, Any] | None = None

@@ -25,7 +25,6 @@ __all__ = [
     "FORMAT",
     "PARTIAL",
     "RunKind",
-    "atomic_write",
     "layout_run_config",
     "load_model",
     "partial_of",
@@ -34,7 +33,6 @@ __all__ = [
     "run_kind",
     "save_model",
     "target_of",
-    "write_json",
 ]
 
 FORMAT = "lstmlab-run/1"

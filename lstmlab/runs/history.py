@@ -1,4 +1,5 @@
-"""A run's history on disk: `history.csv` (one row per epoch, or per window of updates online) and `history.png`."""
+"""A run's history drawn: `history.png`, loss and accuracy per epoch (or per window of updates online), from the
+rows the pipeline also writes to `history.csv`."""
 
 from __future__ import annotations
 

@@ -297,7 +297,8 @@ def _describe(
 
 
 def prepare(spec: RunSpec) -> Prepared:
-    """Resolve a spec's defaults, read its data once, build its seeded model once, checked to fit each other;
+    """Resolve a spec's defaults, read its data once, build its seeded model (once; a streamed corpus's
+    model that must read max_len steps is built again from the same seed), checked to fit each other;
     nothing is written.
 
     Every seed comes from `spec.seeds` (`Seeds`, made from the user's one seed): the data split, the weights, the

@@ -11,6 +11,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
+from .settings import ServeSettings
+
 __all__ = ["Batcher", "BatcherStats", "QueueFull"]
 
 Item = TypeVar("Item")
@@ -56,9 +58,9 @@ class Batcher(Generic[Item]):
         self,
         run_batch: Callable[[Sequence[Item]], Sequence[Any]],
         *,
-        max_rows: int = 256,
-        max_wait_ms: float = 2.0,
-        max_queue: int = 1024,
+        max_rows: int = ServeSettings.max_rows,
+        max_wait_ms: float = ServeSettings.max_wait_ms,
+        max_queue: int = ServeSettings.max_queue,
     ) -> None:
         if max_rows < 1 or max_queue < 1 or max_wait_ms < 0:
             raise ValueError(

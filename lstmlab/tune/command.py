@@ -3,13 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from ..data import DataSpec, TextSettings
 from ..runs import RunSpec
-
-if TYPE_CHECKING:
-    pass
 
 __all__ = ["option_text", "train_command"]
 

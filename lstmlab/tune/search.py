@@ -7,9 +7,6 @@ every epoch (online: every 100 updates), lies above the median of earlier trials
 database (SQLite in the output directory by default); workers started anywhere with the same storage URL and study
 name share it. When the trials are done the best settings are trained as an ordinary run (`train_run`: all of the
 training data, scored on the test set), and the `lstmlab train` command that repeats that run is returned.
-
-The search spaces of the presets are here (`SEARCH_SPACES`) rather than in `defaults`, which the series and text
-defaults are changing at the time of writing; they are ranges around each preset's own settings, not measured.
 """
 
 from __future__ import annotations

@@ -1,6 +1,10 @@
 """A tuning search space: each searched setting a `Dimension` (`NAME=log:LOW:HIGH`, `float:`, `int:` or `cat:`), a
 default space per preset (`SEARCH_SPACES`), and the user's `--space` texts parsed and checked against the preset's
-config."""
+config.
+
+The search spaces of the presets are here (`SEARCH_SPACES`) rather than in `runs.defaults`; they are ranges
+around each preset's own settings, not measured.
+"""
 
 from __future__ import annotations
 
