@@ -8,8 +8,6 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
 __all__ = ["progress_bar"]
 
 REFRESH = 0.25  # seconds between two readings of the running figures (each waits for the device)
@@ -30,6 +28,16 @@ def progress_bar(
     if not sys.stderr.isatty():
         yield lambda n, figures: None
         return
+    # imported here: rich costs some 0.1 s of a command's start-up, and a bar is drawn only on a terminal
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
