@@ -107,26 +107,26 @@ def test_fp16_loss_scaling_skips_an_overflowing_step_and_unscales_before_clippin
     assert float(moved.norm()) == pytest.approx(0.1 * 1e-3, rel=1e-2)
 
 
+def assert_refused_by_the_command_line(tmp_path: Path, precision: str, message: str) -> None:
+    """`lstmlab train --precision PRECISION` exits 2 with `message` on one line and writes nothing."""
+    out = tmp_path / "run"
+    command = [sys.executable, "-m", "lstmlab", "train", "--task", "cumsum", "--train-size", "20", "--epochs", "1"]
+    done = subprocess.run([*command, "--precision", precision, "--out", str(out)], capture_output=True, text=True)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith(f"lstmlab: error: {message}")
+    assert not out.exists() and not list(tmp_path.iterdir())  # nothing half-written
+
+
 def test_bad_precisions_are_refused_in_one_line(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Expected precision one of fp32, bf16, fp16. Received: 'fp8'"):
         TrainConfig(epochs=1, precision="fp8")  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="Expected precision fp16 on a CUDA device"):
         Trainer(_model(), fixed_set(8), config=TrainConfig(epochs=1, precision="fp16"))
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "lstmlab", "train", "--task", "cumsum", "--train-size", "20", "--epochs", "1"]
-    done = subprocess.run([*command, "--precision", "fp16", "--out", str(out)], capture_output=True, text=True)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("lstmlab: error: Expected precision fp16 on a CUDA")
-    assert not out.exists() and not list(tmp_path.iterdir())  # nothing half-written
+    assert_refused_by_the_command_line(tmp_path, "fp16", "Expected precision fp16 on a CUDA")
 
 
 @pytest.mark.skipif(cpu_runs_bf16_lstm(), reason="this CPU runs the LSTM in bf16 (the bf16 tests above run instead)")
 def test_bf16_is_refused_in_one_line_on_a_cpu_without_a_bf16_lstm(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="Expected a CPU whose oneDNN runs the LSTM in bf16"):
         Trainer(_model(), fixed_set(8), config=TrainConfig(epochs=1, precision="bf16"))
-    out = tmp_path / "run"
-    command = [sys.executable, "-m", "lstmlab", "train", "--task", "cumsum", "--train-size", "20", "--epochs", "1"]
-    done = subprocess.run([*command, "--precision", "bf16", "--out", str(out)], capture_output=True, text=True)
-    assert done.returncode == 2 and "Traceback" not in done.stderr
-    assert done.stderr.strip().splitlines()[-1].startswith("lstmlab: error: Expected a CPU whose oneDNN runs")
-    assert not list(tmp_path.iterdir())  # nothing half-written
+    assert_refused_by_the_command_line(tmp_path, "bf16", "Expected a CPU whose oneDNN runs")
