@@ -16,12 +16,15 @@ Rows, each a fresh whole process:
       `lstmlab.cli`; an `if` whose test reads only `args` is decided by the parsed arguments, so that `export
       --format onnx` and `--format keras` each get their own branch), so the rows follow the handlers when they
       change. The statement used is printed for every row;
+    - with `--baseline DIR` (a checkout of an older commit, e.g. `git worktree add /tmp/old 23b5aee`): `python -m
+      lstmlab --version`, `--help` and `import lstmlab.cli` (timed after torch) of this checkout and of DIR's,
+      DIR's run from a neutral working directory with PYTHONPATH=DIR, interleaved with the rest;
     - the anchors: `python -c "import torch"` and `python -c "pass"` (the interpreter alone).
 
 Bytecode: lstmlab's modules are compiled first (`compileall`, as `pip install` of a wheel does), since a process
 that finds no `.pyc` compiles every module it imports (about 5-15 ms each here; PYTHONDONTWRITEBYTECODE=1, set on
-the development machines, keeps an editable install from ever writing them): that put `compare` at 0.33 s after
-torch from source against 0.10 s from bytecode. `--source` measures without compiling (and removes nothing).
+the development machines, keeps an editable install from ever writing them): that put `compare` at 0.38 s after
+torch from source against 0.12 s from bytecode. `--source` measures without compiling (and removes nothing).
 
 Method: each row first runs once untimed with `PYTHONPROFILEIMPORTTIME=1` (the same process otherwise), which
 warms the file cache and tells which heavy modules it imported (from the `import time:` lines on its stderr); a
@@ -38,6 +41,7 @@ Usage:
     python benchmarks/startup.py                # 5 rounds (about 2-3 minutes on 2 cores)
     python benchmarks/startup.py --quick        # 2 rounds: a smoke run
     python benchmarks/startup.py --repeats 15   # on a loaded machine
+    python benchmarks/startup.py --baseline /tmp/old   # beside a worktree of an older commit
 
 Rows: benchmarks/results/startup.csv, or --csv PATH.
 """
@@ -55,6 +59,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import textwrap
 import time
 from collections.abc import Callable, Sequence
@@ -109,7 +114,9 @@ class Row:
     label: str
     argv: list[str]
     shown: str  # the command as it can be typed
-    kind: str  # "help": seconds against the target; "command": minus import torch; "anchor": none
+    # "help": seconds against the target; "command": lstmlab's imports after torch against it; "baseline": this
+    # checkout beside an older one (--baseline), no target; "anchor": none
+    kind: str
     imported: list[str] = field(default_factory=list)
     failed: str | None = None
     times: list[float] = field(default_factory=list)  # seconds of each timed run that succeeded
@@ -117,6 +124,7 @@ class Row:
     # noise of torch's import (which varies by more than the target on a shared machine)
     after_torch: list[str] | None = None
     after_torch_times: list[float] = field(default_factory=list)
+    baseline: str | None = None  # PYTHONPATH of an older checkout this row runs (from a neutral working directory)
     failures: list[str] = field(default_factory=list)  # timed runs that failed
 
 
@@ -184,7 +192,23 @@ def decide(test: ast.expr, args: argparse.Namespace) -> bool | None:
         return None
 
 
-def make_rows() -> list[Row]:
+def baseline_rows(baseline: str) -> list[Row]:
+    """The same `--version` and `--help`, and `import lstmlab.cli` after torch, for this checkout and for the older
+    one at `baseline` (e.g. a `git worktree` of an earlier commit), interleaved with the other rows."""
+    statement = "import lstmlab.cli"
+    rows = []
+    for where, path in (("this checkout", None), (Path(baseline).name, baseline)):
+        for flag in ("--version", "--help"):
+            argv = [sys.executable, "-m", "lstmlab", flag]
+            rows.append(Row(f"python -m lstmlab {flag} ({where})", argv, shlex.join(argv[1:]), "baseline"))
+            rows[-1].baseline = path
+        row = Row(f"{statement} ({where})", [sys.executable, "-c", statement], python_c(statement), "baseline")
+        row.after_torch, row.baseline = [sys.executable, "-c", AFTER_TORCH.format(statement=statement)], path
+        rows.append(row)
+    return rows
+
+
+def make_rows(baseline: str | None = None) -> list[Row]:
     lstmlab = lstmlab_command()
     typed = ["lstmlab"] if len(lstmlab) == 1 else ["python", "-m", "lstmlab"]
     rows = [
@@ -201,6 +225,8 @@ def make_rows() -> list[Row]:
         row = Row(f"{name} (start-up)", [sys.executable, "-c", statement], python_c(statement), "command")
         row.after_torch = [sys.executable, "-c", AFTER_TORCH.format(statement=statement)]
         rows.append(row)
+    if baseline is not None:
+        rows += baseline_rows(baseline)
     for statement in ("import torch", "pass"):
         rows.append(Row(python_c(statement), [sys.executable, "-c", statement], python_c(statement), "anchor"))
     return rows
@@ -215,16 +241,23 @@ def python_c(statement: str) -> str:
 
 
 # ----------------------------------------------------------------------------------------- measuring
-def environment(profile: bool) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP")}
+def environment(profile: bool, baseline: str | None = None) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPROFILEIMPORTTIME", "PYTHONSTARTUP", "PYTHONPATH")}
     if profile:
         env["PYTHONPROFILEIMPORTTIME"] = "1"
+    if baseline is not None:
+        env["PYTHONPATH"] = baseline
     return env
+
+
+def where(row: Row) -> str | None:
+    """A baseline row runs outside any checkout: `python -m` and `-c` put the working directory first on sys.path."""
+    return tempfile.gettempdir() if row.baseline is not None else None
 
 
 def check(row: Row) -> None:
     """One untimed run with `-X importtime`'s report: the heavy modules imported, or why the process failed."""
-    done = subprocess.run(row.argv, capture_output=True, text=True, env=environment(True))
+    done = subprocess.run(row.argv, capture_output=True, text=True, env=environment(True, row.baseline), cwd=where(row))
     lines = done.stderr.splitlines()
     modules = {line.rsplit("|", 1)[-1].strip().split(".")[0] for line in lines if line.startswith("import time:")}
     row.imported = [name for name in HEAVY if name in modules]
@@ -233,10 +266,11 @@ def check(row: Row) -> None:
         row.failed = f"exit status {done.returncode}: {said[-1] if said else '(no message)'}"
 
 
-def sample(row: Row, env: dict[str, str]) -> None:
+def sample(row: Row) -> None:
     """One timed run; a run that fails (the tree changed under it) is counted and its time left out."""
+    env = environment(False, row.baseline)
     start = time.perf_counter()
-    done = subprocess.run(row.argv, capture_output=True, env=env)
+    done = subprocess.run(row.argv, capture_output=True, env=env, cwd=where(row))
     seconds = time.perf_counter() - start
     if done.returncode == 0:
         row.times.append(seconds)
@@ -244,7 +278,7 @@ def sample(row: Row, env: dict[str, str]) -> None:
         said = done.stderr.decode(errors="replace").strip().splitlines()
         row.failures.append(f"exit status {done.returncode}: {said[-1] if said else '(no message)'}")
     if row.after_torch is not None:
-        inside = subprocess.run(row.after_torch, capture_output=True, text=True, env=env)
+        inside = subprocess.run(row.after_torch, capture_output=True, text=True, env=env, cwd=where(row))
         if inside.returncode == 0:
             row.after_torch_times.append(float(inside.stdout.strip().splitlines()[-1]))
 
@@ -273,6 +307,8 @@ def verdicts(rows: Sequence[Row]) -> tuple[list[list[str]], list[dict[str, objec
         elif row.kind == "command" and row.after_torch_times:
             figure, compared = statistics.median(row.after_torch_times), "imports after torch"
             met = "yes" if figure <= TARGET_S else "NO"
+        elif row.kind == "baseline" and row.after_torch_times:  # beside the older checkout: no target
+            figure, compared = statistics.median(row.after_torch_times), "imports after torch"
         elif row.kind == "command" and torch_s is not None:
             figure, compared = median - torch_s, "minus import torch"
             ok = figure <= TARGET_S
@@ -295,7 +331,7 @@ def verdicts(rows: Sequence[Row]) -> tuple[list[list[str]], list[dict[str, objec
                 else f"{figure:+.3f} s over torch"
                 if not row.after_torch_times
                 else f"{figure:.3f} s after torch (whole {median - (torch_s or 0):+.3f})",
-                "" if figure is None else f"{'<' if row.kind == 'help' else '<='} {TARGET_S}",
+                "" if figure is None or row.kind == "baseline" else f"{'<' if row.kind == 'help' else '<='} {TARGET_S}",
                 met,
                 imported,
             ]
@@ -325,6 +361,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--quick", action="store_true", help="2 repeats: a smoke run")
     parser.add_argument("--csv", type=Path, default=RESULTS_DIR / "startup.csv")
     parser.add_argument("--source", action="store_true", help="do not compile lstmlab's bytecode first")
+    parser.add_argument(
+        "--baseline", help="also time --version, --help and `import lstmlab.cli` of the checkout at this path"
+    )
     args = parser.parse_args(argv)
     if args.repeats is None:
         args.repeats = 2 if args.quick else 5
@@ -333,10 +372,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.source:
         package = Path(importlib.util.find_spec("lstmlab").origin).parent  # type: ignore[arg-type, union-attr]
         compileall.compile_dir(package, quiet=1)
+        if args.baseline:
+            compileall.compile_dir(Path(args.baseline) / "lstmlab", quiet=1)
     machine = f"{machine_line(torch.device('cpu'))}, load average {os.getloadavg()[0]:.1f}"
     machine += ", from source" if args.source else ", from bytecode"
     print(machine)
-    rows = make_rows()
+    rows = make_rows(args.baseline)
     print(f"rows ({sys.executable} as python):")
     for row in rows:
         print(f"  {row.label}: {row.shown}")
@@ -345,8 +386,7 @@ def main(argv: list[str] | None = None) -> int:
         if row.failed is None:
             check(row)
     timed = [r for r in rows if r.failed is None]
-    env = environment(False)
-    round_robin(timed, args.repeats, lambda row, _repeat: sample(row, env))
+    round_robin(timed, args.repeats, lambda row, _repeat: sample(row))
     header = ["command", "median s", "[min, max]", "figure (vs target)", "target s", "met", "heavy modules imported"]
     lines, results, misses = verdicts(rows)
     print_table(header, lines)
