@@ -123,11 +123,16 @@ class _Read:
 
     kind: RunKind
     size: int  # training examples (0: online, fresh examples)
-    encoder: Encoder | None = None  # fitted on the training part (None: a task's ids or values)
     task: tuple[Task, Any] | None = None  # the task and its config
     sets: DataSets | None = None  # held in memory
     scan: CorpusScan | None = None  # streamed
     notes: list[str] = field(default_factory=list)
+
+    @property
+    def encoder(self) -> Encoder | None:
+        """Fitted on the training part (None: a task's ids or values)."""
+        found = self.sets or self.scan
+        return None if found is None else found.encoder
 
 
 _KIND_WORDS = {"text": "token sequences (text)", "series": "numeric series"}
@@ -146,14 +151,14 @@ def _read(spec: RunSpec) -> _Read:
     if spec.data.stream is None:
         sets = prepare_data(spec.data)
         kind: RunKind = "series" if spec.data.kind == "series" else "text"
-        return _Read(kind, len(sets.train), sets.encoder, sets=sets)
+        return _Read(kind, len(sets.train), sets=sets)
     found = scan_corpus(spec.data)
     notes = []
     if found.pruned_below:
         notes.append(
             f"vocabulary: counted in bounded memory (tokens seen up to {found.pruned_below} times were pruned)"
         )
-    return _Read("text", found.counts["train"], found.encoder, scan=found, notes=notes)
+    return _Read("text", found.counts["train"], scan=found, notes=notes)
 
 
 def _config_fields(preset: str) -> set[str]:
