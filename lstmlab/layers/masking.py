@@ -40,6 +40,7 @@ class Masking(Layer):
             sides, or a row masked throughout.
 
     Example:
+        >>> import torch
         >>> from lstmlab.layers import LSTM
         >>> from lstmlab.models import Sequential
         >>> model = Sequential([Masking(0.0), LSTM(4)], input_shape=(None, 2))

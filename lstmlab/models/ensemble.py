@@ -51,9 +51,10 @@ class Ensemble(Sequential):
         (K, B, [T,] C).
 
     Example:
+        >>> import torch
         >>> from lstmlab.models import build_model
         >>> pair = Ensemble([build_model("qa-lstm"), build_model("qa-lstm")])
-        >>> pair(torch.rand(3, 100, 1)).shape, pair.member_logits(torch.rand(3, 100, 1)).shape
+        >>> pair(torch.rand(3, 10, 1)).shape, pair.member_logits(torch.rand(3, 10, 1)).shape
         (torch.Size([3, 1]), torch.Size([2, 3, 1]))
     """
 

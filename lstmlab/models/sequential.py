@@ -62,6 +62,7 @@ class Sequential(nn.Module):
             steps a first Masking rejects, or a Masking after the first layer called without lengths.
 
     Example:
+        >>> import torch
         >>> from lstmlab.layers import LSTM, Dense
         >>> model = Sequential([LSTM(10), Dense(1)], input_shape=(10, 1))
         >>> model(torch.rand(3, 10, 1)).shape
