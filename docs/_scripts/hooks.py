@@ -87,7 +87,6 @@ def on_config(config: Any) -> Any:
     os.environ["COLUMNS"] = "110"  # help and tables printed by the examples wrap as on a wide terminal
     import lstmlab
 
-    config["mdx_configs"]["pymdownx.snippets"]["base_path"] = [str(ROOT)]  # read after the change of directory
     config["copyright"] = f"lstmlab {lstmlab.__version__}: MIT licence"
     work = Path(tempfile.mkdtemp(prefix="lstmlab-docs-"))
     (work / "benchmarks").symlink_to(ROOT / "benchmarks")
@@ -106,12 +105,16 @@ def on_post_build(config: Any) -> None:
         shutil.rmtree(_WORK, ignore_errors=True)
 
 
-# The project's own files, included whole on the site's Project pages (architecture.md, contributing.md,
-# changelog.md), link to each other by their names in the repository; on the site those are the pages' names.
+# The project's own files are the site's Project pages, whole: a page that reads `--8<-- "NAME.md"` alone is that
+# file of the repository. They link to each other by their names in the repository; on the site those are the
+# pages' names.
 _PROJECT_PAGES = {"ARCHITECTURE.md": "architecture.md", "CONTRIBUTING.md": "contributing.md", "CHANGELOG.md": "changelog.md"}
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:
-    for name, page_name in _PROJECT_PAGES.items():
-        markdown = markdown.replace(f"]({name})", f"]({page_name})")
+    included = markdown.strip().removeprefix('--8<-- "').removesuffix('"')
+    if included in _PROJECT_PAGES:
+        markdown = (ROOT / included).read_text(encoding="utf-8")
+        for name, page_name in _PROJECT_PAGES.items():
+            markdown = markdown.replace(f"]({name})", f"]({page_name})")
     return markdown
