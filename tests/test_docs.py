@@ -76,7 +76,8 @@ def test_the_api_page_lists_every_public_name_and_layer_class() -> None:
     layer_classes = {
         name
         for name in lstmlab.layers.__all__
-        if isinstance(getattr(lstmlab.layers, name), type) and issubclass(getattr(lstmlab.layers, name), lstmlab.layers.Layer)
+        if isinstance(getattr(lstmlab.layers, name), type)
+        and issubclass(getattr(lstmlab.layers, name), lstmlab.layers.Layer)
     }
     named = {n.rsplit(".", 1)[1] for n in documented}
     assert public <= documented, sorted(public - documented)
@@ -130,8 +131,13 @@ def test_the_version_is_defined_once_and_the_changelog_starts_there() -> None:
 
 def _page_blocks(page: Path, session: str) -> list[str]:
     """The Python blocks of one markdown-exec session on a page, dedented (blocks in tabs are indented)."""
-    pattern = re.compile(r"^( *)```python exec=\"on\"[^\n]*session=\"" + session + r"\"[^\n]*\n(.*?)\n\1```$", re.M | re.S)
-    return [textwrap.dedent("\n".join(line[len(m[0]) :] for line in m[1].splitlines())) for m in pattern.findall(page.read_text())]
+    pattern = re.compile(
+        r"^( *)```python exec=\"on\"[^\n]*session=\"" + session + r"\"[^\n]*\n(.*?)\n\1```$", re.M | re.S
+    )
+    return [
+        textwrap.dedent("\n".join(line[len(m[0]) :] for line in m[1].splitlines()))
+        for m in pattern.findall(page.read_text())
+    ]
 
 
 def test_the_tutorials_keras_code_learns_the_problem() -> None:
@@ -174,13 +180,11 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def served(site: Path) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(site))
-
-    class Quiet(handler):  # type: ignore[misc, valid-type]
+    class Quiet(http.server.SimpleHTTPRequestHandler):
         def log_message(self, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Quiet)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(Quiet, directory=str(site)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
@@ -195,10 +199,18 @@ def browser() -> Iterator[object]:
 
     binary = shutil.which("chromium") or shutil.which("chromium-browser")
     driver_path = shutil.which("chromedriver")
-    assert binary and driver_path, "the browser test needs Debian's chromium and chromium-driver (.ci/run installs them)"
+    assert binary and driver_path, (
+        "the browser test needs Debian's chromium and chromium-driver (.ci/run installs them)"
+    )
     options = webdriver.ChromeOptions()
     options.binary_location = binary
-    for flag in ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"]:
+    for flag in [
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--window-size=1280,900",
+    ]:
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
     driver = webdriver.Chrome(service=Service(driver_path), options=options)

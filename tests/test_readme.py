@@ -11,7 +11,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from helpers import import_keras
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -55,7 +55,9 @@ def _timed(code: str) -> Iterator[None]:
     yield
     seconds = time.perf_counter() - start
     if seconds > 3:
-        first = next((line for line in code.splitlines() if line.strip() and not line.startswith(("#", "import", "from"))), "")
+        first = next(
+            (line for line in code.splitlines() if line.strip() and not line.startswith(("#", "import", "from"))), ""
+        )
         log.info(f"docs: {seconds:.1f} s in the block starting {first.strip()[:90]!r}")
 
 
@@ -108,7 +110,11 @@ def on_post_build(config: Any) -> None:
 # The project's own files are the site's Project pages, whole: a page that reads `--8<-- "NAME.md"` alone is that
 # file of the repository. They link to each other by their names in the repository; on the site those are the
 # pages' names.
-_PROJECT_PAGES = {"ARCHITECTURE.md": "architecture.md", "CONTRIBUTING.md": "contributing.md", "CHANGELOG.md": "changelog.md"}
+_PROJECT_PAGES = {
+    "ARCHITECTURE.md": "architecture.md",
+    "CONTRIBUTING.md": "contributing.md",
+    "CHANGELOG.md": "changelog.md",
+}
 
 
 def on_page_markdown(markdown: str, page: Any, config: Any, files: Any) -> str:

@@ -69,7 +69,12 @@ def cli_markdown() -> str:
     options = [a for a in parser._actions if not isinstance(a, argparse._SubParsersAction)]
     lines += ["", *_table(options), "", "| command | what it does |", "|---|---|"]
     commands = _commands(parser)
-    helps = {c.dest: c.help or "" for a in parser._actions if isinstance(a, argparse._SubParsersAction) for c in a._choices_actions}
+    helps = {
+        c.dest: c.help or ""
+        for a in parser._actions
+        if isinstance(a, argparse._SubParsersAction)
+        for c in a._choices_actions
+    }
     lines += [f"| [`{name}`](#lstmlab-{name}) | {_cell(helps.get(name, ''))} |" for name in commands]
     lines.append("")
     for name, sub in commands.items():
