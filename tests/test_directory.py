@@ -38,6 +38,8 @@ def assert_same_run(a: Path, b: Path) -> None:
     for name in ("history.csv", "updates.csv", "metrics.json"):
         if (a / name).exists() or (b / name).exists():
             assert (a / name).read_text() == (b / name).read_text(), name
+    config_a, config_b = (json.loads((run / "config.json").read_text()) for run in (a, b))
+    assert config_a["train"] == config_b["train"]  # a resumed run says how it was trained, world_size included
 
 
 def test_out_onto_a_non_empty_directory_is_refused(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

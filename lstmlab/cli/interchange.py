@@ -39,7 +39,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         print(f"exported {args.run} to {written.path} (ONNX, inputs {', '.join(written.inputs)}; right-padded)")
         beside = [str(written.settings), *([str(written.reader)] if written.reader else [])]
         print(
-            f"beside it: {' and '.join(beside)} (what it reads and answers: README, 'Using a trained model elsewhere')"
+            f"beside it: {' and '.join(beside)} (what it reads and answers: the docs, 'Taking a model out')"
         )
         return
     from ..interchange import export_keras

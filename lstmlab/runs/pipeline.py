@@ -606,6 +606,7 @@ def resume_run(path: Path, *, progress: Progress | None = None, stop: Callable[[
         raise ValueError(f"Expected a complete checkpoint in {run_dir.partial}. Received: no {error}") from None
     run_dir.check_target(overwrite=overwrite)
     prepared = prepare(spec)
+    prepared.description["train"]["world_size"] = 1  # a data-parallel run keeps no checkpoint to resume
     if fingerprint(prepared) != data:
         raise ValueError(
             f"Expected the training data the run began with ({spec.data.path if spec.data else spec.task}). "

@@ -149,7 +149,7 @@ class Mixed:
         if device.type == "cpu":  # oneDNN has no float16 LSTM ("could not create a primitive descriptor")
             raise ValueError(
                 "Expected precision fp16 on a CUDA device (PyTorch's CPU LSTM has no float16 kernel; bf16 runs on "
-                "the CPU). Received: precision fp16 on the cpu"
+                "a CPU with AVX-512 bf16). Received: precision fp16 on the cpu"
             )
         return Mixed(torch.float16, torch.amp.GradScaler(device.type))
 
