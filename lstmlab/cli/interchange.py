@@ -38,9 +38,7 @@ def cmd_export(args: argparse.Namespace) -> None:
         written = export_onnx_run(Path(args.run), out, overwrite=args.overwrite)
         print(f"exported {args.run} to {written.path} (ONNX, inputs {', '.join(written.inputs)}; right-padded)")
         beside = [str(written.settings), *([str(written.reader)] if written.reader else [])]
-        print(
-            f"beside it: {' and '.join(beside)} (what it reads and answers: the docs, 'Taking a model out')"
-        )
+        print(f"beside it: {' and '.join(beside)} (what it reads and answers: the docs, 'Taking a model out')")
         return
     from ..interchange import export_keras
 
