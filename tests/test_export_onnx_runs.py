@@ -214,29 +214,3 @@ def test_refusals_are_one_line_and_write_nothing(tmp_path: Path, capsys: pytest.
     assert sorted(p.name for p in run.iterdir()) == sorted([*before, "model.onnx", "model.onnx.json"])
     assert main(["export", str(run), "--format", "onnx", "--overwrite"]) == 0
     assert not [p for p in tmp_path.rglob(".*")]  # no temporary files left
-
-
-def test_the_readme_onnxruntime_example_runs_as_written(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    import re
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)\n```", readme, flags=re.S) if b.startswith("# onnxruntime"))
-    monkeypatch.chdir(tmp_path)
-    small = ["--set", "units=4", "--set", "embed_dim=4", "--epochs", "1", "--ensemble", "1"]
-    _train(["train", "--data", "uci:amazon", "--out", "runs/amazon", *small], capsys)
-    _export(Path("runs/amazon"), capsys)
-    namespace: dict[str, Any] = {}
-    try:
-        exec(block, namespace)  # the README's code, as written
-    finally:
-        sys.modules.pop("text_reader", None)
-        if "runs/amazon" in sys.path:
-            sys.path.remove("runs/amazon")
-    assert namespace["probabilities"].shape == (2, 1)
-    assert all(label in ("0", "1") for label in namespace["labels"])
-    saved = load_run(Path("runs/amazon"))
-    _, encoder = saved.data
-    expected = predict(saved.model, encoder.unlabelled(["Great phone, works well.", "Broke after a week!"]))  # type: ignore[union-attr]
-    np.testing.assert_allclose(namespace["probabilities"], expected.numpy(), atol=TOLERANCE, rtol=TOLERANCE)

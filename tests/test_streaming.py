@@ -146,15 +146,3 @@ def test_bad_steps_are_refused_in_one_line_and_change_nothing(preset: str, call:
     assert streamer.live == 0
     with pytest.raises(ValueError, match="Expected a model that reads forwards.*Bidirectional"):
         Streamer(build_model("tutorial-bilstm"))
-
-
-def test_the_readme_streamer_example_runs_as_written() -> None:
-    import re
-    from pathlib import Path
-
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
-    block = next(b for b in re.findall(r"```python\n(.*?)\n```", readme, flags=re.S) if "Streamer(" in b)
-    namespace: dict[str, object] = {}
-    exec(block, namespace)  # the README's code, as written
-    streams = namespace["streams"]
-    assert isinstance(streams, Streamer) and streams.live == 1
