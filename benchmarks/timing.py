@@ -17,6 +17,7 @@ import shlex
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -27,7 +28,35 @@ from typing import TypeVar
 import torch
 
 RESULTS_DIR = Path(__file__).resolve().parent / "results"
+SMOKE_VARIABLE = "LSTMLAB_BENCH_SMOKE"
 T = TypeVar("T")
+
+
+# ----------------------------------------------------------------------------------------- smoke runs
+def smoke() -> bool:
+    """True where `LSTMLAB_BENCH_SMOKE` is set (to anything but empty or `0`).
+
+    Every script then runs end to end at its smallest size, whatever its options ask (they are still parsed and
+    checked), so that CI can run each command the docs show (`tests/test_benchmarks.py`). Its figures are not
+    results, and its files go under `smoke_dir()` instead of `benchmarks/results/`.
+    """
+    return os.environ.get(SMOKE_VARIABLE, "") not in ("", "0")
+
+
+def smoke_dir() -> Path:
+    """Where a smoke run writes its files: `lstmlab-bench-smoke/` in the system's temporary folder."""
+    return Path(tempfile.gettempdir()) / "lstmlab-bench-smoke"
+
+
+def smoke_banner() -> None:
+    """Say, first, that this is a smoke run (where it is)."""
+    if smoke():
+        print(f"smoke run ({SMOKE_VARIABLE} is set): the smallest sizes, files under {smoke_dir()}; not a result")
+
+
+def results_path(path: Path) -> Path:
+    """`path`, or in a smoke run the same name under `smoke_dir()`, so that a smoke run never overwrites a result."""
+    return smoke_dir() / path.name if smoke() else path
 
 
 # ----------------------------------------------------------------------------------------- options, device, threads
@@ -48,6 +77,9 @@ def parse_block_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
         args.target_ms = 40.0 if args.quick else 200.0
     if args.repeats < 1:
         parser.error("--repeats must be at least 1")
+    if smoke():
+        args.repeats, args.target_ms = 1, 2.0
+    smoke_banner()
     return args
 
 
@@ -274,12 +306,13 @@ def save_timings(rows: Sequence[Mapping[str, object]], path: Path | None, script
     `benchmarks/results/<script>_<time>_<device>.csv` (git-ignored); says where."""
     path = path or RESULTS_DIR / f"{script}_{datetime.now():%Y%m%d-%H%M%S}_{device.type}.csv"
     write_csv(path, rows, torch=torch.__version__, threads=torch.get_num_threads(), machine=machine_line(device))
-    print(f"wrote {path}")
+    print(f"wrote {results_path(path)}")
 
 
 def write_csv(path: Path, rows: Sequence[Mapping[str, object]], *, digits: int | None = 6, **columns: object) -> None:
     """`rows`, then `columns` and the provenance (`commit`, `command`) on every row; floats to `digits` significant
     digits (None: as Python prints them)."""
+    path = results_path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     extra = {**columns, **provenance()}
     with path.open("w", newline="") as handle:
