@@ -1,5 +1,5 @@
 """The project's promises about itself: CI runs the README's test command; every room is
-in the import contract; no package holds more than 12 modules; each package lists its public names once; no room
+in the import contract; no package holds more than 12 modules; each package lists its public names once, none also a module's name; no room
 imports another's private names; the command line holds no tensor code."""
 
 from __future__ import annotations
@@ -81,6 +81,20 @@ def test_each_package_lists_its_public_names_once_and_each_resolves() -> None:
         assert set(package.__all__) - {"__version__"} == imported, name
         for public in package.__all__:
             assert getattr(package, public) is not None, f"{name}.{public}"
+
+
+def test_no_lazily_exported_name_is_also_a_module_of_its_package() -> None:
+    """Importing a package's module binds the module's name in the package, so a public name that is also a module's
+    name would read as the module once anything imported it (`lstmlab.models.streaming` did, in a test run alone)."""
+    import importlib
+    import pkgutil
+
+    for name in _lazy_packages():
+        package = importlib.import_module(name)
+        modules = {m.name for m in pkgutil.iter_modules(package.__path__)}
+        assert not set(package.__all__) & modules, (
+            f"{name}: names that are also modules: {set(package.__all__) & modules}"
+        )
 
 
 def test_the_public_api_is_documented_and_typed() -> None:

@@ -7,12 +7,12 @@ from typing import TYPE_CHECKING
 from ..lazy import exports
 
 if TYPE_CHECKING:
-    from .demo import demo
+    from .preset_demo import demo
     from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size, first_member
     from .layout import model_config, model_from_config
     from .sequential import Sequential, snake_case
     from .stacked import StackedTutorial
-    from .streaming import Streamer, check_streamable, streaming
+    from .streamer import Streamer, check_streamable, streaming
     from .zoo import (
         PRESETS,
         Config,
