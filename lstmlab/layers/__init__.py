@@ -33,9 +33,11 @@ from .sequence import (
     run_checks,
     step_mask,
 )
+from .trace import GATES, DirectionTrace, recording
 
 __all__ = [
     "ACTIVATIONS",
+    "GATES",
     "IMPLS",
     "LSTM",
     "MERGE_MODES",
@@ -47,6 +49,7 @@ __all__ = [
     "Conv1D",
     "Dense",
     "DeviceCheck",
+    "DirectionTrace",
     "Dropout",
     "Embedding",
     "Flatten",
@@ -76,6 +79,7 @@ __all__ = [
     "lstm_step",
     "merge",
     "padding_lengths_check",
+    "recording",
     "reverse_padded",
     "run_checks",
     "step_mask",

@@ -10,6 +10,7 @@ from torch import Tensor, nn
 from .base import Layer, Shape, check_rank
 from .lstm import LSTM, CallTrace, LSTMState, check_torch_lstm, check_torch_options, fused_lstm
 from .sequence import Lengths, as_lengths
+from .trace import is_recording
 
 __all__ = ["MERGE_MODES", "Bidirectional", "MergeMode", "merge"]
 
@@ -194,6 +195,10 @@ class Bidirectional(Layer):
             x, lengths.values, cells, [start_f, start_b], training=self.training, left=lengths.left
         )
         state_f, state_b = LSTMState(h_n[0], c_n[0]), LSTMState(h_n[1], c_n[1])
+        if is_recording():  # the kernel returns both directions in input time order
+            units = self.forward_layer.units
+            self.forward_layer.record(x, outputs[..., :units], lengths, start_f, reading_order=False)
+            self.backward_layer.record(x, outputs[..., units:], lengths, start_b, reading_order=False)
         self.forward_layer.finish("fused", state_f)
         self.backward_layer.finish("fused", state_b)
         return outputs, state_f, state_b

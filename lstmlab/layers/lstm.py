@@ -19,6 +19,7 @@ from torch import Tensor, nn
 
 from .base import Layer, Shape, check_feature_size, check_floating, check_positive_int, check_rank, check_steps
 from .sequence import Lengths, as_lengths, roll_rows, step_mask
+from .trace import HOLD, DirectionRun, gate_activations, is_recording, record
 
 __all__ = ["FUSED_DEVICES", "IMPLS", "LSTM", "CallTrace", "Impl", "LSTMCell", "LSTMState", "fused_lstm", "lstm_step"]
 
@@ -27,10 +28,6 @@ Impl = Literal["auto", "reference", "fused"]
 IMPLS = ("auto", "reference", "fused")
 # Devices where torch.lstm runs a fused kernel (oneDNN or the native CPU kernel; cuDNN on CUDA).
 FUSED_DEVICES = ("cpu", "cuda")
-# Pre-activation added to the forget gate (+) and the input gate (-) at padded steps on the fused path, so that
-# sigmoid gives exactly 1 and 0 there in every float dtype and the cell state is held unchanged; trained gate
-# pre-activations are orders of magnitude smaller. 1e4 is also finite in float16 and bfloat16.
-_HOLD = 1e4
 
 
 @dataclass
@@ -62,8 +59,7 @@ def lstm_step(gates: Tensor, c: Tensor) -> LSTMState:
         tensor([[0.5000, 0.5000],
                 [0.5000, 0.5000]])
     """
-    i, f, g, o = gates.chunk(4, dim=-1)  # (..., H) each
-    i, f, g, o = torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
+    i, f, g, o = gate_activations(gates)  # (..., H) each
     c = f * c + i * g
     h = o * torch.tanh(c)
     return LSTMState(h, c)
@@ -314,6 +310,7 @@ class LSTM(Layer):
         x = self.drop_inputs(x)
         if self.go_backwards:
             x = lengths.reverse(x)
+        start = state
         values = lengths.values
         if impl == "fused" and values is not None and lengths.left and not from_zeros:
             # the kernel would read the left padding first and change h from a state it cannot hold exactly
@@ -327,8 +324,19 @@ class LSTM(Layer):
             state = LSTMState(h_n[0], c_n[0])
         else:
             outputs, state = self._run_reference(x, lengths.mask(), state)
+        if is_recording():
+            self.record(x, outputs, lengths, start, reading_order=True)
         self.finish(impl, state)
         return outputs, state
+
+    def record(self, x: Tensor, outputs: Tensor, lengths: Lengths, start: LSTMState, *, reading_order: bool) -> None:
+        """Report a run to an active `recording()`: `x` and `outputs` in this layer's reading order, or in the
+        input's order where `reading_order` is False."""
+        if reading_order and self.go_backwards:
+            x, outputs = lengths.reverse(x), lengths.reverse(outputs)
+        cell = self.cell
+        weights = (cell.weight_ih, cell.weight_hh, cell.bias)
+        record(DirectionRun(self, self.go_backwards, weights, x, outputs, lengths, start.h, start.c))
 
     def prepare(self, x: Tensor, initial_state: tuple[Tensor, Tensor] | None) -> LSTMState:
         """Check a call's input (not its lengths) and return its initial state: `initial_state` if given, else the
@@ -518,8 +526,8 @@ def fused_lstm(
         weight_ih: Tensor = cell.weight_ih
         if is_pad is not None:
             hold = weight_ih.new_zeros(4 * units, 1)
-            hold[:units] = -_HOLD  # input gate -> 0
-            hold[units : 2 * units] = _HOLD  # forget gate -> 1
+            hold[:units] = -HOLD  # input gate -> 0
+            hold[units : 2 * units] = HOLD  # forget gate -> 1
             weight_ih = torch.cat([weight_ih, hold], dim=1)  # (4H, D+1)
         params += [weight_ih, cell.weight_hh, cell.bias, cell.zero_bias]
     h0 = torch.stack([s.h for s in states])  # (directions, B, H)
