@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from lstmlab.layers import GATES, LSTM, Bidirectional, Lengths, LSTMState, check_lengths, recording, trace
+import lstmlab.layers.trace as trace_module
+from lstmlab.layers import GATES, LSTM, Bidirectional, Lengths, LSTMState, check_lengths, recording
 from lstmlab.layers.trace import linear_scan
 
 
