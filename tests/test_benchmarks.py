@@ -76,12 +76,9 @@ def test_documented_benchmark_command_runs(command: str, tmp_path: Path) -> None
     env = {**os.environ, SMOKE_VARIABLE: "1", "TMPDIR": str(tmp_path), "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
     env.pop("PYTHONPATH", None)
     args = shlex.split(command)
-    done = subprocess.run(
-        [sys.executable, *args[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600
-    )
+    done = subprocess.run([sys.executable, *args[1:]], cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
     output = done.stdout + done.stderr
     assert done.returncode == 0, f"{command} exited {done.returncode}:\n{output[-4000:]}"
     assert "smoke run" in done.stdout, f"{command} did not say it ran as a smoke run:\n{output[-2000:]}"
     leftovers = sorted(p.name for p in (ROOT / "benchmarks" / "results").glob("*") if p.stat().st_mtime > START)
     assert not leftovers, f"{command} wrote into benchmarks/results/: {leftovers}"
-

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING
 from ..lazy import exports
 
 if TYPE_CHECKING:
-    from .preset_demo import demo
     from .ensemble import Ensemble, combine_logits, ensemble_of, ensemble_size, first_member
     from .layout import model_config, model_from_config
+    from .preset_demo import demo
     from .sequential import Sequential, snake_case
     from .stacked import StackedTutorial
     from .streamer import Streamer, check_streamable, streaming
