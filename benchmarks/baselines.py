@@ -25,6 +25,7 @@ import argparse
 import statistics
 import time
 from collections.abc import Callable
+from itertools import zip_longest
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,7 @@ import timing
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SERIES = ("ArrowHead", "ACSF1", "BasicMotions", "GunPoint", "ItalyPowerDemand", "OSULeaf", "JapaneseVowels")
 TEXTS = {"mr": (str(SHARED / "sentence_polarity"), 0.1), **{n: (f"uci:{n}", 0.2) for n in ("amazon", "yelp", "imdb")}}
+SMOKE_EXAMPLES = (200, 100)  # training and test examples a smoke run keeps of each set, the classes in turn
 
 
 def load(name: str, seed: int) -> tuple[str, list, list[str], list, list[str]] | str:
@@ -93,13 +95,25 @@ def anchors(kind: str, inputs: list) -> dict[str, Callable[[int], Any]]:
     return found
 
 
-def measure(name: str, seed: int) -> list[dict[str, Any]] | str:
+def first(inputs: list[Any], labels: list[str], count: int) -> tuple[list[Any], list[str]]:
+    """The first `count` examples, the classes taken in turn (every class kept), in their order."""
+    by_class: dict[str, list[int]] = {}
+    for i, label in enumerate(labels):
+        by_class.setdefault(label, []).append(i)
+    taken = sorted([i for group in zip_longest(*by_class.values()) for i in group if i is not None][:count])
+    return [inputs[i] for i in taken], [labels[i] for i in taken]
+
+
+def measure(name: str, seed: int, limit: tuple[int, int] | None = None) -> list[dict[str, Any]] | str:
+    """Every baseline and anchor on the set's split; with `limit`, on that many training and test examples."""
     from lstmlab.compare.baselines import baselines_for, fit_baseline
 
     loaded = load(name, seed)
     if isinstance(loaded, str):
         return loaded
     kind, x, y, x_test, y_test = loaded
+    if limit is not None:
+        (x, y), (x_test, y_test) = first(x, y, limit[0]), first(x_test, y_test, limit[1])
     rows = []
     for baseline in baselines_for(kind):
         fitted = fit_baseline(baseline.name, x, y, seed=seed)
@@ -139,10 +153,20 @@ def main() -> None:
     args = parser.parse_args()
     known = {n.lower(): n for n in (*SERIES, *TEXTS)}
     names = [known.get(n.strip().lower()) or parser.error(f"unknown set {n!r}") for n in args.sets.split(",")]
+    timing.smoke_banner()
+    limit = None
+    if timing.smoke():  # the smallest run (timing.smoke): of the sets asked for, the first series set, the first UCI
+        # texts and sentence polarity (where present), each cut to SMOKE_EXAMPLES; 1 seed
+        by_source: dict[str, str] = {}
+        for name in names:
+            source = "series" if name in SERIES else "uci" if TEXTS[name][0].startswith("uci:") else "development"
+            by_source.setdefault(source, name)
+        names = list(by_source.values())
+        args.seeds, limit = 1, SMOKE_EXAMPLES
     rows: list[dict[str, Any]] = []
     for name in names:
         for seed in range(args.seeds):
-            measured = measure(name, seed)
+            measured = measure(name, seed, limit)
             if isinstance(measured, str):
                 print(f"{name}: {measured}")
                 break
@@ -169,7 +193,7 @@ def main() -> None:
     header = ["set", "candidate", f"accuracy ({args.seeds} seeds)", "fit s (median)", "ms/example", "chosen"]
     timing.print_table(header, lines, left=2, groups=True)
     timing.write_csv(args.csv, rows)
-    print(f"wrote {args.csv}")
+    print(f"wrote {timing.results_path(args.csv)}")
 
 
 if __name__ == "__main__":

@@ -23,7 +23,7 @@ import sys
 from pathlib import Path
 
 import torch
-from timing import RESULTS_DIR, machine_line, print_table, write_csv
+from timing import RESULTS_DIR, machine_line, print_table, results_path, smoke, smoke_banner, write_csv
 
 from lstmlab import build_model
 from lstmlab.data import SequenceData
@@ -33,6 +33,7 @@ from lstmlab.training.hooks import batch_model
 
 MAX_LEN = 373
 CANDIDATES = {"fixed 373 (anchor)": 0, "widths of 1": 1, "widths of 16": 16}
+SMOKE_STEPS = 4  # a smoke run's steps a candidate (one peak per step), in its own process too
 
 
 def run(multiple: int, steps: int) -> list[float]:
@@ -60,9 +61,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--multiple", type=int, help=argparse.SUPPRESS)  # a candidate's own process
     parser.add_argument("--csv", type=Path, default=RESULTS_DIR / "batch_widths.csv")
     args = parser.parse_args(argv)
+    if smoke():
+        args.steps = SMOKE_STEPS
     if args.multiple is not None:
         print(json.dumps(run(args.multiple, args.steps)))
         return 0
+    smoke_banner()
     print(machine_line(torch.device("cpu")))
     rows = []
     for name, multiple in CANDIDATES.items():
@@ -73,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     header = list(rows[0])
     print_table(header, [[str(row[k]) for k in header] for row in rows])
     write_csv(args.csv, rows)
-    print(f"rows: {args.csv}")
+    print(f"rows: {results_path(args.csv)}")
     return 0
 
 

@@ -16,7 +16,7 @@ import statistics
 
 import torch
 from online_training import PlainModel, run_keras, skip_keras
-from timing import timed
+from timing import smoke, smoke_banner, timed
 
 from lstmlab import build_model
 from lstmlab.compare.spec import COMPARISONS
@@ -25,6 +25,8 @@ from lstmlab.models.stacked import StackedTutorial
 from lstmlab.training.stacked import fit_stacked
 
 SEEDS, UPDATES, LEARNING_RATE = 10, 250, 3e-3
+if smoke():  # a smoke run: 2 seeds x 4 updates a model, one repeat, Keras's updates fewer (`main`)
+    SEEDS, UPDATES = 2, 4
 
 
 def streams() -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -72,6 +74,9 @@ def main() -> None:
     parser.add_argument("--keras-updates", type=int, default=50, help="Keras updates timed per model (0: skip)")
     parser.add_argument("--keras-backend", default="tensorflow")
     args = parser.parse_args()
+    smoke_banner()
+    if smoke():
+        args.repeats, args.keras_updates = 1, min(args.keras_updates, 2)
     data = streams()
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {SEEDS} seeds x {UPDATES} updates per model")
     with_keras = args.keras_updates > 0 and not skip_keras(args.keras_backend)

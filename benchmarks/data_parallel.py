@@ -42,7 +42,7 @@ from pathlib import Path
 
 import text_speed
 import torch
-from timing import RESULTS_DIR, machine_line, print_table, quartiles, write_csv
+from timing import RESULTS_DIR, machine_line, print_table, quartiles, results_path, smoke, smoke_banner, write_csv
 from tokenize_speed import generated
 from torch import nn
 
@@ -130,6 +130,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error("--texts, --examples and --repeats must be at least 1, --processes at least 2")
     if args.csv is None:
         args.csv = RESULTS_DIR / f"data_parallel{'-imdb' if args.imdb else ''}.csv"
+    if smoke():  # the smallest run (timing.smoke): one repeat of one global batch; the workers get these sizes too
+        args.texts, args.examples, args.repeats = 32, text_speed.BATCH, 1
     return args
 
 
@@ -138,6 +140,7 @@ def main(argv: list[str] | None = None) -> None:
     if args.epoch_worker is not None:
         epoch_worker(args)
         return
+    smoke_banner()
     cores = os.cpu_count() or 1
     print(f"{machine_line(torch.device('cpu'))}, load average {os.getloadavg()[0]:.1f}")
     what = f"{args.examples} IMDB-sized texts, text-bilstm" if args.imdb else f"{args.texts} texts, text-bilstm-pool"
@@ -176,7 +179,7 @@ def main(argv: list[str] | None = None) -> None:
     print("speed-up: median epoch of 1 process / of this; on the same cores, 1.00 means processes break even.")
     print(f"({time.perf_counter() - began:.0f} s in all)")
     write_csv(args.csv, rows, repeats=args.repeats)
-    print(f"rows: {args.csv}")
+    print(f"rows: {results_path(args.csv)}")
 
 
 if __name__ == "__main__":

@@ -29,7 +29,18 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from timing import RESULTS_DIR, Blocks, machine_line, measure_blocks, print_table, set_threads, write_csv
+from timing import (
+    RESULTS_DIR,
+    Blocks,
+    machine_line,
+    measure_blocks,
+    print_table,
+    results_path,
+    set_threads,
+    smoke,
+    smoke_banner,
+    write_csv,
+)
 
 from lstmlab.export import model_to_onnx
 from lstmlab.models import build_model
@@ -60,9 +71,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 repeats of 20 ms: checks that it runs")
     parser.add_argument("--csv", default=str(RESULTS_DIR / "export_speed.csv"))
     args = parser.parse_args()
+    smoke_banner()
     import onnxruntime as ort
 
     repeats, target = (3, 0.02) if args.quick else (args.repeats, args.target_ms / 1000)
+    if smoke():  # the smallest run (timing.smoke): one block of about 2 ms per candidate
+        repeats, target = 1, 0.002
     set_threads(args.threads)
     print(machine_line(torch.device("cpu")) + f"; onnxruntime {ort.__version__}, {args.threads} intra-op thread(s)")
     options = ort.SessionOptions()
@@ -118,7 +132,7 @@ def main() -> None:
             print(f"{name}, batch {batch}: onnxruntime {per_row:.3f} ms per sequence")
     if not args.quick:
         write_csv(Path(args.csv), rows, threads=args.threads)
-        print(f"rows: {args.csv}")
+        print(f"rows: {results_path(Path(args.csv))}")
 
 
 if __name__ == "__main__":

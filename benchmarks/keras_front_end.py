@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from timing import keras_missing, print_table, save_timings, set_threads, timed
+from timing import keras_missing, print_table, save_timings, set_threads, smoke, smoke_banner, timed
 
 from lstmlab import build_model
 from lstmlab.data import CumsumConfig, SequenceData, make_cumsum
@@ -35,6 +35,7 @@ from lstmlab.training import evaluate, train_step
 
 TASK = CumsumConfig()  # 10 steps, threshold 1/4 of the length
 LEARNING_RATE = 1e-3  # Keras's Adam default: the tutorial's optimizer='adam'
+SMOKE_UPDATES = 4  # a smoke run's updates a run (one run)
 
 
 def sequences(count: int, seed: int) -> list[SequenceData]:
@@ -128,6 +129,11 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     parser.add_argument("--csv", type=Path, default=None, help="where to write the CSV (default benchmarks/results/)")
     args = parser.parse_args()
+    smoke_banner()
+    if smoke():  # one run of a few updates; Keras's calls as many as ours, or fewer and scaled, as asked
+        few = args.keras_updates < args.updates
+        args.runs, args.updates = 1, SMOKE_UPDATES
+        args.keras_updates = 0 if args.keras_updates <= 0 else SMOKE_UPDATES // 2 if few else SMOKE_UPDATES
     set_threads(args.threads)
     print(
         f"torch {torch.__version__}, threads {torch.get_num_threads()}, {args.updates} updates, Adam lr {LEARNING_RATE}"

@@ -32,6 +32,7 @@ from timing import (
     parse_block_args,
     print_table,
     save_timings,
+    smoke,
 )
 from torch import Tensor, nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
@@ -42,7 +43,7 @@ from lstmlab.layers.sequence import roll_rows
 
 # (B, T, H, D): a tutorial-sized single sequence and a training-sized batch.
 SHAPES = ((1, 10, 20, 1), (64, 380, 32, 32))
-LARGE = SHAPES[1]
+SMOKE_SHAPES = ((1, 10, 20, 1), (4, 16, 8, 4))  # a smoke run's: the same candidates, the large one's path too
 SEED = 0
 
 
@@ -81,10 +82,12 @@ def candidate(
     return Candidate(group, name, forward, Blocks(step, max_iters=max_iters, min_warmup=min_warmup), anchor, aligned)
 
 
-def build_candidates(batch: int, steps: int, hidden: int, size: int, device: torch.device) -> list[Candidate]:
-    """The candidates for one shape, with weights copied from the nn.LSTM anchors and one shared input."""
+def build_candidates(
+    batch: int, steps: int, hidden: int, size: int, device: torch.device, *, large: bool
+) -> list[Candidate]:
+    """The candidates for one shape, with weights copied from the nn.LSTM anchors and one shared input; the `large`
+    (training-sized) shape also has the variable-length candidates."""
     torch.manual_seed(SEED)
-    large = (batch, steps, hidden, size) == LARGE
     x = torch.randn(batch, steps, size, device=device, requires_grad=True)
     # The reference path is a Python loop over T steps: on the large shape, one iteration per repeat.
     ref_cap = 1 if large else None
@@ -186,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     if cuda_missing(args.device):
         return 0
+    shapes = SMOKE_SHAPES if smoke() else SHAPES  # a smoke run (repeats and block set by parse_block_args)
     device = torch.device(args.device)
     sync = device_sync(device)
     target_s = args.target_ms / 1000
@@ -194,8 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"settings: repeats {args.repeats}, block ~{args.target_ms:g} ms, float32, fwd + bwd (loss = output.sum())")
     began = time.perf_counter()
     rows: list[dict[str, object]] = []
-    for batch, steps, hidden, size in SHAPES:
-        candidates = build_candidates(batch, steps, hidden, size, device)
+    for batch, steps, hidden, size in shapes:
+        large = (batch, steps, hidden, size) == shapes[-1]
+        candidates = build_candidates(batch, steps, hidden, size, device, large=large)
         check_outputs(candidates)
         measure_blocks([c.blocks for c in candidates], args.repeats, target_s, sync)
         anchors = {c.group: c.blocks for c in candidates if c.anchor}

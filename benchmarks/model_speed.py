@@ -53,6 +53,7 @@ from timing import (
     print_table,
     save_timings,
     set_threads,
+    smoke,
 )
 from torch import Tensor, nn
 from torch.overrides import TorchFunctionMode
@@ -63,6 +64,7 @@ import lstmlab
 PRESET, FEATURES, CLASSES = "series-lstm-fcn", 12, 9  # JapaneseVowels: 12 channels, 9 speakers
 MIN_LENGTH, STEPS = 7, 29  # JapaneseVowels' shortest and longest series
 BATCHES = (16, 64)
+SMOKE_BATCHES = (4, 8)  # a smoke run's (its repeats and block are set by parse_block_args)
 SEED = 0
 
 
@@ -200,6 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     if cuda_missing(args.device):
         return 0
     set_threads(args.threads)
+    batches = SMOKE_BATCHES if smoke() else BATCHES
     device = torch.device(args.device)
     print(f"machine: {machine_line(device)}")
     print(f"lstmlab: {Path(lstmlab.__file__).parent}")
@@ -208,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
         f"padded to {STEPS}, repeats {args.repeats}, block ~{args.target_ms:g} ms, float32, fwd + cross-entropy + bwd"
     )
     began = time.perf_counter()
-    rows = [row for batch in BATCHES for row in measure_batch(batch, args, device)]
+    rows = [row for batch in batches for row in measure_batch(batch, args, device)]
     elapsed = time.perf_counter() - began
 
     print_results(rows)

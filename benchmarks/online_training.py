@@ -23,7 +23,7 @@ import pstats
 import statistics
 
 import torch
-from timing import keras_missing, timed
+from timing import keras_missing, smoke, smoke_banner, timed
 from torch import nn
 
 from lstmlab import build_model
@@ -32,6 +32,7 @@ from lstmlab.training import TrainConfig, evaluate, fit
 
 TASK = CumsumConfig()  # 10 steps, threshold 1/4 of the length
 LEARNING_RATE = 3e-3  # lstmlab's default for this task, used by every candidate
+SMOKE_UPDATES = 4  # a smoke run's updates a run (one seed)
 
 
 def source(count: int, generator: torch.Generator) -> SequenceData:
@@ -135,6 +136,10 @@ def main() -> None:
     )
     parser.add_argument("--profile", action="store_true", help="also print a cProfile of one lstmlab run")
     args = parser.parse_args()
+    smoke_banner()
+    if smoke():  # one seed of a few updates (the profiled run too); Keras's fewer, scaled, where asked
+        args.seeds, args.updates = 1, SMOKE_UPDATES
+        args.keras_updates = min(args.keras_updates, SMOKE_UPDATES // 2)
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, {args.updates} updates, lr {LEARNING_RATE}")
     keras = args.keras_updates > 0 and not skip_keras(args.keras_backend)
     header = f"{'model':<16}{'candidate':<34}{'median s':>9}{'ratio':>8}{'median acc':>12}  accuracies"

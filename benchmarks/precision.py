@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from accuracy import smoke_slice
 from text_defaults import SETS
 from timing import (
     RESULTS_DIR,
@@ -44,8 +45,11 @@ from timing import (
     device_sync,
     machine_line,
     print_table,
+    results_path,
     round_robin,
     set_threads,
+    smoke,
+    smoke_banner,
     write_csv,
 )
 from torch import nn
@@ -57,6 +61,7 @@ from lstmlab.runs.defaults import TrainChoices
 from lstmlab.runs.pipeline import prepare
 from lstmlab.runs.spec import RunSpec
 from lstmlab.training import Callback, Trainer, evaluate
+from lstmlab.training.engine import Mixed
 
 PRECISIONS = {"cpu": ("fp32", "bf16"), "cuda": ("fp32", "bf16", "fp16")}  # fp16 on the CPU: refused by lstmlab
 DATA = ("sentence-polarity", "amazon")  # the first whose data is here (text_defaults.SETS: --data, held-out share)
@@ -90,6 +95,20 @@ def data_set() -> tuple[str, str, float]:
             return name, path, fraction
         print(f"{name}: {path} not found (development data, ../shared/datasets/README.md); the next set instead")
     raise AssertionError("the last set ships with lstmlab")
+
+
+def trainable(precisions: Sequence[str], device: torch.device) -> list[str]:
+    """The precisions lstmlab trains in on `device`; each other one skipped with lstmlab's reason (bf16 on a CPU
+    without a bf16 LSTM kernel)."""
+    kept = []
+    for precision in precisions:
+        try:
+            Mixed.of(precision, device)
+        except ValueError as error:
+            print(f"{precision} skipped: {error}")
+            continue
+        kept.append(precision)
+    return kept
 
 
 def on(data: SequenceData, device: torch.device) -> SequenceData:
@@ -187,19 +206,24 @@ def main() -> None:
     args = parser.parse_args()
     if args.seeds < 1 or (args.epochs is not None and args.epochs < 1):
         parser.error("--seeds and --epochs must be at least 1")
+    if smoke():  # the smallest run (timing.smoke): 1 seed, 1 epoch (--quick's 2 too), sentence polarity sliced
+        args.seeds, args.epochs, args.quick = 1, 1, False
+    smoke_banner()
     if cuda_missing(args.device):
         return
     set_threads(args.threads)
     device = torch.device(args.device)
-    precisions = PRECISIONS[device.type]
     seeds = list(range(args.first_seed, args.first_seed + (1 if args.quick else args.seeds)))
     epochs = 2 if args.quick else args.epochs
     name, path, fraction = data_set()
+    if smoke() and not path.startswith("uci:"):
+        path = str(smoke_slice(Path(path)))
     machine = machine_line(device) + (f"; CPU bf16 instructions: {bf16_flags()}" if device.type == "cpu" else "")
     print(machine)
     print(f"data: {name} ({path}), {fraction:.0%} of each class held out, seeds {seeds[0]}..{seeds[-1]}")
     if args.quick:
         print("QUICK RUN (1 seed, 2 epochs): checks that everything runs, the figures are not results")
+    precisions = trainable(PRECISIONS[device.type], device)
 
     rows: list[dict[str, Any]] = []
 
@@ -219,7 +243,7 @@ def main() -> None:
     report(rows, precisions, seeds)
     csv = args.csv or RESULTS_DIR / f"precision-{device.type}.csv"
     write_csv(csv, rows, torch=torch.__version__, threads=torch.get_num_threads(), machine=machine)
-    print(f"rows: {csv}")
+    print(f"rows: {results_path(csv)}")
 
 
 if __name__ == "__main__":

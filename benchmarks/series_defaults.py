@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 
+from timing import smoke, smoke_banner
 from versus_baseline import Job, Table, add_options, models_of, run_all
 
 SETS = ("ArrowHead", "ACSF1", "BasicMotions", "GunPoint", "ItalyPowerDemand", "OSULeaf", "JapaneseVowels")
@@ -32,6 +33,7 @@ SETS = ("ArrowHead", "ACSF1", "BasicMotions", "GunPoint", "ItalyPowerDemand", "O
 COST = {"ACSF1": 6, "OSULeaf": 5, "ArrowHead": 4, "GunPoint": 3, "BasicMotions": 2, "JapaneseVowels": 1}
 BASELINE = "minirocket"
 MARGIN = 0.05  # no set more than this below MiniRocket
+SMOKE_SETS = 2  # the cheapest sets a smoke run keeps
 
 
 def main() -> None:
@@ -40,11 +42,16 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=5)
     add_options(parser, model="series-lstm-fcn", seeds="seed", csv="series_defaults.csv")
     args = parser.parse_args()
+    smoke_banner()
     sets = [s.strip() for s in args.sets.split(",") if s.strip()]
     models = models_of(args)
+    if smoke():  # the smallest run (timing.smoke): the two cheapest sets asked for, 1 seed of 1 epoch, 2 processes
+        cheapest = sorted(sets, key=lambda name: COST.get(name, 0))[:SMOKE_SETS]
+        sets = [name for name in sets if name in cheapest]
+        args.seeds, args.workers = 1, min(args.workers, 2)
     seeds = range(1 if args.quick else args.seeds)
     jobs = [
-        Job(c, name, {"path": f"aeon:{name}"}, s, c == BASELINE, args.quick)
+        Job(c, name, {"path": f"aeon:{name}"}, s, c == BASELINE, args.quick, smoke())
         for name in sets
         for s in seeds
         for c in [*models, BASELINE]

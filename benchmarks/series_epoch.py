@@ -25,16 +25,28 @@ convolutions (forward and backward) and in the LSTM kernels (forward and backwar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import statistics
 import time
 from pathlib import Path
 from typing import Any
 
 import torch
-from timing import RESULTS_DIR, machine_line, print_table, quartiles, set_threads, write_csv
+from timing import (
+    RESULTS_DIR,
+    machine_line,
+    print_table,
+    quartiles,
+    results_path,
+    set_threads,
+    smoke,
+    smoke_banner,
+    write_csv,
+)
 from torch import Tensor, nn
 
 SETS = ("ACSF1", "OSULeaf", "GunPoint", "JapaneseVowels")
+SMOKE_STEPS = 16  # a smoke run's epoch: one batch of the first series, cut to their first steps
 
 
 class PlainLSTMFCN(nn.Module):
@@ -65,7 +77,15 @@ def prepared(name: str) -> Any:
     from lstmlab.runs.pipeline import prepare
     from lstmlab.runs.spec import RunSpec
 
-    return prepare(RunSpec(data=DataSpec(f"aeon:{name}"), train=TrainChoices(epochs=1)))
+    run = prepare(RunSpec(data=DataSpec(f"aeon:{name}"), train=TrainChoices(epochs=1)))
+    if smoke():
+        from lstmlab.data import SequenceData
+
+        n, train = run.config.batch_size, run.train
+        lengths = None if train.lengths is None else train.lengths[:n].clamp(max=SMOKE_STEPS)
+        small = SequenceData(train.x[:n, :SMOKE_STEPS], train.y[:n], lengths, train.padding_side)
+        run = dataclasses.replace(run, train=small)
+    return run
 
 
 def plain_epoch(model: PlainLSTMFCN, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor, batch: int) -> None:
@@ -157,6 +177,9 @@ def main() -> None:
     parser.add_argument("--csv", default=str(RESULTS_DIR / "series_epoch.csv"))
     parser.add_argument("--profile", action="store_true", help="then where one lstmlab epoch's time goes")
     args = parser.parse_args()
+    smoke_banner()
+    if smoke():  # one repeat of a one-batch epoch (`prepared`) on each set
+        args.repeats = 1
     set_threads(args.threads)
     torch.manual_seed(0)
     rows = [row for name in args.sets.split(",") if name for row in measure(name.strip(), args.repeats)]
@@ -179,7 +202,7 @@ def main() -> None:
         left=4,
     )
     write_csv(Path(args.csv), rows)
-    print(f"rows: {args.csv}")
+    print(f"rows: {results_path(Path(args.csv))}")
     if args.profile:
         for name in args.sets.split(","):
             if name.strip():

@@ -35,10 +35,12 @@ from typing import Any
 
 import numpy as np
 import torch
-from timing import RESULTS_DIR, machine_line, print_table, write_csv
+from timing import RESULTS_DIR, machine_line, print_table, results_path, smoke, smoke_banner, write_csv
 
 CONCURRENCY = (1, 8, 64)
 MODES = {"on": [], "off": ["--no-batching"]}
+WARM_UP = 50  # requests from 8 clients before each mode's first concurrency
+SMOKE_REQUESTS = 16  # requests per concurrency (and texts used) in a smoke run
 
 
 def _texts() -> list[str]:
@@ -57,6 +59,16 @@ def _start(run: Path, options: list[str]) -> tuple[subprocess.Popen[str], str]:
         process.kill()
         raise SystemExit(f"the server did not start: {line} {process.communicate()[1]}")
     return process, line.split(" on ")[1].split(" ")[0]
+
+
+def _stop(process: subprocess.Popen[str]) -> None:
+    """Stop the server, killing it where it does not stop within 30 s."""
+    process.terminate()
+    try:
+        process.communicate(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.communicate()
 
 
 def _health(url: str) -> dict[str, Any]:
@@ -115,7 +127,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1 repeat, 40 requests: checks that it runs")
     parser.add_argument("--csv", default=str(RESULTS_DIR / "serve_load.csv"))
     args = parser.parse_args()
+    smoke_banner()
     repeats, requests = (1, 40) if args.quick else (args.repeats, args.requests)
+    warm_up, texts_used = WARM_UP, None
+    if smoke():  # the smallest run (timing.smoke): 1 repeat, SMOKE_REQUESTS requests per concurrency of as many texts
+        repeats, requests, warm_up, texts_used = 1, SMOKE_REQUESTS, 8, SMOKE_REQUESTS
     torch.set_num_threads(1)
     print(machine_line(torch.device("cpu")) + "; server and clients on this machine")
     scratch = tempfile.TemporaryDirectory()
@@ -125,7 +141,7 @@ def main() -> None:
         subprocess.run(train, check=True, stdout=subprocess.DEVNULL)
     from lstmlab.serve import Predictor
 
-    texts = _texts()
+    texts = _texts()[:texts_used]
     reference = Predictor(run)
     expected = {i: reference.run([reference.encode([t])])[0]["probabilities"][0] for i, t in enumerate(texts)}
     results: list[dict[str, Any]] = []
@@ -134,7 +150,7 @@ def main() -> None:
         for mode in list(MODES)[repeat % 2 :] + list(MODES)[: repeat % 2]:
             process, url = _start(run, MODES[mode])
             try:
-                asyncio.run(_load(url, texts, 8, 50, 10))  # warm-up
+                asyncio.run(_load(url, texts, 8, warm_up, 10))  # warm-up
                 for concurrency in CONCURRENCY:
                     before = _health(url)
                     cell = asyncio.run(_load(url, texts, concurrency, requests, args.seconds))
@@ -145,8 +161,7 @@ def main() -> None:
                         worst = max(worst, float(np.abs(np.array(probabilities) - expected[index]).max()))
                     results.append({"mode": mode, "concurrency": concurrency, "repeat": repeat, **cell})
             finally:
-                process.terminate()
-                process.communicate(timeout=30)
+                _stop(process)
     lines, rows = [], []
     for mode in MODES:
         for concurrency in CONCURRENCY:
@@ -183,7 +198,7 @@ def main() -> None:
     print(f"largest |served - lstmlab| over every answer: {worst:.1e} ({'equal' if worst < 1e-5 else 'DIFFERENT'})")
     if not args.quick:
         write_csv(Path(args.csv), rows, repeats=repeats, requests=requests, seconds=args.seconds, max_difference=worst)
-        print(f"rows: {args.csv}")
+        print(f"rows: {results_path(Path(args.csv))}")
     scratch.cleanup()
 
 

@@ -42,7 +42,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from timing import RESULTS_DIR, machine_line, print_table, write_csv
+from timing import RESULTS_DIR, machine_line, print_table, results_path, smoke, smoke_banner, smoke_dir, write_csv
 
 from lstmlab import build_model
 from lstmlab.data import SequenceData
@@ -54,10 +54,11 @@ from lstmlab.data.text import TextEncoder
 from lstmlab.training import TrainConfig, Trainer
 
 WORDS, MEDIAN_WORDS, CUES = 100_000, 100, 20
+CHUNK = 20_000  # texts generated at a time
 
 
-def generate(path: Path, gigabytes: float, seed: int = 0) -> None:
-    """The corpus, written in chunks of 20,000 texts."""
+def generate(path: Path, gigabytes: float, seed: int = 0, chunk: int = CHUNK) -> None:
+    """The corpus, written in chunks of `chunk` texts."""
     rng = np.random.default_rng(seed)
     vocabulary = np.array([f"w{i}" for i in range(WORDS)], dtype=object)
     good = np.array([f"good{i}" for i in range(CUES)], dtype=object)
@@ -67,7 +68,7 @@ def generate(path: Path, gigabytes: float, seed: int = 0) -> None:
     written = 0
     with partial.open("w", encoding="utf-8") as handle:
         while written < target:
-            count = 20_000
+            count = chunk
             lengths = np.clip(np.rint(rng.lognormal(math.log(MEDIAN_WORDS), 0.8, count)), 5, 1000).astype(int)
             ids = (rng.zipf(1.2, int(lengths.sum())) - 1) % WORDS
             words = vocabulary[ids]
@@ -226,12 +227,19 @@ def main(argv: list[str] | None = None) -> int:
     if args.quick:
         args.gigabytes, args.repeats, args.train_shards, args.memory_megabytes = 0.05, 1, 1, 10
     corpus = args.corpus or Path(f"/tmp/lstmlab-corpus-{args.gigabytes:g}GB.jsonl")
+    chunk = CHUNK
+    if smoke():  # the smallest run (timing.smoke), in each phase's process too: a corpus of its own of 300 texts
+        # (0.2 MB) under smoke_dir(), never a real run's; one shard, one repeat, the in-memory part 1 MB (all of it)
+        args.gigabytes, args.repeats, args.train_shards, args.memory_megabytes, chunk = 0.0001, 1, 1, 1, 300
+        corpus = smoke_dir() / "lstmlab-corpus-smoke.jsonl"
+        corpus.parent.mkdir(parents=True, exist_ok=True)
     if args.phase is not None:
         print(json.dumps(PHASES[args.phase](args, corpus)))
         return 0
+    smoke_banner()
     if not corpus.exists():
         start = time.perf_counter()
-        generate(corpus, args.gigabytes)
+        generate(corpus, args.gigabytes, chunk=chunk)
         print(f"generated {corpus} ({corpus.stat().st_size / 2**30:.2f} GiB) in {time.perf_counter() - start:.0f} s")
     print(machine_line(torch.device("cpu")))
     print(
@@ -255,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
     lines = [[row["phase"], json.dumps({k: v for k, v in row.items() if k != "phase"})] for row in rows]
     print_table(["phase", "figures"], lines)
     write_csv(args.csv, [{"phase": r["phase"], "figures": json.dumps(r)} for r in rows])
-    print(f"rows: {args.csv}")
+    print(f"rows: {results_path(args.csv)}")
     return 0
 
 

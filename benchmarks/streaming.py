@@ -48,11 +48,23 @@ from pathlib import Path  # noqa: E402
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from timing import RESULTS_DIR, Blocks, machine_line, measure_blocks, print_table, set_threads, write_csv  # noqa: E402
+from timing import (  # noqa: E402
+    RESULTS_DIR,
+    Blocks,
+    machine_line,
+    measure_blocks,
+    print_table,
+    results_path,
+    set_threads,
+    smoke,
+    smoke_banner,
+    write_csv,
+)
 
 from lstmlab.models import Streamer, build_model, streaming  # noqa: E402
 
 STREAMS = 10_000
+SMOKE_STREAMS = 100  # streams stepped together in a smoke run
 
 
 def _keras_step(model: torch.nn.Module, backend: str) -> tuple[object, str] | None:
@@ -87,7 +99,11 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="3 repeats of 20 ms: checks that it runs")
     parser.add_argument("--csv", default=str(RESULTS_DIR / "streaming.csv"))
     args = parser.parse_args()
+    smoke_banner()
     repeats, target = (3, 0.02) if args.quick else (args.repeats, args.target_ms / 1000)
+    streams = STREAMS
+    if smoke():  # the smallest run (timing.smoke): one block of about 2 ms per candidate, SMOKE_STREAMS streams
+        repeats, target, streams = 1, 0.002, SMOKE_STREAMS
     set_threads(args.threads)
     print(machine_line(torch.device("cpu")) + f"; NumPy {np.__version__}")
     torch.manual_seed(0)
@@ -145,11 +161,11 @@ def main() -> None:
         us = columns["median_ms"] * 1000  # type: ignore[operator]
         lines.append(["one stream", name, f"{us:.1f} us/step", f"{columns['ratio']:.2f}"])
 
-    ids = [f"sensor-{i}" for i in range(STREAMS)]
-    many = np.random.default_rng(1).random(STREAMS).astype(np.float32)
-    crowd = Streamer(model, capacity=STREAMS)
+    ids = [f"sensor-{i}" for i in range(streams)]
+    many = np.random.default_rng(1).random(streams).astype(np.float32)
+    crowd = Streamer(model, capacity=streams)
     crowd.step(ids, many)  # slots taken once, as in a running service
-    batch_x = torch.from_numpy(many).reshape(STREAMS, 1, 1)
+    batch_x = torch.from_numpy(many).reshape(streams, 1, 1)
     batch_state: list[object] = [None]
 
     def torch_batch() -> object:
@@ -162,9 +178,9 @@ def main() -> None:
     measure_blocks(crowd_blocks, repeats, target, lambda: None)
     for (name, _), b in zip(crowd_candidates, crowd_blocks, strict=True):
         columns = b.columns(crowd_blocks[0])
-        rate = STREAMS / (columns["median_ms"] / 1000)  # type: ignore[operator]
-        rows.append({"case": f"{STREAMS} streams", "candidate": name, "stream_steps_per_s": rate, **columns})
-        lines.append([f"{STREAMS} streams", name, f"{rate:,.0f} stream-steps/s", f"{columns['ratio']:.2f}"])
+        rate = streams / (columns["median_ms"] / 1000)  # type: ignore[operator]
+        rows.append({"case": f"{streams} streams", "candidate": name, "stream_steps_per_s": rate, **columns})
+        lines.append([f"{streams} streams", name, f"{rate:,.0f} stream-steps/s", f"{columns['ratio']:.2f}"])
     print_table(["case", "candidate", "median", "time / anchor"], lines, left=2, groups=True)
     per_step = {r["candidate"]: r["median_ms"] for r in rows if r["case"] == "one stream"}
     speedup = per_step["nn.LSTM + nn.Linear per step"] / per_step["lstmlab Streamer.step"]
@@ -172,10 +188,10 @@ def main() -> None:
     print(
         f"one stream: Streamer {speedup:.1f}x faster than nn.LSTM per step (target 10x: {'met' if speedup >= 10 else 'NOT met'})"
     )
-    print(f"{STREAMS} streams: {rate:,.0f} stream-steps/s (target 2,000,000: {'met' if rate >= 2e6 else 'NOT met'})")
+    print(f"{streams} streams: {rate:,.0f} stream-steps/s (target 2,000,000: {'met' if rate >= 2e6 else 'NOT met'})")
     if not args.quick:
         write_csv(Path(args.csv), rows, threads=args.threads)
-        print(f"rows: {args.csv}")
+        print(f"rows: {results_path(Path(args.csv))}")
 
 
 if __name__ == "__main__":

@@ -25,8 +25,11 @@ on how many sets the default is ahead. Rows: `benchmarks/results/text_defaults.c
 from __future__ import annotations
 
 import argparse
+import json
+from itertools import zip_longest
 from pathlib import Path
 
+from timing import smoke, smoke_banner, smoke_dir
 from versus_baseline import Job, Table, add_options, models_of, run_all
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
@@ -39,6 +42,22 @@ SETS = {  # name: (--data, held-out fraction)
 COST = {"sentence-polarity": 2}  # the long runs first
 BASELINE = "tfidf-logreg"
 LARGE_SPLITS = 5  # splits of sentence polarity at most (a run there takes minutes)
+SMOKE_TEXTS = 200  # texts of each set a smoke run keeps
+
+
+def smoke_slice(name: str, path: str) -> str:
+    """A smoke run's set: the first `SMOKE_TEXTS` texts of `path`, the classes in turn, as JSON Lines under
+    `smoke_dir()`."""
+    from lstmlab.data import load_texts
+
+    by_class: dict[str, list[dict[str, str]]] = {}
+    for example in load_texts(Path(path)):
+        by_class.setdefault(example.label, []).append({"text": example.text, "label": example.label})
+    taken = [row for rows in zip_longest(*by_class.values()) for row in rows if row is not None][:SMOKE_TEXTS]
+    out = smoke_dir() / f"{name}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("".join(json.dumps(row) + "\n" for row in taken), encoding="utf-8")
+    return str(out)
 
 
 def main() -> None:
@@ -48,6 +67,7 @@ def main() -> None:
     parser.add_argument("--first-seed", type=int, default=40)
     add_options(parser, model="text-bilstm-pool", seeds="split", csv="text_defaults.csv")
     args = parser.parse_args()
+    smoke_banner()
     names = [s.strip() for s in args.sets.split(",") if s.strip()]
     unknown = [n for n in names if n not in SETS]
     if unknown:
@@ -58,14 +78,23 @@ def main() -> None:
             print(f"skip {name}: {SETS[name][0]} not found (development data, see ../shared/datasets/README.md)")
             continue
         sets.append(name)
+    if not sets:  # each said why
+        return
     models = models_of(args)
+    paths = {name: SETS[name][0] for name in sets}
+    if smoke():  # the smallest run (timing.smoke): the development set (where present) and the first UCI set asked
+        # for, each cut to SMOKE_TEXTS texts; 1 split of 1 epoch, 2 processes
+        uci = [n for n in sets if SETS[n][0].startswith("uci:")]
+        sets = [n for n in sets if n not in uci or n == uci[0]]
+        paths = {name: smoke_slice(name, paths[name]) for name in sets}
+        args.seeds, args.workers = 1, min(args.workers, 2)
     jobs = []
     for name in sets:
-        path, fraction = SETS[name]
+        path, fraction = paths[name], SETS[name][1]
         count = 1 if args.quick else min(args.seeds, LARGE_SPLITS) if name in COST else args.seeds
         for s in range(args.first_seed, args.first_seed + count):
             data = {"path": path, "test_fraction": fraction, "split_seed": s}
-            jobs += [Job(c, name, data, s, c == BASELINE, args.quick) for c in [*models, BASELINE]]
+            jobs += [Job(c, name, data, s, c == BASELINE, args.quick, smoke()) for c in [*models, BASELINE]]
     jobs.sort(key=lambda j: -COST.get(j.name, 0))
     table = Table(
         models,

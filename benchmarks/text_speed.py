@@ -72,6 +72,8 @@ from timing import (
     round_robin,
     save_timings,
     set_threads,
+    smoke,
+    smoke_banner,
     timed,
 )
 from torch import Tensor, nn
@@ -474,6 +476,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         args.keras_epochs = args.repeats
     if args.repeats < 1 or args.examples < 1 or args.keras_epochs < 0 or (args.threads or 1) < 1:
         parser.error("--repeats, --examples and --threads must be at least 1, --keras-epochs at least 0")
+    if smoke():  # the smallest run (timing.smoke): one repeat of one batch, one Keras epoch at most
+        args.repeats, args.examples, args.keras_epochs = 1, BATCH, min(args.keras_epochs, 1)
     return args
 
 
@@ -482,6 +486,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.keras_worker:
         keras_worker(args.examples, args.threads)
         return 0
+    smoke_banner()  # not in the Keras worker, whose stdout is the pipe
     if cuda_missing(args.device):
         return 0
     set_threads(args.threads)

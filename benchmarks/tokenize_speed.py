@@ -48,7 +48,17 @@ from typing import Any
 
 import numpy as np
 import torch
-from timing import RESULTS_DIR, machine_line, print_table, quartiles, round_robin, write_csv
+from timing import (
+    RESULTS_DIR,
+    machine_line,
+    print_table,
+    quartiles,
+    results_path,
+    round_robin,
+    smoke,
+    smoke_banner,
+    write_csv,
+)
 
 from lstmlab import build_model
 from lstmlab.data.spec import TextSettings
@@ -95,12 +105,14 @@ def generated(megabytes: float, seed: int = 0) -> list[str]:
     return texts
 
 
-def polarity_files() -> dict[str, list[str]] | None:
-    """Sentence polarity's texts by file (`rt-polarity.neg`, `rt-polarity.pos`), or None where absent."""
+def polarity_files(first: int | None = None) -> dict[str, list[str]] | None:
+    """Sentence polarity's texts by file (`rt-polarity.neg`, `rt-polarity.pos`; the `first` of each where given), or
+    None where absent."""
     if not SHARED.is_dir():
         print(f"skip sentence polarity: {SHARED} not found (development data)")
         return None
-    return {path.name: path.read_text(encoding="latin-1").splitlines() for path in sorted(SHARED.glob("rt-polarity.*"))}
+    paths = sorted(SHARED.glob("rt-polarity.*"))
+    return {path.name: path.read_text(encoding="latin-1").splitlines()[:first] for path in paths}
 
 
 def one_pass(function: Callable[[], object]) -> tuple[float, float]:
@@ -306,6 +318,10 @@ def main() -> None:
     parser.add_argument("--train-texts", type=int, default=2000, help="sentence polarity texts trained for scale")
     parser.add_argument("--csv", default=str(RESULTS_DIR / "tokenize_speed.csv"))
     args = parser.parse_args()
+    polarity_texts = None  # of each sentence polarity file: all
+    if smoke():  # the smallest run (timing.smoke): 50 kB generated, 500 texts of each file, one pass, 64 trained
+        args.megabytes, args.repeats, args.train_texts, polarity_texts = 0.05, 1, 64, 500
+    smoke_banner()
     torch.set_num_threads(1)
     print(machine_line(torch.device("cpu")))
     if TOKENIZERS_MISSING:
@@ -315,7 +331,7 @@ def main() -> None:
 
         print(f"tokenizers {tokenizers.__version__}")
         check_edge_texts()
-    files = polarity_files()
+    files = polarity_files(polarity_texts)
     sets = {f"generated {args.megabytes:g} MB": generated(args.megabytes)}
     if files is not None:
         sets = {"sentence polarity": [t for lines in files.values() for t in lines]} | sets
@@ -326,7 +342,7 @@ def main() -> None:
     header = ["set", "candidate", "threads", "speed", "median time", "quartiles", "CPU time", "time / first row"]
     print_table(header, lines, left=2, groups=True)
     write_csv(Path(args.csv), rows, repeats=args.repeats)
-    print(f"rows: {args.csv}")
+    print(f"rows: {results_path(Path(args.csv))}")
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from timing import RESULTS_DIR, machine_line, set_threads, write_csv
+from timing import RESULTS_DIR, machine_line, results_path, set_threads, write_csv
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,7 @@ class Job:
     seed: int  # weights and training order (and the split where data has no test set of its own)
     baseline: bool
     quick: bool = False  # 2 epochs: a smoke run
+    smoke: bool = False  # 1 epoch: a smoke run (timing.smoke)
 
 
 def run(job: Job) -> dict[str, Any]:
@@ -43,7 +44,7 @@ def run(job: Job) -> dict[str, Any]:
         result = train_baseline(job.candidate, data, data.kind, job.seed)
         epochs, members = "", ""
     else:
-        train = TrainChoices(epochs=2) if job.quick else TrainChoices()
+        train = TrainChoices(epochs=1 if job.smoke else 2 if job.quick else None)
         _, preset, options = parse_model(job.candidate)
         spec = RunSpec(preset=preset, model_options=options, data=data, seed=job.seed, train=train)
         result = train_model(spec)
@@ -161,4 +162,4 @@ def run_all(jobs: Sequence[Job], table: Table, *, workers: int, quick: bool, csv
     print(table.splits)
     print("\n".join(report(rows, table.models, table.sets, table.baseline, table.margin)))
     write_csv(Path(csv), rows, digits=None)
-    print(f"rows: {csv}")
+    print(f"rows: {results_path(Path(csv))}")
