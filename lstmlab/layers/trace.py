@@ -46,7 +46,8 @@ _RECORDS: ContextVar[list[DirectionTrace] | None] = ContextVar("lstmlab_lstm_rec
 
 def gate_activations(gates: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
     """The input, forget and output gates and the candidate from their pre-activations `(..., 4H)`, blocks
-    i | f | g | o: sigmoid, sigmoid, tanh, sigmoid. `lstm_step` and the trace share this one definition."""
+    i | f | g | o: sigmoid, sigmoid, tanh, sigmoid (`lstm_step`'s; the trace computes the same values in one
+    sigmoid, `_fast_activations`)."""
     i, f, g, o = gates.chunk(4, dim=-1)
     return torch.sigmoid(i), torch.sigmoid(f), torch.tanh(g), torch.sigmoid(o)
 
@@ -213,14 +214,15 @@ def linear_scan(a: Tensor, b: Tensor, start: Tensor, *, reverse: bool = False) -
     return c.flip(1) if reverse else c
 
 
-# Up to this many elements linear_scan doubles (fewer calls); above it, it chunks (less work): measured on the
-# 2-core development CPU for (1, 380, 32) and (64, 380, 32), benchmarks/inspect_speed.py.
+# Up to this many elements linear_scan doubles (fewer calls); above it, it chunks (less work). Not yet measured by
+# a script in benchmarks/: a first guess between one 380-step text (12 k elements) and 64 of them (780 k).
 DOUBLING_MAX = 1 << 16
 
 
 def _scan_doubling(a: Tensor, b: Tensor) -> Tensor:
-    """`c_t = a_t c_(t-1) + b_t` from zero: after the step of span d, each t holds the sum over its last 2d steps."""
-    a, c = a.clone(), b.clone()
+    """`c_t = a_t c_(t-1) + b_t` from zero: after the step of span d, each t holds the sum over its last 2d steps.
+    Overwrites `b` (`linear_scan` passes its own copy)."""
+    a, c = a.clone(), b
     span, steps = 1, a.shape[1]
     while span < steps:
         c[:, span:] = torch.addcmul(c[:, span:], a[:, span:], c[:, :-span])  # computed whole before it is written
