@@ -1,7 +1,7 @@
 """lstmlab: LSTM and Bi-LSTM sequence classification on PyTorch, exact on padded batches and fast.
 
 The names below are lstmlab's public API: the layers, models and presets, training, runs saved on disk and used
-again, streaming, serving and ONNX export. Each is imported on first use, so `import lstmlab` costs nothing until
+again, streaming, serving and ONNX export, and a look inside the cell (`inspect`). Each is imported on first use, so `import lstmlab` costs nothing until
 a name is read (`lstmlab --version` never imports PyTorch).
 """
 
@@ -13,6 +13,7 @@ __version__ = "0.1.0"
 
 if TYPE_CHECKING:
     from .data import DataSpec, SequenceData, TextSettings
+    from .explain import inspect
     from .export import export_onnx
     from .layers import (
         LSTM,
@@ -79,6 +80,7 @@ __all__ = [
     "evaluate",
     "export_onnx",
     "fit",
+    "inspect",
     "load_run",
     "predict",
     "resume_run",

@@ -13,7 +13,6 @@ import http.server
 import importlib
 import os
 import re
-import shutil
 import subprocess
 import sys
 import textwrap
@@ -22,6 +21,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from browser import console_errors, open_page
 
 import lstmlab
 import lstmlab.layers
@@ -192,62 +192,23 @@ def served(site: Path) -> Iterator[str]:
     server.server_close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    binary = shutil.which("chromium") or shutil.which("chromium-browser")
-    driver_path = shutil.which("chromedriver")
-    assert binary and driver_path, (
-        "the browser test needs Debian's chromium and chromium-driver (.ci/run installs them)"
-    )
-    options = webdriver.ChromeOptions()
-    options.binary_location = binary
-    for flag in [
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--window-size=1280,900",
-    ]:
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(driver_path), options=options)
-    try:
-        yield driver
-    finally:
-        driver.quit()
-
-
-def _open(browser: object, url: str) -> None:
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    browser.get(url)  # type: ignore[attr-defined]
-    WebDriverWait(browser, 20).until(lambda b: b.execute_script("return document.readyState") == "complete")
-
-
-def _console_errors(browser: object) -> list[str]:
-    return [e["message"] for e in browser.get_log("browser") if e["level"] == "SEVERE"]  # type: ignore[attr-defined]
-
-
 def test_the_home_page_opens_with_its_title_and_navigation(browser: object, served: str) -> None:
     from selenium.webdriver.common.by import By
 
-    _open(browser, f"{served}/")
+    open_page(browser, f"{served}/")
     assert browser.title.startswith("lstmlab")  # type: ignore[attr-defined]
     navigation = browser.find_element(By.CSS_SELECTOR, "nav.md-nav--primary").get_attribute("textContent")  # type: ignore[attr-defined]
     for section in ["Tutorials", "How-to guides", "Reference", "Benchmarks"]:
         assert section in navigation
     footer = browser.find_element(By.CSS_SELECTOR, ".md-copyright").text  # type: ignore[attr-defined]
     assert f"lstmlab {lstmlab.__version__}" in footer
-    assert _console_errors(browser) == []
+    assert console_errors(browser) == []
 
 
 def test_a_tutorial_opens_with_its_figures_drawn_by_the_build(browser: object, served: str) -> None:
     from selenium.webdriver.common.by import By
 
-    _open(browser, f"{served}/tutorials/cumulative-sum/")
+    open_page(browser, f"{served}/tutorials/cumulative-sum/")
     assert "cumulative-sum" in browser.title.lower()  # type: ignore[attr-defined]
     heading = browser.find_element(By.CSS_SELECTOR, "article h1").text  # type: ignore[attr-defined]
     assert heading.startswith("The cumulative-sum Bi-LSTM")
@@ -257,4 +218,4 @@ def test_a_tutorial_opens_with_its_figures_drawn_by_the_build(browser: object, s
         assert figure.get_attribute("src").startswith("data:image/png;base64,")
         assert browser.execute_script("return arguments[0].complete && arguments[0].naturalWidth", figure) > 100  # type: ignore[attr-defined]
     assert "Expected:" in browser.find_element(By.CSS_SELECTOR, "article").text  # type: ignore[attr-defined]
-    assert _console_errors(browser) == []
+    assert console_errors(browser) == []

@@ -100,6 +100,11 @@ class Sequential(nn.Module):
         """Keras's names of the layers, counted over every summary row (a Parallel's layers included)."""
         return [name for name, _, _ in self._rows() if not name.startswith(" ")]
 
+    def named_layers(self) -> list[tuple[str, Layer]]:
+        """(Keras name, layer) of every summary row, in order: each layer, and after a `Parallel` the layers of its
+        branches, by the names `summary()` shows."""
+        return [(name.rpartition(": ")[2], layer) for name, layer, _ in self._rows()]
+
     @property
     def output_shape(self) -> Shape:
         return self.output_shapes[-1]
@@ -179,6 +184,17 @@ class Sequential(nn.Module):
         if isinstance(first, Embedding):
             x, layers = first.lookup(x), layers[1:]
         return apply_layers(layers, x, lengths)
+
+    def run_embedded(self, vectors: Tensor, lengths: Lengths | None) -> Tensor:
+        """`run_checked` from a first Embedding's output: the layers after it on `vectors` (B, T, E), e.g. scaled
+        embeddings for Integrated Gradients. The lengths are the checked ones of the ids they came from."""
+        layers = list(self._layers())
+        if not isinstance(layers[0], Embedding):
+            raise ValueError(
+                f'Model "{self.name}" expected an Embedding as its first layer to run from its vectors. Received: '
+                f"{type(layers[0]).__name__}"
+            )
+        return apply_layers(layers[1:], vectors, lengths)
 
     def reset_states(self) -> None:
         """Forget the state every stateful layer carries."""

@@ -1,0 +1,26 @@
+"""Looking inside a model: every LSTM value at every step of its inputs, attributions of its predictions, statistics
+of its cells over a data set, and `lstmlab inspect RUN`'s figures, numbers and page.
+"""
+
+from typing import TYPE_CHECKING
+
+from ..lazy import exports
+
+if TYPE_CHECKING:
+    from .attributions import Attributed, gauss_legendre, integrated_gradients, occlusion
+    from .inspection import METHODS, DirectionValues, Inspection, ModelScore, SequenceInspection, inspect
+else:
+    __getattr__, __dir__ = exports(__name__, __file__)
+
+__all__ = [
+    "METHODS",
+    "Attributed",
+    "DirectionValues",
+    "Inspection",
+    "ModelScore",
+    "SequenceInspection",
+    "gauss_legendre",
+    "inspect",
+    "integrated_gradients",
+    "occlusion",
+]
