@@ -1,8 +1,8 @@
 """lstmlab: LSTM and Bi-LSTM sequence classification on PyTorch, exact on padded batches and fast.
 
 The names below are lstmlab's public API: the layers, models and presets, training, runs saved on disk and used
-again, streaming, serving and ONNX export, and a look inside the cell (`inspect`). Each is imported on first use, so `import lstmlab` costs nothing until
-a name is read (`lstmlab --version` never imports PyTorch).
+again, streaming, serving, ONNX export, and a look inside the cell (`inspect`). Each is imported on first use, so
+`import lstmlab` costs nothing until a name is read (`lstmlab --version` never imports PyTorch).
 """
 
 from typing import TYPE_CHECKING

@@ -26,12 +26,13 @@ if TYPE_CHECKING:
     from .series import SeriesScaler, check_series, load_series
     from .spec import SERIES_FORMATS, STREAM_FORMATS, DataSpec, StreamSettings, TextSettings, is_aeon
     from .stream import CorpusScan, describe_scan
-    from .text import TextEncoder, tokenize
+    from .text import OOV, TextEncoder, tokenize
     from .tokens import TokenConfig, make_tokens
 else:
     __getattr__, __dir__ = exports(__name__, __file__)
 
 __all__ = [
+    "OOV",
     "SERIES_FORMATS",
     "STREAM_FORMATS",
     "TEXT_FORMATS",

@@ -8,7 +8,9 @@ from ..lazy import exports
 
 if TYPE_CHECKING:
     from .attributions import Attributed, gauss_legendre, integrated_gradients, occlusion
+    from .figures import attributions_figure, gates_figure, gradient_figure, saturation_figure, write_figures
     from .inspection import METHODS, DirectionValues, Inspection, ModelScore, SequenceInspection, inspect
+    from .page import page_html, write_page
 else:
     __getattr__, __dir__ = exports(__name__, __file__)
 
@@ -19,8 +21,15 @@ __all__ = [
     "Inspection",
     "ModelScore",
     "SequenceInspection",
+    "attributions_figure",
+    "gates_figure",
     "gauss_legendre",
+    "gradient_figure",
     "inspect",
     "integrated_gradients",
     "occlusion",
+    "page_html",
+    "saturation_figure",
+    "write_figures",
+    "write_page",
 ]
