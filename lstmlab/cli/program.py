@@ -10,6 +10,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from .compare import add_compare, add_report
+from .explain import add_inspect
 from .interchange import add_interchange
 from .options import HelpFormatter, Parser
 from .train import add_evaluate, add_predict, add_preset_commands, add_train
@@ -30,6 +31,7 @@ def make_parser() -> argparse.ArgumentParser:
     add_report(sub)
     add_evaluate(sub)
     add_predict(sub)
+    add_inspect(sub)
     add_interchange(sub)
     return parser
 

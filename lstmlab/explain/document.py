@@ -30,7 +30,8 @@ from typing import Any
 import numpy as np
 
 from ..layers import GATES
-from .inspection import METHODS, Inspection, SequenceInspection
+from .inspection import Inspection, SequenceInspection
+from .settings import METHODS
 
 __all__ = ["FORMAT", "VERSION", "document", "sequence_document"]
 

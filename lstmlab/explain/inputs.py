@@ -15,7 +15,16 @@ from ..data import OOV, SequenceData, TextEncoder, is_aeon, lines, load_series, 
 from ..runs import SavedRun
 from ..runs.sequence_files import is_arrays, sequences_file
 
-__all__ = ["PAD_TOKEN", "RunInputs", "file_inputs", "sample_inputs", "series_inputs", "text_inputs"]
+__all__ = [
+    "PAD_TOKEN",
+    "RunInputs",
+    "file_inputs",
+    "sample_inputs",
+    "sequence_inputs",
+    "series_inputs",
+    "text_inputs",
+    "value_labels",
+]
 
 PAD_TOKEN = "<pad>"  # the label of a padded step that a model reads (texts padded before, without lengths)
 
@@ -76,7 +85,7 @@ def series_inputs(run: SavedRun, path: str, index: int | None = None) -> RunInpu
         values = [values[index]]
     data = encoder.unlabelled(values, series.source)
     steps = data.x.shape[1]
-    tokens = [_value_labels(v) + [PAD_TOKEN] * (steps - len(v)) for v in values]
+    tokens = [value_labels(v) + [PAD_TOKEN] * (steps - len(v)) for v in values]
     where = path if index is None else f"{path}, series {index}"
     return RunInputs(data, tokens, None, "series", where)
 
@@ -85,7 +94,7 @@ def sample_inputs(run: SavedRun, seed: int, count: int = 1) -> RunInputs:
     """`count` fresh examples of a task run's task, drawn by `seed` (their targets are known)."""
     task, config = run.task
     data = task.sample(config, count, torch.Generator().manual_seed(seed))
-    return _sequences(data, task.inputs == "tokens", f"{count} example(s) of {task.name}, seed {seed}")
+    return sequence_inputs(data, task.inputs == "tokens", f"{count} example(s) of {task.name}, seed {seed}")
 
 
 def file_inputs(run: SavedRun, path: Path) -> RunInputs:
@@ -101,7 +110,7 @@ def file_inputs(run: SavedRun, path: Path) -> RunInputs:
     if run.kind == "series":
         return series_inputs(run, str(path))
     reads = run.reads
-    return _sequences(sequences_file(path, run.model, reads), reads.tokens, str(path))
+    return sequence_inputs(sequences_file(path, run.model, reads), reads.tokens, str(path))
 
 
 def _text_encoder(run: SavedRun) -> TextEncoder:
@@ -111,18 +120,18 @@ def _text_encoder(run: SavedRun) -> TextEncoder:
     return encoder
 
 
-def _value_labels(values: np.ndarray) -> list[str]:
+def value_labels(values: np.ndarray) -> list[str]:
     """(T, D) values as a label a step: "0.42", or "0.42, 1.3" for several channels."""
     return [", ".join(f"{float(v):.4g}" for v in step) for step in np.asarray(values).reshape(len(values), -1)]
 
 
-def _sequences(data: SequenceData, tokens: bool, source: str) -> RunInputs:
+def sequence_inputs(data: SequenceData, tokens: bool, source: str) -> RunInputs:
     """Sequences of ids or values, each step labelled by its id or values."""
     x = data.x
     if tokens:
         labels = [[str(int(i)) for i in row] for row in x.tolist()]
     else:
-        labels = [_value_labels(row.numpy()) for row in x.reshape(x.shape[0], x.shape[1], -1)]
+        labels = [value_labels(row.numpy()) for row in x.reshape(x.shape[0], x.shape[1], -1)]
     if data.lengths is not None:  # right-padded rows: the steps past each length are padding
         for row, length in enumerate(data.lengths.tolist()):
             labels[row][length:] = [PAD_TOKEN] * (x.shape[1] - length)

@@ -28,9 +28,9 @@ from ..layers import (
 )
 from ..models import Ensemble, Sequential, combine_logits, first_member
 from .attributions import Attributed, integrated_gradients, occlusion
+from .settings import METHODS, STEPS
 
 __all__ = [
-    "METHODS",
     "DirectionValues",
     "Inspection",
     "ModelScore",
@@ -38,9 +38,6 @@ __all__ = [
     "direction_names",
     "inspect",
 ]
-
-# The attribution methods, by the names results and files use.
-METHODS = ("integrated_gradients", "occlusion")
 
 
 @dataclass(frozen=True)
@@ -214,7 +211,7 @@ def inspect(
     target: int | None = None,
     step: int | None = None,
     methods: Sequence[str] = METHODS,
-    steps: int = 50,
+    steps: int = STEPS,
 ) -> Inspection:
     """Every LSTM value at every step of each input sequence, the model's prediction, and how much each position
     moved it.
