@@ -8,26 +8,37 @@ Endpoints:
 - `POST /predict`: `{"texts": [...]}` (text runs), `{"series": [...]}` (series runs: each a list of steps, a step a
   number or a list of channel values), `{"sequences": [...]}` (task runs and imported models: steps of values, or
   token ids). Answers `{"classes": [...], "labels": [...], "probabilities": [[...], ...]}`, in the order given.
+- `POST /explain`: the same inputs, and `"methods"` (of `lstmlab.explain.METHODS`; default all), `"steps"` (Integrated
+  Gradients' steps, 1..200; default 50), `"trace"` (default false: with true, every LSTM value at every step).
+  Answers `lstmlab inspect`'s JSON document (`lstmlab.explain.document`); each request runs alone, in its turn.
+- `GET /`: a page to type a text (or paste a series) and see its prediction and each step's attribution.
 - `POST /stream`: `{"streams": ["id", ...], "values": [...]}`, one step of each named stream (models that read
   forwards); `POST /stream/end`: `{"streams": [...]}` frees them.
 - `GET /health`, `GET /model`, `GET /docs` (OpenAPI).
 
-Errors: 4xx with `{"error": "one line"}` (413 for a body over the limit, 422 for a body that is not what the run
-reads, 409 for a model that cannot stream); 503 at once when the queue is full.
+Errors: 4xx with `{"error": "one line"}` (413 for a body over the limit or too many inputs, 422 for a body that is
+not what the run reads, 409 for a model that cannot stream); 503 at once when the queue is full.
 """
 
 import json
 from collections.abc import Sequence
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from ..explain import METHODS, STEPS
 from .batcher import Batcher, QueueFull
 from .predictor import Encoded, Predictor
 from .settings import ServeSettings
 
-__all__ = ["make_app", "serve"]
+__all__ = ["MAX_STEPS", "PAGE_POLICY", "make_app", "serve"]
+
+MAX_STEPS = 200  # Integrated Gradients' steps in one explain request at most: each is a forward and a backward pass
+
+# What the page may load: nothing but its own inline style and script, and requests to this server.
+PAGE_POLICY = "default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
 
 
 def _require() -> tuple[Any, Any]:
@@ -95,8 +106,8 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
     fastapi, _ = _require()
     from fastapi import Request
     from fastapi.exceptions import RequestValidationError
-    from fastapi.responses import JSONResponse
-    from pydantic import BaseModel, ConfigDict
+    from fastapi.responses import HTMLResponse, JSONResponse
+    from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
     torch.set_num_threads(settings.threads)
     predictor = Predictor(run, settings.device)
@@ -113,6 +124,36 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
         texts: list[Any] | None = None
         series: list[Any] | None = None
         sequences: list[Any] | None = None
+
+    class Explain(Inputs):
+        trace: StrictBool = Field(False, description="add every LSTM value at every step read ('layers')")
+        methods: list[str] = Field(list(METHODS), description=f"attribution methods, of {list(METHODS)}")
+        steps: StrictInt = Field(STEPS, ge=1, le=MAX_STEPS, description="Integrated Gradients' integration steps")
+
+    class Failure(BaseModel):
+        error: str = Field(description="what was expected and what was received, in one line")
+
+    class Explained(BaseModel):
+        """An inspection document (lstmlab.explain.document): per sequence its tokens, prediction, probabilities,
+        attributions and, with trace, "layers"."""
+
+        model_config = ConfigDict(extra="allow")
+        format: str
+        version: int
+        classes: list[str]
+        inputs: str
+        methods: list[str]
+        sequences: list[dict[str, Any]]
+
+    refusals: dict[int | str, dict[str, Any]] = {
+        413: {"model": Failure, "description": "a body over the limit, or more inputs than one request takes"},
+        422: {"model": Failure, "description": "a body that is not what this run reads"},
+        503: {"model": Failure, "description": "the queue is full: retry"},
+    }
+    streaming: dict[int | str, dict[str, Any]] = {
+        409: {"model": Failure, "description": "a model that cannot stream"},
+        422: {"model": Failure, "description": "a body that is not what the streams read"},
+    }
 
     class Streams(BaseModel):
         model_config = ConfigDict(extra="forbid")
@@ -145,15 +186,26 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
     async def http_error(request: Request, exc: Any) -> Any:
         return error(exc.status_code, str(exc.detail))
 
-    @app.post("/predict")
-    async def predict(body: Inputs) -> Any:
-        given = {name: value for name, value in body.model_dump().items() if value is not None}
+    def given_inputs(body: Inputs) -> Any:
+        """The run's inputs in `body` (a list), or the error response that refuses them."""
+        named = {name: getattr(body, name) for name in ("texts", "series", "sequences")}
+        given = {name: value for name, value in named.items() if value is not None}
         if list(given) != [field]:
             received = ", ".join(sorted(given)) or "none"
             return error(422, f"Expected {field!r} for this {predictor.kind} run. Received: {received}")
         inputs = given[field]
         if len(inputs) > settings.max_items:
             return error(413, f"Expected at most {settings.max_items} inputs in one request. Received: {len(inputs)}")
+        return inputs
+
+    def queue_full() -> Any:
+        return error(503, f"Expected at most {settings.max_queue} waiting requests. Received: one more; retry")
+
+    @app.post("/predict", responses=refusals)
+    async def predict(body: Inputs) -> Any:
+        inputs = given_inputs(body)
+        if not isinstance(inputs, list):
+            return inputs
         try:
             encoded = predictor.encode(inputs)
         except ValueError as exc:
@@ -161,10 +213,35 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
         try:
             answer = await batcher.submit(encoded, len(encoded.lengths))
         except QueueFull:
-            return error(503, f"Expected at most {settings.max_queue} waiting requests. Received: one more; retry")
+            return queue_full()
         return {"classes": list(predictor.classes), **answer}
 
-    @app.post("/stream")
+    @app.post("/explain", responses={200: {"model": Explained}, **refusals})
+    async def explain(body: Explain) -> Any:
+        inputs = given_inputs(body)
+        if not isinstance(inputs, list):
+            return inputs
+        unknown = [m for m in body.methods if m not in METHODS]
+        if unknown:
+            return error(422, f"Expected methods among {list(METHODS)}. Received: {unknown[0]!r}")
+        try:
+            prepared = predictor.explain_inputs(inputs)
+            return await batcher.submit_job(
+                lambda: predictor.explain(prepared, methods=body.methods, steps=body.steps, trace=body.trace)
+            )
+        except ValueError as exc:
+            return error(422, str(exc))
+        except QueueFull:
+            return queue_full()
+
+    page = resources.files(__package__).joinpath("page.html").read_text(encoding="utf-8")
+
+    @app.get("/", response_class=HTMLResponse)
+    async def home() -> Any:
+        """A page to type a text (or paste a series), and see its prediction and each step's attribution."""
+        return HTMLResponse(page, headers={"Content-Security-Policy": PAGE_POLICY})
+
+    @app.post("/stream", responses=streaming)
     async def stream(body: Streams) -> Any:
         if predictor.streamer is None:
             return error(409, str(predictor.stream_refusal))
@@ -176,7 +253,7 @@ def make_app(run: Path, settings: ServeSettings = ServeSettings()) -> Any:
             return error(422, str(exc))
         return {"classes": list(predictor.classes), "streams": list(body.streams), **answer}
 
-    @app.post("/stream/end")
+    @app.post("/stream/end", responses=streaming)
     async def end(body: Streams) -> Any:
         streamer = predictor.streamer
         if streamer is None:

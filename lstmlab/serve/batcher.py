@@ -1,5 +1,6 @@
 """Micro-batching: requests that arrive within a few milliseconds of each other run as one batch, in one worker
-thread, through a bounded queue that refuses at once when full instead of growing."""
+thread, through a bounded queue that refuses at once when full instead of growing. Jobs that run alone (an explain
+request) wait in the same queue, in their turn."""
 
 from __future__ import annotations
 
@@ -40,12 +41,21 @@ class _Waiting(Generic[Item]):
     arrived: float = field(default_factory=time.perf_counter)
 
 
+@dataclass
+class _Job:
+    """Work that runs alone in the worker thread, in its turn in the queue."""
+
+    run: Callable[[], Any]
+    future: asyncio.Future[Any]
+
+
 class Batcher(Generic[Item]):
     """Collect submitted items into batches and run `run_batch` on each batch in one worker thread.
 
     A batch starts with the oldest waiting item and takes the items that arrive within `max_wait_ms` of it, up to
-    `max_rows` rows in all; `max_wait_ms=0` and `max_rows=1` answer each request alone. The worker thread also runs
-    `call`, so that everything touching the model runs in one thread, one thing at a time.
+    `max_rows` rows in all; `max_wait_ms=0` and `max_rows=1` answer each request alone. A job (`submit_job`) waits
+    in the same queue and runs alone, between batches. The worker thread also runs `call`, so that everything
+    touching the model runs in one thread, one thing at a time.
 
     Args:
         run_batch: items -> one result per item, in order (runs in the worker thread).
@@ -72,7 +82,7 @@ class Batcher(Generic[Item]):
         self.max_wait = max_wait_ms / 1000
         self.max_queue = max_queue
         self.stats = BatcherStats()
-        self._queue: asyncio.Queue[_Waiting[Item]] | None = None
+        self._queue: asyncio.Queue[_Waiting[Item] | _Job] | None = None
         self._worker: asyncio.Task[None] | None = None
         self._thread = ThreadPoolExecutor(1, thread_name_prefix="lstmlab-model")
 
@@ -93,14 +103,28 @@ class Batcher(Generic[Item]):
         Raises:
             QueueFull: at once, when `max_queue` items are waiting.
         """
-        assert self._queue is not None, "start() first"
         future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._put(_Waiting(item, rows, future))
+        return await future
+
+    async def submit_job(self, job: Callable[[], Any]) -> Any:
+        """The result of `job()`, run in the worker thread alone (in no batch) once what was queued before it has
+        run: work that takes the queue's turns and limit but not `run_batch` (an explain request).
+
+        Raises:
+            QueueFull: at once, when `max_queue` items are waiting.
+        """
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._put(_Job(job, future))
+        return await future
+
+    def _put(self, waiting: _Waiting[Item] | _Job) -> None:
+        assert self._queue is not None, "start() first"
         try:
-            self._queue.put_nowait(_Waiting(item, rows, future))
+            self._queue.put_nowait(waiting)
         except asyncio.QueueFull:
             self.stats.refused += 1
             raise QueueFull from None
-        return await future
 
     async def call(self, function: Callable[[], Any]) -> Any:
         """Run `function` in the worker thread (between batches), for work that must not overlap with them."""
@@ -109,10 +133,13 @@ class Batcher(Generic[Item]):
     async def _loop(self) -> None:
         assert self._queue is not None
         queue, loop = self._queue, asyncio.get_running_loop()
-        carried: _Waiting[Item] | None = None  # an item that did not fit the last batch
+        carried: _Waiting[Item] | _Job | None = None  # what did not fit the last batch
         while True:
             first = carried if carried is not None else await queue.get()
             carried = None
+            if isinstance(first, _Job):
+                await self._run_job(first)
+                continue
             batch, rows = [first], first.rows
             deadline = first.arrived + self.max_wait
             while rows < self.max_rows:
@@ -121,7 +148,7 @@ class Batcher(Generic[Item]):
                     waiting = queue.get_nowait() if left <= 0 else await asyncio.wait_for(queue.get(), left)
                 except (asyncio.QueueEmpty, TimeoutError):
                     break
-                if rows + waiting.rows > self.max_rows:
+                if isinstance(waiting, _Job) or rows + waiting.rows > self.max_rows:
                     carried = waiting
                     break
                 batch.append(waiting)
@@ -142,3 +169,19 @@ class Batcher(Generic[Item]):
             for w, result in zip(live, results, strict=True):
                 if not w.future.done():
                     w.future.set_result(result)
+
+    async def _run_job(self, job: _Job) -> None:
+        """One job alone in the worker thread; its error reaches its request."""
+        if job.future.done():  # a client that went away is not answered
+            return
+        try:
+            result = await asyncio.get_running_loop().run_in_executor(self._thread, job.run)
+        except Exception as error:
+            if not job.future.done():
+                job.future.set_exception(error)
+            return
+        self.stats.requests += 1
+        self.stats.batches += 1
+        self.stats.largest = max(self.stats.largest, 1)
+        if not job.future.done():
+            job.future.set_result(result)

@@ -3,6 +3,9 @@ encoded one request at a time, several requests' rows run as one padded batch, e
 
 Padding changes no answer in lstmlab (each row is read over its own length), so a request answered inside a batch
 gets what it gets alone, and what `lstmlab predict` prints for the same inputs.
+
+An explain request is checked and encoded the same way, then made a `RunInputs` (each step labelled: the word, or
+the values as sent) and inspected alone (`lstmlab.explain`): its answer is `lstmlab inspect`'s JSON document.
 """
 
 from __future__ import annotations
@@ -10,7 +13,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +21,10 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..data import SeriesScaler, TextEncoder
+from ..data import SequenceData, SeriesScaler, TextEncoder
+from ..explain import STEPS
+from ..explain.command import inspect_document
+from ..explain.inputs import PAD_TOKEN, RunInputs, sequence_inputs, text_inputs, value_labels
 from ..layers import Embedding
 from ..models import Streamer, check_streamable, first_member
 from ..runs import SavedRun, load_run
@@ -117,8 +123,7 @@ class Predictor:
             ids, lengths = self.text.encode(list(inputs))
             return Encoded(ids, lengths if lengths is not None else torch.full((len(inputs),), ids.shape[1]))
         if self.scaler is not None:
-            series = [_steps(item, n + 1, "series", self.scaler.channels) for n, item in enumerate(inputs)]
-            x, lengths = self.scaler.transform(series, "the request")
+            x, lengths = self.scaler.transform(self._series(inputs), "the request")
             return self._fixed(x, lengths)
         if self.tokens:
             return self._ids(inputs)
@@ -128,6 +133,10 @@ class Predictor:
         for row, v in enumerate(values):
             x[row, : len(v)] = torch.from_numpy(v)
         return self._fixed(x, lengths)
+
+    def _series(self, inputs: Sequence[Any]) -> list[np.ndarray]:
+        assert self.scaler is not None
+        return [_steps(item, n + 1, "series", self.scaler.channels) for n, item in enumerate(inputs)]
 
     def _ids(self, inputs: Sequence[Any]) -> Encoded:
         first = first_member(self.model).layers[0]
@@ -197,6 +206,36 @@ class Predictor:
     def _pad(x: Tensor, width: int) -> tuple[int, ...]:
         extra = width - x.shape[1]
         return (0, 0, 0, extra) if x.dim() == 3 else (0, extra)
+
+    # ---------------------------------------------------------------------------------------- explaining
+    def explain_inputs(self, inputs: Sequence[Any]) -> RunInputs:
+        """One explain request's inputs, checked and encoded as `encode` does (the same one-line errors), each step
+        labelled: a text's words, a series' values as sent, a sequence's values or ids.
+
+        Raises:
+            ValueError: as `encode`.
+        """
+        encoded = self.encode(inputs)
+        source = "POST /explain"
+        if self.text is not None:
+            return text_inputs(self.saved, list(inputs), source)
+        data = SequenceData(encoded.x, torch.zeros(len(encoded.lengths), dtype=torch.long), encoded.lengths)
+        if self.scaler is not None:  # labelled by the values sent, not the standardised ones the model reads
+            width = encoded.x.shape[1]
+            tokens = [value_labels(v) + [PAD_TOKEN] * (width - len(v)) for v in self._series(inputs)]
+            return RunInputs(data, tokens, None, "series", source)
+        return sequence_inputs(data, self.tokens, source)
+
+    def explain(
+        self, inputs: RunInputs, *, methods: Sequence[str], steps: int = STEPS, trace: bool = False
+    ) -> dict[str, Any]:
+        """`inspect_document` of `inputs` (from `explain_inputs`) on this model: attributions by `methods` (with
+        `steps` Integrated Gradients steps), the prediction, and with `trace` every LSTM value. Gradients flow: run it
+        outside `torch.inference_mode`, in the thread that owns the model."""
+        data = inputs.data
+        lengths = None if data.lengths is None else data.lengths.to(self.device)
+        moved = replace(inputs, data=replace(data, x=data.x.to(self.device), lengths=lengths))
+        return inspect_document(self.saved, moved, methods=methods, steps=steps, trace=trace)
 
     # ----------------------------------------------------------------------------------------- streaming
     def stream(self, ids: list[Any], values: Any) -> dict[str, Any]:
