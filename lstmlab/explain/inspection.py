@@ -220,7 +220,8 @@ def inspect(
         model: a `Sequential` with at least one LSTM (a preset, a model of yours, an imported or trained one's
             `SavedRun.model`), or an `Ensemble`: its members' mean answers, and member `member`'s cells are traced.
         inputs: ids (B, T) or values (B, T, D), or a `SequenceData` (its lengths and padding side are used).
-        lengths, padding_side: as for the model's call.
+        lengths: the valid steps of each row, as for the model's call.
+        padding_side: where the padding of each row is, as for the model's call.
         target: the class to explain (default: each sequence's predicted class).
         step: per-step models: the step to explain, counted over each sequence's steps read (default: its last).
         methods: the attribution methods to run, of `METHODS` (none: `()`).
@@ -234,8 +235,10 @@ def inspect(
         >>> import torch
         >>> from lstmlab.models import build_model
         >>> found = inspect(build_model("tutorial-bilstm"), torch.rand(1, 10, 1))
-        >>> [(d.layer, d.direction, d.values["cell"].shape) for d in found.sequences[0].directions]
-        [('bidirectional', 'forward', (10, 20)), ('bidirectional', 'backward', (10, 20))]
+        >>> for d in found.sequences[0].directions:
+        ...     print(d.layer, d.direction, d.values["cell"].shape)
+        bidirectional forward (10, 20)
+        bidirectional backward (10, 20)
     """
     if isinstance(inputs, SequenceData):
         if lengths is not None:

@@ -37,8 +37,10 @@ __all__ = ["MAX_STEPS", "PAGE_POLICY", "make_app", "serve"]
 
 MAX_STEPS = 200  # Integrated Gradients' steps in one explain request at most: each is a forward and a backward pass
 
-# What the page may load: nothing but its own inline style and script, and requests to this server.
-PAGE_POLICY = "default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'"
+# What the page may load: nothing but its own inline style, script and (empty) icon, and requests to this server.
+PAGE_POLICY = (
+    "default-src 'none'; connect-src 'self'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:"
+)
 
 
 def _require() -> tuple[Any, Any]:
