@@ -22,7 +22,7 @@ from ..seeds import Seeds
 from .document import document
 from .figures import write_figures
 from .inputs import RunInputs, file_inputs, sample_inputs, series_inputs, text_inputs
-from .inspection import inspect
+from .inspection import check_inspectable, inspect
 from .page import write_page
 from .settings import METHODS, STATISTICS_SIZE, STEPS
 from .statistics import cell_statistics
@@ -127,6 +127,7 @@ def inspect_run(
         The document and the paths written.
     """
     run = load_run(directory)
+    check_inspectable(run.model, member, methods)
     given = [name for name, value in (("--text", texts), ("--series", series), ("--input", inputs)) if value]
     if len(given) > 1:
         raise ValueError(f"Expected one source of inputs to inspect. Received: {' and '.join(given)}")

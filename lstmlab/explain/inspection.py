@@ -35,6 +35,7 @@ __all__ = [
     "Inspection",
     "ModelScore",
     "SequenceInspection",
+    "check_inspectable",
     "direction_names",
     "inspect",
 ]
@@ -245,7 +246,7 @@ def inspect(
             raise ValueError("Expected lengths in the SequenceData or as lengths=, not both. Received: both")
         data = inputs
         inputs, lengths, padding_side = data.x, data.lengths, padding_side or data.padding_side
-    _check_model(model, member, methods)
+    check_inspectable(model, member, methods)
     traced = model.members[member] if isinstance(model, Ensemble) else model
     assert isinstance(traced, Sequential)
     was_training = model.training
@@ -285,7 +286,9 @@ def _embedding(model: Sequential) -> Embedding:
     return first
 
 
-def _check_model(model: Sequential, member: int, methods: Sequence[str]) -> None:
+def check_inspectable(model: Sequential, member: int = 0, methods: Sequence[str] = METHODS) -> None:
+    """Raise a one-line ValueError unless `inspect` can look inside `model`: an lstmlab model with an LSTM, not
+    stateful, `member` one of its members and `methods` known."""
     if not isinstance(model, Sequential):
         raise ValueError(f"Expected an lstmlab Sequential or Ensemble. Received: {type(model).__name__}")
     size = len(model.members) if isinstance(model, Ensemble) else 1

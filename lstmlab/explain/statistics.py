@@ -236,7 +236,8 @@ def _step_gradients(
                 rows = torch.arange(logits.shape[0])
                 logits = logits[rows, last]
                 targets = targets[rows, last] if targets.dim() == 2 else targets
-            value = loss_of(logits, targets.to(logits.device))
+            # the sum of each sequence's loss: each gradient is that of its own sequence's loss, whatever the batch
+            value = loss_of(logits, targets.to(logits.device)) * logits.shape[0]
             output, vectors = seen["output"], seen["input"]
             (upstream,) = torch.autograd.grad(value, output, retain_graph=True)
             shares: dict[tuple[str, str], Tensor] = {}
