@@ -137,6 +137,7 @@ def test_a_file_of_inputs_for_a_task_run(runs: dict[str, Path], tmp_path: Path) 
         ("series", ["--series", "NPZ", "--index", "30"], "Expected --index in 0..29 (30 series in"),
         ("series", ["--text", "hello"], "Expected a run trained on text for --text"),
         ("cumsum", ["--step", "10"], "Expected a step in -10..9"),
+        ("text", ["--text", "good", "--step", "1"], "Expected no step for a model with one answer per sequence"),
         ("cumsum", ["--index", "1"], "Expected --index with --series FILE"),
     ],
 )

@@ -174,6 +174,11 @@ class ModelScore:
         """Fix what the score reads: the class (`target`, or each row's predicted class) at the step (`step`, or
         each row's last step read; per-step logits only)."""
         rows = torch.arange(logits.shape[0], device=logits.device)
+        if logits.dim() == 2 and step is not None:
+            raise ValueError(
+                f"Expected no step for a model with one answer per sequence (a step is explained only where the model "
+                f"answers at every step). Received: step={step!r}"
+            )
         if logits.dim() == 3:
             last = _last_steps(self.lengths, logits.shape[0], self.steps, logits.device)
             self.step = last if step is None else _step_of(step, self.lengths, logits.shape[0], self.steps, last)
@@ -254,12 +259,13 @@ def inspect(
     try:
         checked = first_member(model).check_call(inputs, lengths, padding_side=padding_side)
         with recording() as traces, torch.no_grad():
-            traced.run_checked(inputs, checked)
+            answer = traced.run_checked(inputs, checked)
         score = ModelScore(model, checked, inputs.shape[1] if inputs.dim() > 1 else 1)
         with torch.no_grad():
             parts = score.parts(inputs)
-            everything = torch.arange(inputs.shape[0], device=inputs.device)
-            logits = score.logits(parts, everything)
+            if isinstance(model, Ensemble):  # the members' mean answer; one model answered while it was traced
+                answer = score.logits(parts, torch.arange(inputs.shape[0], device=inputs.device))
+        logits = answer
         if logits.dim() not in (2, 3):
             raise ValueError(
                 f"Expected a model answering (batch, classes) or (batch, steps, classes). Received: logits of shape "
