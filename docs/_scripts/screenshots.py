@@ -14,7 +14,9 @@ from typing import Any
 __all__ = ["screenshot"]
 
 
-def screenshot(url: str, path: str, *, act: Callable[[Any], None] | None = None, size: tuple[int, int] = (1200, 800)) -> str:
+def screenshot(
+    url: str, path: str, *, act: Callable[[Any], None] | None = None, size: tuple[int, int] = (1200, 800)
+) -> str:
     """Open `url`, call `act(driver)` (to hover or type), save a PNG of the window to `path`; returns `path`."""
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
