@@ -173,7 +173,7 @@ def masked_values_batch() -> tuple[Tensor, Tensor | None]:
 
 
 def plain_tokens_model() -> Sequential:
-    return Sequential([Embedding(12, 3), LSTM(2), Dense(2, "relu")], input_shape=(None,))
+    return Sequential([Embedding(12, 3, trainable=False), LSTM(2), Dense(2, "relu")], input_shape=(None,))
 
 
 HAND_BUILT: dict[str, tuple[Callable[[], Sequential], Callable[[], tuple[Tensor, Tensor | None]]]] = {

@@ -3,6 +3,7 @@
     from lstmlab.keras.models import Sequential, load_model
     from lstmlab.keras.layers import Embedding, LSTM, Bidirectional, TimeDistributed, Dense, Dropout, Flatten
     from lstmlab.keras.callbacks import EarlyStopping
+    from lstmlab.keras.initializers import Constant
     from lstmlab.keras.preprocessing.sequence import pad_sequences
 
 Underneath is lstmlab (`Sequential.lstmlab_model`): the same layers, the fused LSTM kernel, exact padding. Keras
@@ -13,7 +14,7 @@ options lstmlab does not have raise a one-line ValueError naming the argument an
 
 from __future__ import annotations
 
-from . import callbacks, layers, losses, models, optimizers, preprocessing, utils
+from . import callbacks, initializers, layers, losses, models, optimizers, preprocessing, utils
 from .archive import KerasModel, read_keras, write_keras
 from .models import Sequential, load_keras_model, load_model
 
@@ -21,6 +22,7 @@ __all__ = [
     "KerasModel",
     "Sequential",
     "callbacks",
+    "initializers",
     "layers",
     "load_keras_model",
     "load_model",

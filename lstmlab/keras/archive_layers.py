@@ -124,7 +124,8 @@ def _embedding(layer: KerasLayer, state: Importing) -> Imported:
         _require(layer, option, (None,), None, "plain float weights only")
     _require(layer, "sparse", (False,), False)
     mask_zero = bool(config.get("mask_zero", False))
-    imported = Embedding(int(config["input_dim"]), int(config["output_dim"]), mask_zero=mask_zero)
+    trainable = bool(config.get("trainable", True))  # a frozen Embedding (pretrained vectors) stays frozen
+    imported = Embedding(int(config["input_dim"]), int(config["output_dim"]), mask_zero=mask_zero, trainable=trainable)
     state.masked = state.masked or mask_zero
 
     def load() -> None:
@@ -484,6 +485,7 @@ def export_layer(layer: Layer, name: str, *, activation: str | None = None) -> E
             "input_dim": layer.input_dim,
             "output_dim": layer.output_dim,
             "mask_zero": layer.mask_zero,
+            "trainable": layer.trainable,
         }
         return "Embedding", config, {"vars": [_array(layer.embedding.weight)]}
     if isinstance(layer, LSTM):

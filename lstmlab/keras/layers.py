@@ -15,11 +15,15 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
+
+import numpy as np
+import torch
 
 from .. import layers as lstm_layers
 from ..layers import Layer, Shape
+from .initializers import Constant
 
 __all__ = [
     "LSTM",
@@ -236,6 +240,9 @@ class Embedding(KerasLayer):
         *,
         mask_zero: bool = False,
         input_length: int | None = None,
+        embeddings_initializer: Any = "uniform",
+        weights: Sequence[Any] | None = None,
+        trainable: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(kind="Embedding", options=options)
@@ -243,12 +250,50 @@ class Embedding(KerasLayer):
         self.mask_zero, self.input_length = mask_zero, input_length
         if self.input_shape is None:  # Keras 2: an Embedding first in a model fixes the input as (input_length,)
             self.input_shape = (input_length,)
+        if not isinstance(trainable, bool):
+            raise ValueError(f"Expected Embedding with trainable True or False. Received: trainable={trainable!r}")
+        self.trainable = trainable
+        self.vectors = _starting_vectors(embeddings_initializer, weights, (input_dim, output_dim))
 
     def to_lstmlab(self, *, output: bool) -> tuple[Layer, str]:
         layer = lstm_layers.Embedding(
-            self.input_dim, self.output_dim, mask_zero=self.mask_zero, input_length=self.input_length
+            self.input_dim,
+            self.output_dim,
+            mask_zero=self.mask_zero,
+            input_length=self.input_length,
+            trainable=self.trainable,
         )
+        if self.vectors is not None:
+            layer.set_vectors(torch.from_numpy(self.vectors.copy()))
         return layer, "linear"
+
+
+def _starting_vectors(initializer: Any, weights: Sequence[Any] | None, shape: tuple[int, int]) -> np.ndarray | None:
+    """An Embedding's starting vectors from Keras's `weights=[matrix]` or `embeddings_initializer=Constant(matrix)`
+    (the Keras tutorials' pretrained word vectors), checked against (input_dim, output_dim); None: Keras's default."""
+    given: list[tuple[str, np.ndarray]] = []
+    if weights is not None:
+        if not isinstance(weights, list | tuple) or len(weights) != 1:
+            raise ValueError(
+                f"Expected Embedding weights=[matrix], one array of shape {shape}. Received: weights={weights!r:.60}"
+            )
+        given.append(("weights", np.asarray(weights[0], dtype=np.float32)))
+    if isinstance(initializer, Constant):
+        given.append(("embeddings_initializer", initializer.value))
+    elif initializer != "uniform":
+        raise _refusal(
+            "Embedding", "embeddings_initializer", initializer, "embeddings_initializer='uniform' or Constant(matrix)"
+        )
+    if len(given) > 1:
+        raise ValueError("Expected one of weights= or embeddings_initializer=Constant(...). Received: both")
+    if not given:
+        return None
+    name, matrix = given[0]
+    if matrix.shape != shape:
+        raise ValueError(
+            f"Expected Embedding {name} of shape {shape} (input_dim, output_dim). Received: {matrix.shape}"
+        )
+    return matrix
 
 
 class LSTM(KerasLayer):

@@ -46,6 +46,8 @@ class Embedding(Layer):
         mask_zero: treat id 0 as padding, on the right or on the left of each row's real ids (the same side for a
             whole batch, read from the ids): `Sequential` passes the lengths it implies to later layers.
         input_length: number of steps T, for shape inference only (Keras's argument).
+        trainable: False keeps the vectors as they are while the rest of the model trains (pretrained vectors,
+            "static" in Kim's terms); they are still saved with the model.
 
     Shapes:
         ids: (B, T) integers. Output: (B, T, E).
@@ -56,7 +58,15 @@ class Embedding(Layer):
         tensor([2])
     """
 
-    def __init__(self, input_dim: int, output_dim: int, *, mask_zero: bool = False, input_length: int | None = None):
+    def __init__(
+        self,
+        input_dim: int,
+        output_dim: int,
+        *,
+        mask_zero: bool = False,
+        input_length: int | None = None,
+        trainable: bool = True,
+    ):
         super().__init__()
         check_positive_int("input_dim", input_dim)
         check_positive_int("output_dim", output_dim)
@@ -66,6 +76,29 @@ class Embedding(Layer):
         self.input_length = input_length
         self.embedding = nn.Embedding(input_dim, output_dim)
         nn.init.uniform_(self.embedding.weight, -0.05, 0.05)  # Keras's default initialiser
+        self.embedding.weight.requires_grad_(trainable)
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training moves the vectors."""
+        return bool(self.embedding.weight.requires_grad)
+
+    def set_vectors(self, vectors: Tensor) -> None:
+        """Start from these vectors, `(input_dim, output_dim)`, row i for id i (pretrained word vectors).
+
+        Raises:
+            ValueError: on another shape or non-finite values.
+        """
+        expected = (self.input_dim, self.output_dim)
+        if tuple(vectors.shape) != expected:
+            raise ValueError(
+                f"Embedding expected vectors of shape {expected} (input_dim, output_dim). Received: "
+                f"shape={tuple(vectors.shape)}"
+            )
+        if not bool(torch.isfinite(vectors).all()):
+            raise ValueError("Embedding expected finite vectors. Received: NaN or infinity")
+        with torch.no_grad():
+            self.embedding.weight.copy_(vectors)
 
     def build(self, input_shape: Shape) -> Shape:
         if len(input_shape) != 1:

@@ -196,6 +196,7 @@ _CODECS: tuple[_Codec, ...] = (
             "output_dim": _Option(INT),
             "mask_zero": _Option(BOOL, False),
             "input_length": _Option(_optional(INT), None),
+            "trainable": _Option(BOOL, True),
         },
     ),
     _Codec(Masking, {"mask_value": _Option(FLOAT, 0.0)}),
