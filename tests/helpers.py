@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -141,3 +144,22 @@ def preset_batch(model: Any) -> tuple[Tensor, Tensor]:
     ids = torch.randint(1, first.input_dim, (batch, steps), generator=gen)
     ids[torch.arange(steps) >= lengths[:, None]] = 0
     return ids, lengths
+
+
+class Server:
+    """`lstmlab serve RUN --port 0 ...` in a process of its own; `url` once it listens."""
+
+    def __init__(self, run: Path, *options: str) -> None:
+        command = [sys.executable, "-m", "lstmlab", "serve", str(run), "--port", "0", *options]
+        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert self.process.stdout is not None
+        line = self.process.stdout.readline()  # printed once the socket listens
+        if not line.startswith("serving"):
+            self.process.kill()
+            _, err = self.process.communicate(timeout=20)
+            raise AssertionError(f"no server: {line!r} {err}")
+        self.url = line.split(" on ")[1].split(" ")[0]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.communicate(timeout=20)  # waits, and closes the pipes

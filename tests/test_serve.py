@@ -5,8 +5,6 @@ answers 503 at once; live streams equal the model on whole sequences."""
 from __future__ import annotations
 
 import asyncio
-import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -16,6 +14,7 @@ from typing import Any
 import numpy as np
 import pytest
 import torch
+from helpers import Server
 
 from lstmlab.cli import main
 from lstmlab.data.text import TextEncoder
@@ -50,25 +49,6 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     np.savez(folder / "s.npz", x=x, y=np.array(labels), lengths=lengths)
     _train(["train", "--data", folder / "s.npz", "--model", "qa-lstm", "--epochs", "2", "--out", folder / "series"])
     return {"text": folder / "text", "series": folder / "series"}
-
-
-class Server:
-    """`lstmlab serve RUN --port 0 ...` in a process of its own; `url` once it listens."""
-
-    def __init__(self, run: Path, *options: str) -> None:
-        command = [sys.executable, "-m", "lstmlab", "serve", str(run), "--port", "0", *options]
-        self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()  # printed once the socket listens
-        if not line.startswith("serving"):
-            self.process.kill()
-            _, err = self.process.communicate(timeout=20)
-            raise AssertionError(f"no server: {line!r} {err}")
-        self.url = line.split(" on ")[1].split(" ")[0]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.communicate(timeout=20)  # waits, and closes the pipes
 
 
 @pytest.fixture
