@@ -7,6 +7,13 @@ Usage:
     python benchmarks/text_defaults.py --sets amazon,yelp,imdb --seeds 20 --first-seed 40
     python benchmarks/text_defaults.py --models 'text-bilstm-pool;text-bilstm-pool:input_dropout=0.4'   # another preset beside the default
     python benchmarks/text_defaults.py --quick              # 1 split, 2 epochs: checks that everything runs
+    python benchmarks/text_defaults.py --vectors DIR --models 'text-bilstm-pool;text-bilstm-pool@file/frozen;text-bilstm-pool@file;text-bilstm-pool@own;text-bilstm-pool@both'
+
+Pretrained vectors: a candidate `PRESET@SOURCE[/MODE]` starts its Embedding from word vectors, as `lstmlab train
+--vectors` does (MODE `frozen` or `fine-tuned`, the default): SOURCE `file` is the `--vectors` file or spaCy folder
+(the docs use spaCy's en_core_web_md vectors, MIT licence); `own` is word2vec (gensim, skip-gram, 100 dimensions)
+trained on that split's training texts, its time counted in the candidate's; `both` is the file's vectors of each word
+followed by its own (zeros where the file lacks the word). Without `--vectors` only `own` candidates run.
 
 Splits: seed s draws a stratified split (sentence polarity: 10 % of each class held out; the UCI sets: 20 %, so 200
 test sentences) and the model's initial weights and order, as `lstmlab train --data PATH --seed s` does. Splits 0-4
@@ -26,11 +33,12 @@ from __future__ import annotations
 
 import argparse
 import json
+import tempfile
 from itertools import zip_longest
 from pathlib import Path
 
 from timing import smoke, smoke_banner, smoke_dir
-from versus_baseline import Job, Table, add_options, models_of, run_all
+from versus_baseline import Job, Table, add_options, models_of, run_all, split_candidate
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets"
 SETS = {  # name: (--data, held-out fraction)
@@ -65,6 +73,9 @@ def main() -> None:
     parser.add_argument("--sets", default=",".join(SETS), help=f"comma-separated, of {list(SETS)}")
     parser.add_argument("--seeds", type=int, default=10, help=f"splits per set (sentence polarity: {LARGE_SPLITS})")
     parser.add_argument("--first-seed", type=int, default=40)
+    parser.add_argument(
+        "--vectors", help="pretrained word vectors (a file or spaCy folder) for @file / @both candidates"
+    )
     add_options(parser, model="text-bilstm-pool", seeds="split", csv="text_defaults.csv")
     args = parser.parse_args()
     smoke_banner()
@@ -81,6 +92,10 @@ def main() -> None:
     if not sets:  # each said why
         return
     models = models_of(args)
+    for model in models:
+        if split_candidate(model)[1] in ("file", "both") and args.vectors is None:
+            parser.error(f"{model} starts from the --vectors file: give --vectors PATH")
+    scratch = Path(tempfile.mkdtemp(prefix="text-defaults-vectors-"))  # each split's own vectors
     paths = {name: SETS[name][0] for name in sets}
     if smoke():  # the smallest run (timing.smoke): the development set (where present) and the first UCI set asked
         # for, each cut to SMOKE_TEXTS texts; 1 split of 1 epoch, 2 processes
@@ -94,7 +109,10 @@ def main() -> None:
         count = 1 if args.quick else min(args.seeds, LARGE_SPLITS) if name in COST else args.seeds
         for s in range(args.first_seed, args.first_seed + count):
             data = {"path": path, "test_fraction": fraction, "split_seed": s}
-            jobs += [Job(c, name, data, s, c == BASELINE, args.quick, smoke()) for c in [*models, BASELINE]]
+            jobs += [
+                Job(c, name, data, s, c == BASELINE, args.quick, smoke(), args.vectors, str(scratch))
+                for c in [*models, BASELINE]
+            ]
     jobs.sort(key=lambda j: -COST.get(j.name, 0))
     table = Table(
         models,

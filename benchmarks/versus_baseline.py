@@ -5,6 +5,7 @@ issue's target (the default's mean over the sets at least the baseline's, no set
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import multiprocessing
 import statistics
 import time
@@ -27,6 +28,52 @@ class Job:
     baseline: bool
     quick: bool = False  # 2 epochs: a smoke run
     smoke: bool = False  # 1 epoch: a smoke run (timing.smoke)
+    vectors: str | None = None  # the pretrained vectors a candidate `PRESET@file...` or `PRESET@both...` starts from
+    scratch: str | None = None  # where `@own` / `@both` candidates write the vectors trained on their split
+
+
+VECTOR_SOURCES = ("file", "own", "both")  # a candidate's `@SOURCE[/MODE]`: the file, word2vec on the split, both
+
+
+def split_candidate(candidate: str) -> tuple[str, str | None, str]:
+    """`PRESET[:K=V,...][@SOURCE[/MODE]]` -> (the preset part, the vectors source or None, the vectors mode)."""
+    model, _, vectors = candidate.partition("@")
+    if not vectors:
+        return model, None, "fine-tuned"
+    source, _, mode = vectors.partition("/")
+    if source not in VECTOR_SOURCES or mode not in ("", "frozen", "fine-tuned"):
+        raise ValueError(
+            f"Expected @SOURCE[/MODE] with SOURCE in {VECTOR_SOURCES}, MODE frozen or fine-tuned: {vectors}"
+        )
+    return model, source, mode or "fine-tuned"
+
+
+def own_vectors(data: Any, source: str, file: str | None, folder: Path, seed: int) -> Path:
+    """Vectors trained on the split's own training texts (gensim's word2vec: skip-gram, 100 dimensions, 20 epochs,
+    on the token ids the run reads, read back as words), alone (`own`) or after the file's vectors of each word
+    (`both`: the file's part zeros where the file lacks the word). Written as a GloVe file in `folder`."""
+    import numpy as np
+    from gensim.models import Word2Vec
+
+    from lstmlab.data import prepare_data, read_vectors
+
+    sets = prepare_data(data.resolved(data.split))
+    words = sets.encoder.vocabulary.words
+    names = ["<pad>", "<oov>", *words]
+    sentences = [
+        [names[i] for i in row[: int(n)].tolist()] for row, n in zip(sets.train.x, sets.train.lengths, strict=True)
+    ]
+    model = Word2Vec(sentences, vector_size=100, window=5, min_count=1, sg=1, epochs=20, workers=1, seed=seed)
+    matrix = np.stack([model.wv[w] if w in model.wv else np.zeros(100, np.float32) for w in words])
+    if source == "both":
+        assert file is not None
+        found = read_vectors(Path(file), words, lower=data.text.lower)
+        matrix = np.concatenate([found.matrix, matrix], axis=1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{source}-{data.split}-{abs(hash(data.path)) % 10**8}.txt"
+    lines = (" ".join([w, *(f"{v:.6g}" for v in row)]) for w, row in zip(words, matrix, strict=True))
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
 
 
 def run(job: Job) -> dict[str, Any]:
@@ -34,7 +81,7 @@ def run(job: Job) -> dict[str, Any]:
     set_threads(1)
     from lstmlab.compare.on_data import train_baseline, train_model
     from lstmlab.compare.sweep import parse_model
-    from lstmlab.data.spec import DataSpec
+    from lstmlab.data.spec import DataSpec, VectorSettings
     from lstmlab.runs.defaults import TrainChoices
     from lstmlab.runs.spec import RunSpec
 
@@ -45,7 +92,15 @@ def run(job: Job) -> dict[str, Any]:
         epochs, members = "", ""
     else:
         train = TrainChoices(epochs=1 if job.smoke else 2 if job.quick else None)
-        _, preset, options = parse_model(job.candidate)
+        model, source, mode = split_candidate(job.candidate)
+        if source is not None:
+            path = job.vectors
+            if source != "file":  # trained on the split: its time counts as the candidate's
+                path = str(own_vectors(data, source, job.vectors, Path(job.scratch or "."), job.seed))
+            if path is None:
+                raise ValueError(f"Expected --vectors for {job.candidate}")
+            data = dataclasses.replace(data, vectors=VectorSettings(path, mode=mode))  # type: ignore[arg-type]
+        _, preset, options = parse_model(model)
         spec = RunSpec(preset=preset, model_options=options, data=data, seed=job.seed, train=train)
         result = train_model(spec)
         epochs, members = result["training"]["epochs"], result["training"]["ensemble"]

@@ -7,7 +7,9 @@ little-endian float32, by writers here that share nothing with the reader.
 
 import gzip
 import hashlib
+import json
 import random
+import sys
 import time
 import tracemalloc
 from collections.abc import Callable
@@ -319,7 +321,8 @@ def test_each_bad_input_raises_one_line_naming_the_file(
     [
         (
             {"format": "vec"},
-            r"Expected format in \('auto', 'glove', 'word2vec-text', 'word2vec-binary'\)\. Received: format='vec'",
+            r"Expected format in \('auto', 'glove', 'word2vec-text', 'word2vec-binary', 'spacy'\)\. "
+            r"Received: format='vec'",
         ),
         ({"dimension": 0}, r"Expected dimension in 1\.\.10000 or None\. Received: dimension=0"),
         ({"words": []}, r"Expected at least one word to look up"),
@@ -432,3 +435,65 @@ def test_memory_follows_the_vocabulary_not_the_file(tmp_path: Path, kind: str) -
     assert vectors.rows_read == 200_000
     assert vectors.found.sum() == 100 and not vectors.found[-1]
     np.testing.assert_array_equal(vectors.matrix[:100], meant)
+
+
+# ----------------------------------------------------------------------------------------- spaCy folders
+def spacy_folder(folder: Path, words: list[str], values: np.ndarray) -> Path:
+    """A vectors folder as spaCy writes it (its own Vectors.to_disk), with the strings a pipeline's vocab keeps."""
+    from spacy.strings import get_string_id
+    from spacy.vectors import Vectors
+
+    table = Vectors(data=values.copy(), keys=[get_string_id(word) for word in words])
+    folder.mkdir(parents=True)
+    table.to_disk(folder)
+    (folder / "strings.json").write_text(json.dumps(words), encoding="utf-8")
+    return folder
+
+
+@pytest.mark.parametrize("layout", ["vectors", "pipeline"])
+def test_a_spacy_folder_reads_the_values_written(tmp_path: Path, layout: str) -> None:
+    root = tmp_path / "model"
+    spacy_folder(root / "vocab" if layout == "pipeline" else root, FILE_WORDS, VALUES)
+    found = read_vectors(root, ASKED)
+    assert found.format == "spacy"
+    np.testing.assert_array_equal(found.matrix, expected(ASKED))
+    assert found.found.tolist() == [word in FILE_WORDS for word in ASKED]
+    assert (found.rows_read, found.dimension, found.source) == (len(FILE_WORDS), 5, "model")
+    again = read_vectors(root, ASKED, format="spacy")
+    assert again.sha256 == found.sha256 and again.size == found.size > 0
+
+
+def test_a_spacy_folder_lower_cases_the_strings_it_keeps(tmp_path: Path) -> None:
+    folder = spacy_folder(tmp_path / "vectors", ["Cat", "the", "The"], VALUES[:3])
+    found = read_vectors(folder, ["cat", "the"], lower=True)
+    np.testing.assert_array_equal(found.matrix, VALUES[:2])  # "the" as it is; "cat" from "Cat"
+    assert not read_vectors(folder, ["cat", "the"]).found[0]  # without lower, "cat" is missing
+
+
+def test_a_spacy_folder_checks_the_dimension(tmp_path: Path) -> None:
+    folder = spacy_folder(tmp_path / "vectors", FILE_WORDS, VALUES)
+    with pytest.raises(ValueError, match=r"^Expected dimension=300 in the spaCy table of .*vectors\. Received: 5$"):
+        read_vectors(folder, ["cat"], dimension=300)
+
+
+def test_a_folder_that_holds_no_table_raises_one_line(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ValueError, match=r"^Expected a vectors file, or a spaCy .*Received: .*empty, a folder without"):
+        read_vectors(tmp_path / "empty", ["cat"])
+
+
+def test_a_damaged_spacy_table_raises_one_line(tmp_path: Path) -> None:
+    folder = spacy_folder(tmp_path / "vectors", FILE_WORDS, VALUES)
+    (folder / "vectors").write_bytes(b"not numpy")
+    with pytest.raises(ValueError, match=r"^Expected a spaCy vectors table in .*vectors\. Received: \w+$"):
+        read_vectors(folder, ["cat"])
+
+
+def test_without_spacy_a_spacy_folder_names_the_extra(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "vectors"
+    folder.mkdir()
+    (folder / "vectors").write_bytes(b"")
+    (folder / "vectors.cfg").write_text("{}")
+    monkeypatch.setitem(sys.modules, "spacy.vectors", None)  # import spacy.vectors now raises ImportError
+    with pytest.raises(ValueError, match=r"^Expected spaCy installed .*lstmlab\[spacy\].*Received: no module spacy$"):
+        read_vectors(folder, ["cat"])

@@ -10,7 +10,16 @@ import argparse
 from collections.abc import Callable
 from typing import Any, NoReturn
 
-from ..data import SERIES_FORMATS, TEXT_FORMATS, DataSpec, StreamSettings, TextSettings
+from ..data import (
+    SERIES_FORMATS,
+    TEXT_FORMATS,
+    VECTORS_MISSING,
+    VECTORS_MODES,
+    DataSpec,
+    StreamSettings,
+    TextSettings,
+    VectorSettings,
+)
 from ..runs import defaults
 
 __all__ = [
@@ -102,7 +111,9 @@ DATA_ONLY = {
 
 TEXT_ONLY = {"--text-column", "--label-column", "--encoding", "--text-level", "--keep-case", "--max-words"}
 
-TEXT_ONLY |= {"--min-count", "--max-len", "--truncating", "--padding"}
+TEXT_ONLY |= {"--min-count", "--max-len", "--truncating", "--padding", "--vectors", "--vectors-mode"}
+
+TEXT_ONLY |= {"--vectors-missing"}
 
 SERIES_ONLY = {"--no-standardise"}
 
@@ -154,7 +165,13 @@ def data_spec(args: argparse.Namespace) -> DataSpec | None:
     ):
         chosen = {"buffer": args.buffer, "workers": args.loader_workers}
         stream = StreamSettings(**{k: v for k, v in chosen.items() if v is not None})
-    return DataSpec(args.data, text=text, standardise=not args.no_standardise, stream=stream, **given)
+    vectors = None
+    if args.vectors is not None:
+        vectors = VectorSettings(args.vectors, mode=args.vectors_mode, missing=args.vectors_missing)
+    elif {"--vectors-mode", "--vectors-missing"} & set(given_options(args)):
+        raise ValueError("Expected --vectors PATH with --vectors-mode / --vectors-missing. Received: no --vectors")
+    standardise = not args.no_standardise
+    return DataSpec(args.data, text=text, standardise=standardise, stream=stream, vectors=vectors, **given)
 
 
 def add_data_options(parser: argparse.ArgumentParser) -> None:
@@ -182,6 +199,21 @@ def add_data_options(parser: argparse.ArgumentParser) -> None:
     data("--max-len", type=positive_int, help="tokens per text (default: 95th percentile of training)")
     data("--truncating", default=text.truncating, choices=["pre", "post"], help="cut long texts")
     data("--padding", default=text.padding, choices=["pre", "post"], help="pad short texts")
+    vectors = VectorSettings("")
+    data(
+        "--vectors",
+        metavar="PATH",
+        help="start the Embedding from pretrained word vectors: a GloVe, word2vec (text or binary) or fastText .vec "
+        "file, gzipped or not, or a spaCy pipeline or vectors folder (lstmlab[spacy]); read once for the vocabulary; "
+        "it sets the Embedding's width unless --set embed_dim does",
+    )
+    data("--vectors-mode", default=vectors.mode, choices=VECTORS_MODES, help="frozen: training leaves the vectors")
+    data(
+        "--vectors-missing",
+        default=vectors.missing,
+        choices=VECTORS_MISSING,
+        help="what words missing from the file start as: random, with the found vectors' spread; or zeros",
+    )
 
 
 def task_options(task: str, texts: list[str]) -> dict[str, Any]:

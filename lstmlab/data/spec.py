@@ -1,5 +1,6 @@
 """What the user asked of their data, typed and checked where it is made: where the examples are (`DataSpec`), how
-texts become ids (`TextSettings`) and how a corpus streams (`StreamSettings`), and the formats a path may name.
+texts become ids (`TextSettings`), how a corpus streams (`StreamSettings`), the pretrained word vectors a text
+model starts from (`VectorSettings`), and the formats a path may name.
 
 Nothing here reads a file or imports PyTorch: the command line builds these while it parses, and `lstmlab --help`
 prints their defaults.
@@ -19,10 +20,13 @@ __all__ = [
     "AEON_PREFIX",
     "SERIES_FORMATS",
     "STREAM_FORMATS",
+    "VECTORS_MISSING",
+    "VECTORS_MODES",
     "DataSpec",
     "Side",
     "StreamSettings",
     "TextSettings",
+    "VectorSettings",
     "aeon_name",
     "guess_series_format",
     "is_aeon",
@@ -42,6 +46,30 @@ class TextSettings:
     max_len: int | None = None  # ids per text (None: the 95th percentile of the training split's lengths)
     truncating: Side = "post"
     padding: Side = "post"
+
+
+VECTORS_MODES = ("fine-tuned", "frozen")
+VECTORS_MISSING = ("random", "zeros")
+
+
+@dataclass(frozen=True)
+class VectorSettings:
+    """Pretrained word vectors the model's Embedding starts from; saved with the run, as its weights began there.
+
+    `mode`: "frozen" keeps them as they are while the rest of the model trains (Kim's "static"), "fine-tuned" lets
+    training move them ("non-static"). `missing`: what the vocabulary's words missing from the file (and the OOV id)
+    start as: "random", uniform on each dimension with the spread of the vectors found (Kim's choice), or "zeros"
+    (the Keras example's)."""
+
+    path: str  # a vectors file (GloVe, word2vec text or binary, fastText .vec; gzipped or not) or a spaCy folder
+    mode: Literal["fine-tuned", "frozen"] = "fine-tuned"
+    missing: Literal["random", "zeros"] = "random"
+
+    def __post_init__(self) -> None:
+        if self.mode not in VECTORS_MODES:
+            raise ValueError(f"Expected a vectors mode in {VECTORS_MODES}. Received: {self.mode!r}")
+        if self.missing not in VECTORS_MISSING:
+            raise ValueError(f"Expected missing words to start as one of {VECTORS_MISSING}. Received: {self.missing!r}")
 
 
 SERIES_FORMATS = ("aeon", "ts", "npz")
@@ -105,8 +133,13 @@ class DataSpec:
     text: TextSettings = field(default_factory=TextSettings)
     standardise: bool = True  # series: per-channel standardisation fitted on the training split
     stream: StreamSettings | None = None  # texts: stream the files instead of reading them into memory
+    vectors: VectorSettings | None = None  # texts: the Embedding starts from these pretrained word vectors
 
     def __post_init__(self) -> None:
+        if self.vectors is not None and self.kind != "text":
+            raise ValueError(
+                f"Expected texts for --vectors (word vectors start an Embedding). Received: {self.path}, a series"
+            )
         if not 0 < self.test_fraction < 1:
             raise ValueError(f"Expected a test fraction in (0, 1). Received: {self.test_fraction}")
         if self.aeon and self.test_path is not None:
@@ -154,8 +187,15 @@ class DataSpec:
             return str(Path(path).expanduser().absolute())
 
         seed = split_seed if self.split_seed is None else self.split_seed
+        vectors = self.vectors
+        if vectors is not None:
+            vectors = dataclasses.replace(vectors, path=str(Path(vectors.path).expanduser().absolute()))
         return dataclasses.replace(
-            self, path=absolute(self.path) or self.path, test_path=absolute(self.test_path), split_seed=seed
+            self,
+            path=absolute(self.path) or self.path,
+            test_path=absolute(self.test_path),
+            split_seed=seed,
+            vectors=vectors,
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -163,12 +203,13 @@ class DataSpec:
 
     @staticmethod
     def from_json(value: dict[str, Any]) -> DataSpec:
-        stream = value.get("stream")
+        stream, vectors = value.get("stream"), value.get("vectors")  # neither in runs made before them
         return DataSpec(
             **{
                 **value,
                 "text": TextSettings(**value["text"]),
                 "stream": None if stream is None else StreamSettings(**stream),
+                "vectors": None if vectors is None else VectorSettings(**vectors),
             }
         )
 

@@ -1,4 +1,4 @@
-"""Pretrained word vectors (GloVe, word2vec, fastText `.vec`), read for one vocabulary.
+"""Pretrained word vectors (GloVe, word2vec, fastText `.vec`, spaCy), read for one vocabulary.
 
 `read_vectors` streams one file and keeps only the rows whose word is in the vocabulary: memory grows with the
 vocabulary (len(words) x d float32, plus a window of a few MiB on the file), never with the file, so a 5 GB file
@@ -16,14 +16,21 @@ Formats (`.gz` files are recognised by their magic bytes 1f 8b and decompressed 
   `dimension` little-endian float32 (word2vec and gensim write a newline after each vector; white space before a
   word is skipped, so files with and without it read alike).
 
-Detection (`format="auto"`): a first line of exactly two decimal integers is a header, any other first line is a
-GloVe row. After a header the file is binary when its next line (the bytes up to the next newline) holds
-something a text row never holds: bytes that are not UTF-8, or a control character other than tab and carriage
-return; otherwise it is text. Float32 bytes almost always hold one (zeros, the exponent bytes of small values, or
-any of 256 values in each of the first vector's 4d bytes); a binary file whose first vector's bytes all happen to
-be printable text (possible for tiny d) reads as text and fails there unless every record also reads as a valid
-text row. Detection leans that way on purpose: a text file taken for binary could read as silent garbage. Name
-the format (`format="word2vec-binary"`, ...) to skip detection.
+- `spacy`: a spaCy pipeline's folder (its `vocab/`) or a vectors folder (`vectors`, `key2row`, `vectors.cfg`, as
+  `Vectors.to_disk` writes it), read through spaCy itself (the optional extra `lstmlab[spacy]`): its format is
+  spaCy's to define, and its table maps hashed strings to rows, which only spaCy's hash reproduces. spaCy loads the
+  table whole; its tables are pruned (en_core_web_md: 20,000 rows of 300 for 685k strings), so that is tens of MB.
+  A word missing from the table is looked up in the strings spaCy keeps (`strings.json`), lower-cased where
+  `lower` is set, as a file's rows are.
+
+Detection (`format="auto"`): a folder is `spacy`. For a file, a first line of exactly two decimal integers is a
+header, any other first line is a GloVe row. After a header the file is binary when its next line (the bytes up to
+the next newline) holds something a text row never holds: bytes that are not UTF-8, or a control character other
+than tab and carriage return; otherwise it is text. Float32 bytes almost always hold one (zeros, the exponent bytes
+of small values, or any of 256 values in each of the first vector's 4d bytes); a binary file whose first vector's
+bytes all happen to be printable text (possible for tiny d) reads as text and fails there unless every record also
+reads as a valid text row. Detection leans that way on purpose: a text file taken for binary could read as silent
+garbage. Name the format (`format="word2vec-binary"`, ...) to skip detection.
 
 What is checked, each as a one-line `ValueError` naming the file and the line (or byte offset, counted in the
 decompressed data of a `.gz`): UTF-8; the number of values on every row; float values that are finite in float32
@@ -38,10 +45,11 @@ import codecs
 import gzip
 import hashlib
 import io
+import json
 import re
 import zlib
 from collections import Counter
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal, NamedTuple
@@ -51,8 +59,8 @@ import numpy.typing as npt
 
 __all__ = ["FORMATS", "MAX_DIMENSION", "FoundVectors", "VectorFormat", "read_vectors"]
 
-VectorFormat = Literal["auto", "glove", "word2vec-text", "word2vec-binary"]
-FORMATS: tuple[VectorFormat, ...] = ("auto", "glove", "word2vec-text", "word2vec-binary")
+VectorFormat = Literal["auto", "glove", "word2vec-text", "word2vec-binary", "spacy"]
+FORMATS: tuple[VectorFormat, ...] = ("auto", "glove", "word2vec-text", "word2vec-binary", "spacy")
 MAX_DIMENSION = 10_000  # published vectors have 25..1000 dimensions: a larger header is damage, not vectors
 
 _CHUNK = 1 << 20  # bytes read at once
@@ -106,10 +114,11 @@ def read_vectors(
     dimension: int | None = None,
     format: VectorFormat = "auto",
 ) -> FoundVectors:
-    """Read the vectors of `words` from one GloVe, word2vec (text or binary) or fastText `.vec` file, plain or gzip.
+    """Read the vectors of `words` from one GloVe, word2vec (text or binary) or fastText `.vec` file, plain or gzip,
+    or from a spaCy folder.
 
     Args:
-        path: the file; streamed once, never held whole.
+        path: the file, streamed once, never held whole; or a spaCy pipeline's or vectors folder.
         words: the vocabulary (distinct words), e.g. `Vocabulary.words`; row i of the matrix is `words[i]`.
         lower: lower-case each word of the file before looking it up, as the tokenizer's `lower=True` does. Rows
             that lower-casing makes equal ("The", "the") keep the first met; the same word twice in the file is
@@ -138,6 +147,8 @@ def read_vectors(
     path = Path(path)
     _check_arguments(words, dimension, format)
     table = _Table(words, lower=lower, name=str(path))
+    if path.is_dir() or format == "spacy":
+        return _read_spacy(path, table, dimension)
     size = path.stat().st_size
     with _Stream(path) as stream:
         found_format, header = _detect(stream, format)
@@ -149,16 +160,7 @@ def read_vectors(
         else:
             rows = _read_text(stream, table, header, dimension)
         digest = stream.finish()
-    if not table.found.any():
-        raise ValueError(
-            f"Expected at least one of the {len(words)} words in {path}. Received: none of its {rows} rows "
-            f"(lower={lower})"
-        )
-    table.matrix.setflags(write=False)
-    table.found.setflags(write=False)
-    return FoundVectors(
-        tuple(words), table.matrix, table.found, table.matrix.shape[1], rows, found_format, path.name, size, digest
-    )
+    return table.result(path, rows, found_format, size, digest)
 
 
 def _check_arguments(words: Sequence[str], dimension: int | None, format: str) -> None:
@@ -282,12 +284,26 @@ class _Table:
     """The kept rows, one per vocabulary word, filled as the file meets them."""
 
     def __init__(self, words: Sequence[str], *, lower: bool, name: str) -> None:
+        self.words = tuple(words)
         self.index = {word: i for i, word in enumerate(words)}
         self.lower = lower
         self.name = name
         self.found = np.zeros(len(words), dtype=np.bool_)
         self.matrix = np.zeros((len(words), 0), dtype=np.float32)
         self._first: dict[str, str] = {}  # each kept word as the file spells it -> where the file gave it
+
+    def result(self, path: Path, rows: int, format: VectorFormat, size: int, digest: str) -> FoundVectors:
+        """The table, made read-only, as what was found; raises if nothing was."""
+        if not self.found.any():
+            raise ValueError(
+                f"Expected at least one of the {len(self.found)} words in {path}. Received: none of its {rows} rows "
+                f"(lower={self.lower})"
+            )
+        self.matrix.setflags(write=False)
+        self.found.setflags(write=False)
+        return FoundVectors(
+            self.words, self.matrix, self.found, self.matrix.shape[1], rows, format, path.name, size, digest
+        )
 
     def allocate(self, dimension: int) -> None:
         self.matrix = np.zeros((len(self.found), dimension), dtype=np.float32)  # (V, D)
@@ -525,3 +541,85 @@ def _vector(window: _Window, pos: int, d: int) -> npt.NDArray[np.float32]:
         bad = float(vector[int(np.argmin(np.isfinite(vector)))])
         raise ValueError(f"Expected finite float32 values at {window.where(pos)}. Received: {bad}")
     return vector.astype(np.float32)
+
+
+_SPACY_FILES = ("vectors", "key2row", "vectors.cfg")  # what Vectors.to_disk writes (key2row: not for floret tables)
+
+
+def _spacy_folder(path: Path) -> Path:
+    """The folder holding the vectors table: `path` itself or a pipeline's `vocab/`."""
+    for folder in (path / "vocab", path):
+        if (folder / "vectors").is_file() and (folder / "vectors.cfg").is_file():
+            return folder
+    raise ValueError(
+        f"Expected a vectors file, or a spaCy pipeline or vectors folder (vectors and vectors.cfg in it or in its "
+        f"vocab/). Received: {path}, {'a folder without them' if path.is_dir() else 'no folder'}"
+    )
+
+
+def _read_spacy(path: Path, table: _Table, wanted: int | None) -> FoundVectors:
+    """Fill the table from a spaCy folder, through spaCy."""
+    folder = _spacy_folder(path)
+    try:
+        from spacy.strings import get_string_id
+        from spacy.vectors import Vectors
+    except ImportError:
+        raise ValueError(
+            f"Expected spaCy installed to read the spaCy folder {path} (pip install 'lstmlab[spacy]'). Received: "
+            "no module spacy"
+        ) from None
+    try:
+        vectors = Vectors().from_disk(folder)
+    except Exception as error:  # spaCy, srsly and NumPy raise many types for a damaged folder
+        raise ValueError(f"Expected a spaCy vectors table in {folder}. Received: {type(error).__name__}") from None
+    rows, d = vectors.shape
+    _check_dimension(int(d), wanted, f"the spaCy table of {folder}")
+    table.allocate(int(d))
+    data = np.asarray(vectors.data, dtype=np.float32)
+    if vectors.mode == "floret":  # subword hashing: every string has a vector
+        table.matrix[:] = np.asarray(vectors.get_batch(list(table.index)), dtype=np.float32)
+        table.found[:] = True
+    else:
+        for word, i in table.index.items():
+            row = vectors.key2row.get(get_string_id(word), -1)
+            if row >= 0:
+                table.found[i] = True
+                table.matrix[i] = data[row]
+        if table.lower and not table.found.all():
+            _lower_case_strings(folder, vectors.key2row, data, table, get_string_id)
+    if not np.isfinite(table.matrix).all():
+        raise ValueError(f"Expected finite float32 values in the spaCy table of {folder}. Received: NaN or infinity")
+    files = [folder / name for name in _SPACY_FILES if (folder / name).is_file()]
+    digest = hashlib.sha256()
+    for file in files:
+        with open(file, "rb") as handle:
+            while chunk := handle.read(_CHUNK):
+                digest.update(chunk)
+    size = sum(file.stat().st_size for file in files)
+    return table.result(path, int(rows), "spacy", size, digest.hexdigest())
+
+
+def _lower_case_strings(
+    folder: Path,
+    key2row: Mapping[int, int],
+    data: npt.NDArray[np.float32],
+    table: _Table,
+    key: Callable[[str], int],
+) -> None:
+    """Words not in the table as they are: the first string spaCy keeps that lower-cases to them and has a row."""
+    strings = folder / "strings.json"
+    if not strings.is_file():
+        return
+    try:
+        known = json.loads(strings.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        raise ValueError(f"Expected a JSON list of strings in {strings}. Received: a file that is not") from None
+    for string in known if isinstance(known, list) else []:
+        if not isinstance(string, str):
+            continue
+        i = table.index.get(string.lower())
+        if i is not None and not table.found[i]:
+            row = key2row.get(key(string), -1)
+            if row >= 0:
+                table.found[i] = True
+                table.matrix[i] = data[row]

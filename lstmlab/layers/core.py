@@ -80,8 +80,12 @@ class Embedding(Layer):
 
     @property
     def trainable(self) -> bool:
-        """Whether training moves the vectors."""
+        """Whether training moves the vectors (settable, as Keras's `layer.trainable = False`)."""
         return bool(self.embedding.weight.requires_grad)
+
+    @trainable.setter
+    def trainable(self, value: bool) -> None:
+        self.embedding.weight.requires_grad_(bool(value))
 
     def set_vectors(self, vectors: Tensor) -> None:
         """Start from these vectors, `(input_dim, output_dim)`, row i for id i (pretrained word vectors).

@@ -18,6 +18,7 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save
 
 from ..atomic import atomic_write, write_json
+from ..layers import Embedding
 from ..models import Config, Sequential, build_model, ensemble_of, model_config, model_from_config
 
 __all__ = [
@@ -161,7 +162,17 @@ def load_model(directory: Path) -> tuple[Sequential, dict[str, Any]]:
             f"the model has {expected[wrong].dtype}"
         )
     model.load_state_dict(state)
+    if _frozen_vectors(description):  # a preset rebuilds trainable: the run's frozen vectors stay frozen
+        for module in model.modules():
+            if isinstance(module, Embedding):
+                module.trainable = False
     return model.eval(), description
+
+
+def _frozen_vectors(description: dict[str, Any]) -> bool:
+    dataset = description.get("dataset")
+    vectors = dataset.get("vectors") if isinstance(dataset, dict) else None
+    return isinstance(vectors, dict) and vectors.get("mode") == "frozen"
 
 
 def _build(model_spec: dict[str, Any], path: Path) -> Sequential:

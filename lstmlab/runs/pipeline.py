@@ -58,6 +58,7 @@ from .files import CHECKPOINT_FILE, RunKind, run_config, run_kind, save_model
 from .history import plot_history
 from .spec import RunSpec
 from .tasks import Task, check_fits, get_task, model_options, task_config
+from .vectors import WIDTH_FIELD, RunVectors, read_run_vectors
 
 __all__ = ["Prepared", "RunResult", "data_model", "prepare", "resume_run", "task_model", "train_run"]
 
@@ -214,21 +215,34 @@ def data_model(preset: str, encoder: Encoder, overrides: dict[str, Any], ensembl
     return config, model
 
 
-def _build(spec: RunSpec, preset: str, read: _Read, weights: int, members: int) -> tuple[Any, Sequential]:
-    """The run's model, its initial weights drawn from the global generators seeded with `weights`."""
+def _build(
+    spec: RunSpec, preset: str, read: _Read, weights: int, members: int, vectors: RunVectors | None
+) -> tuple[Any, Sequential]:
+    """The run's model, its initial weights drawn from the global generators seeded with `weights`; with vectors,
+    its Embedding as wide as they are (unless the user set the width) and started from them."""
+    options = spec.model_options
+    if vectors is not None and WIDTH_FIELD in _config_fields(preset) and WIDTH_FIELD not in options:
+        options = {**options, WIDTH_FIELD: vectors.dimension}
+    model_conf, model = _built(preset, read, weights, members, options)
+    if vectors is not None:
+        vectors.start(model, weights)
+    return model_conf, model
+
+
+def _built(preset: str, read: _Read, weights: int, members: int, options: dict[str, Any]) -> tuple[Any, Sequential]:
     set_seed(weights)
     if read.task is not None:
-        return task_model(preset, *read.task, spec.model_options, members)
+        return task_model(preset, *read.task, options, members)
     assert read.encoder is not None
-    if read.scan is None or "max_len" not in _config_fields(preset) or "max_len" in spec.model_options:
-        return data_model(preset, read.encoder, spec.model_options, members)
+    if read.scan is None or "max_len" not in _config_fields(preset) or "max_len" in options:
+        return data_model(preset, read.encoder, options, members)
     # a streamed corpus: a model that reads any number of steps takes batches as long as their longest text; one
     # that reads max_len steps (e.g. through Flatten) is refused that way and built again, from the same seed
     try:
-        return data_model(preset, read.encoder, {"max_len": None, **spec.model_options}, members)
+        return data_model(preset, read.encoder, {"max_len": None, **options}, members)
     except ValueError:
         set_seed(weights)
-        return data_model(preset, read.encoder, spec.model_options, members)
+        return data_model(preset, read.encoder, options, members)
 
 
 def _check(spec: RunSpec, preset: str, config: TrainConfig, model: Sequential) -> None:
@@ -301,6 +315,15 @@ def _describe(
     )
 
 
+def _vectors(spec: RunSpec, read: _Read) -> RunVectors | None:
+    """The `--vectors` file read for the run's vocabulary (None without one)."""
+    if spec.data is None or spec.data.vectors is None:
+        return None
+    assert isinstance(read.encoder, TextEncoder)  # DataSpec refuses vectors for series
+    width = spec.model_options.get(WIDTH_FIELD)
+    return read_run_vectors(spec.data.vectors, read.encoder, width if isinstance(width, int) else None)
+
+
 def prepare(spec: RunSpec) -> Prepared:
     """Resolve a spec's defaults, read its data once, build its seeded model (once; a streamed corpus's
     model that must read max_len steps is built again from the same seed), checked to fit each other;
@@ -328,12 +351,16 @@ def prepare(spec: RunSpec) -> Prepared:
         train_size=read.size,
     )
     members = spec.train.ensemble or (1 if task else defaults.default_ensemble(read.kind, read.size))
-    model_conf, model = _build(spec, preset, read, seeds.weights, members)
+    vectors = _vectors(spec, read)
+    model_conf, model = _build(spec, preset, read, seeds.weights, members, vectors)
     _check(spec, preset, config, model)
     train, test, validation = _parts(spec, read, config, model, seeds)
     resolved = dataclasses.replace(spec, preset=preset)
     test_size = spec.test_size if task else len(test)
     description = _describe(resolved, read, preset, model_conf, config, model, test_size)
+    if vectors is not None:
+        description["dataset"]["vectors"] = described = vectors.describe(train)
+        notes = [*notes, vectors.note(described)]
     labels = None if read.encoder is None else list(read.encoder.labels)
     return Prepared(resolved, model, config, train, test, labels, description, notes, validation)
 
