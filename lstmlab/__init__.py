@@ -12,7 +12,7 @@ from .lazy import exports
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
-    from .data import DataSpec, SequenceData, TextSettings
+    from .data import DataSpec, FoundVectors, SequenceData, TextSettings, VectorSettings, read_vectors
     from .explain import inspect
     from .export import export_onnx
     from .layers import (
@@ -55,6 +55,7 @@ __all__ = [
     "Embedding",
     "Ensemble",
     "Flatten",
+    "FoundVectors",
     "GlobalAveragePooling1D",
     "GlobalMaxPooling1D",
     "LSTMCell",
@@ -75,6 +76,7 @@ __all__ = [
     "TimeDistributed",
     "TrainChoices",
     "TrainConfig",
+    "VectorSettings",
     "__version__",
     "build_model",
     "evaluate",
@@ -83,6 +85,7 @@ __all__ = [
     "inspect",
     "load_run",
     "predict",
+    "read_vectors",
     "resume_run",
     "train_run",
 ]

@@ -238,3 +238,85 @@ def test_a_resumed_run_refuses_a_changed_vectors_file(tmp_path: Path) -> None:
     glove(vectors)
     resumed = resume_run(tmp_path / "run")
     assert resumed.scores is not None
+
+
+@pytest.fixture(scope="module")
+def frozen_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A run trained with frozen vectors, for what comes after training."""
+    folder = tmp_path_factory.mktemp("vectors-run")
+    run = folder / "run"
+    argv = ["train", "--data", reviews(folder / "r.csv"), "--vectors", glove(folder / "v.txt"), "--out", run]
+    assert main([str(a) for a in [*argv, "--vectors-mode", "frozen", *SMALL]]) == 0
+    return run
+
+
+def test_a_vectors_run_serves_and_exports_without_the_file(frozen_run: Path, tmp_path: Path) -> None:
+    import shutil
+    import urllib.request
+
+    from helpers import Server
+
+    from lstmlab.runs.saved import predict_texts
+
+    run = tmp_path / "run"
+    shutil.copytree(frozen_run, run)
+    (frozen_run.parent / "v.txt").rename(frozen_run.parent / "gone.txt")  # the vectors are weights: no file needed
+    try:
+        texts = ["good fine film", "bad awful plot", "sadly really"]
+        expected = [prediction.label for prediction in predict_texts(run, texts)]
+        server = Server(run)
+        try:
+            body = json.dumps({"texts": texts}).encode()
+            request = urllib.request.Request(f"{server.url}/predict", body, {"content-type": "application/json"})
+            answer = json.loads(urllib.request.urlopen(request, timeout=30).read())
+        finally:
+            server.stop()
+        assert answer["labels"] == expected
+        assert main(["export", str(run), "--format", "onnx"]) == 0
+        assert (run / "model.onnx").stat().st_size > 0
+        assert main(["export", str(run), "--format", "keras"]) == 0
+        with __import__("zipfile").ZipFile(run / "model.keras") as archive:
+            layers = json.loads(archive.read("config.json"))["config"]["layers"]
+        embedding_config = next(layer for layer in layers if layer["class_name"] == "Embedding")["config"]
+        assert embedding_config["trainable"] is False  # Keras keeps the vectors frozen too
+    finally:
+        (frozen_run.parent / "gone.txt").rename(frozen_run.parent / "v.txt")
+
+
+def test_a_streamed_corpus_starts_from_vectors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    run = tmp_path / "run"
+    argv = ["train", "--data", reviews(tmp_path / "r.csv"), "--stream", "--vectors", glove(tmp_path / "v.txt")]
+    assert main([str(a) for a in [*argv, "--vectors-mode", "frozen", "--out", run, *SMALL]]) == 0
+    out = capsys.readouterr().out
+    assert "vectors: v.txt (glove, 6 dimensions, frozen): 6 of " in out and "training tokens" not in out
+    recorded = json.loads((run / "config.json").read_text())["dataset"]
+    assert recorded["vectors"]["token_coverage"] is None
+    vocabulary = tuple(recorded["encoder"]["vocabulary"])
+    np.testing.assert_array_equal(rows_of(WORDS[:6], embedding(load_run(run).model), vocabulary), VALUES[:6])
+
+
+def test_compare_and_tune_start_every_run_from_the_vectors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    data, vectors = reviews(tmp_path / "r.csv"), glove(tmp_path / "v.txt")
+    common = ["--data", data, "--vectors", vectors, "--vectors-mode", "frozen", "--epochs", "1"]
+    out = tmp_path / "cmp"
+    argv = [
+        "compare",
+        "models",
+        "text-lstm:units=4",
+        "text-bilstm-pool:units=4",
+        "--seeds",
+        "2",
+        "--ensemble",
+        "1",
+        "--no-baselines",
+        "--out",
+        out,
+    ]
+    assert main([str(a) for a in [*argv, *common]]) == 0, capsys.readouterr().err
+    runs = json.loads((out / "runs.json").read_text())
+    assert runs["data"]["vectors"] == {"file": "v.txt", "mode": "frozen", "missing": "random"}
+    tuned = tmp_path / "tune"
+    argv = ["tune", "qa-embedding-lstm", "--trials", "1", "--out", tuned, *common]
+    assert main([str(a) for a in argv]) == 0, capsys.readouterr().err
+    best = json.loads((tuned / "best" / "config.json").read_text())
+    assert best["model"]["config"]["embed_dim"] == 6 and best["dataset"]["vectors"]["mode"] == "frozen"

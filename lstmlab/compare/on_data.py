@@ -472,6 +472,14 @@ def _jobs(
     return out
 
 
+def _vectors(data: DataSpec) -> dict[str, str] | None:
+    """The pretrained vectors every model started from (None: none), as the report names them."""
+    vectors = data.vectors
+    if vectors is None:
+        return None
+    return {"file": Path(vectors.path).name, "mode": vectors.mode, "missing": vectors.missing}
+
+
 def _class_counts(labels: Sequence[str]) -> dict[str, int]:
     return {label: list(labels).count(label) for label in sorted(set(labels))}
 
@@ -568,6 +576,7 @@ def _describe(
             "kind": examples.kind,
             "examples": len(labels),
             "classes": _class_counts(labels),
+            "vectors": _vectors(spec.data),
         },
         "splits": {
             "how": spec.how(),

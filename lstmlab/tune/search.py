@@ -95,6 +95,8 @@ class TuneRequest:
     def dimensions(self) -> tuple[Dimension, ...]:
         _, preset, options = parse_model(self.model)
         fixed = (*options, *(n for n in TRAINING_NAMES if getattr(self.train, n) is not None))
+        if self.data is not None and self.data.vectors is not None:
+            fixed = (*fixed, "embed_dim")  # the vectors' width (--space embed_dim=... is refused as fixed)
         return search_space(preset, self.space, fixed=fixed)
 
     @property
