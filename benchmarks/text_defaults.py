@@ -12,7 +12,8 @@ Usage:
 Pretrained vectors: a candidate `PRESET@SOURCE[/MODE]` starts its Embedding from word vectors, as `lstmlab train
 --vectors` does (MODE `frozen` or `fine-tuned`, the default): SOURCE `file` is the `--vectors` file or spaCy folder
 (the docs use spaCy's en_core_web_md vectors, MIT licence); `own` is word2vec (gensim, skip-gram, 100 dimensions)
-trained on that split's training texts, its time counted in the candidate's; `both` is the file's vectors of each word
+trained on that split's training texts, its time counted in the candidate's (`fasttext`: gensim's fastText, its
+vectors summed from character n-grams, the same way); `both` is the file's vectors of each word
 followed by its own (zeros where the file lacks the word). Without `--vectors` only `own` candidates run.
 
 Splits: seed s draws a stratified split (sentence polarity: 10 % of each class held out; the UCI sets: 20 %, so 200

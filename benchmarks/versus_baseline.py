@@ -32,7 +32,8 @@ class Job:
     scratch: str | None = None  # where `@own` / `@both` candidates write the vectors trained on their split
 
 
-VECTOR_SOURCES = ("file", "own", "both")  # a candidate's `@SOURCE[/MODE]`: the file, word2vec on the split, both
+# a candidate's `@SOURCE[/MODE]`: the file, word2vec on the split, both, fastText (gensim's) on the split
+VECTOR_SOURCES = ("file", "own", "both", "fasttext")
 
 
 def split_candidate(candidate: str) -> tuple[str, str | None, str]:
@@ -49,11 +50,12 @@ def split_candidate(candidate: str) -> tuple[str, str | None, str]:
 
 
 def own_vectors(data: Any, source: str, file: str | None, folder: Path, seed: int) -> Path:
-    """Vectors trained on the split's own training texts (gensim's word2vec: skip-gram, 100 dimensions, 20 epochs,
-    on the token ids the run reads, read back as words), alone (`own`) or after the file's vectors of each word
-    (`both`: the file's part zeros where the file lacks the word). Written as a GloVe file in `folder`."""
+    """Vectors trained on the split's own training texts (gensim's word2vec, or its fastText for `fasttext`:
+    skip-gram, 100 dimensions, 20 epochs, on the token ids the run reads, read back as words), alone (`own`,
+    `fasttext`) or after the file's vectors of each word (`both`: the file's part zeros where the file lacks the
+    word). Written as a GloVe file in `folder`."""
     import numpy as np
-    from gensim.models import Word2Vec
+    from gensim.models import FastText, Word2Vec
 
     from lstmlab.data import prepare_data, read_vectors
 
@@ -63,7 +65,8 @@ def own_vectors(data: Any, source: str, file: str | None, folder: Path, seed: in
     sentences = [
         [names[i] for i in row[: int(n)].tolist()] for row, n in zip(sets.train.x, sets.train.lengths, strict=True)
     ]
-    model = Word2Vec(sentences, vector_size=100, window=5, min_count=1, sg=1, epochs=20, workers=1, seed=seed)
+    kind = FastText if source == "fasttext" else Word2Vec  # fastText: vectors of character n-grams summed
+    model = kind(sentences, vector_size=100, window=5, min_count=1, sg=1, epochs=20, workers=1, seed=seed)
     matrix = np.stack([model.wv[w] if w in model.wv else np.zeros(100, np.float32) for w in words])
     if source == "both":
         assert file is not None

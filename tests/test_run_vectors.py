@@ -315,8 +315,26 @@ def test_compare_and_tune_start_every_run_from_the_vectors(tmp_path: Path, capsy
     assert main([str(a) for a in [*argv, *common]]) == 0, capsys.readouterr().err
     runs = json.loads((out / "runs.json").read_text())
     assert runs["data"]["vectors"] == {"file": "v.txt", "mode": "frozen", "missing": "random"}
+    assert "- Every model started from the word vectors in v.txt (frozen)." in (out / "report.md").read_text()
     tuned = tmp_path / "tune"
     argv = ["tune", "qa-embedding-lstm", "--trials", "1", "--out", tuned, *common]
     assert main([str(a) for a in argv]) == 0, capsys.readouterr().err
     best = json.loads((tuned / "best" / "config.json").read_text())
     assert best["model"]["config"]["embed_dim"] == 6 and best["dataset"]["vectors"]["mode"] == "frozen"
+
+
+def test_the_report_names_vectors_where_a_baseline_is_as_good_on_texts() -> None:
+    import numpy as np
+
+    from lstmlab.compare.data_report import VECTORS_HINT, Entry, _vectors_lines
+
+    def entry(label: str, accuracy: list[float], baseline: bool) -> Entry:
+        values = np.array(accuracy)
+        return Entry(label, label, baseline, values, values, np.ones(3), np.ones(3))
+
+    level = [entry("text-lstm", [0.7, 0.8, 0.75], False), entry("tfidf-logreg", [0.8, 0.8, 0.8], True)]
+    ahead = [entry("text-lstm", [0.9, 0.9, 0.9], False), entry("tfidf-logreg", [0.8, 0.8, 0.8], True)]
+    text = {"kind": "text", "vectors": None}
+    assert _vectors_lines(text, level, "accuracy") == [f"- {VECTORS_HINT}"]
+    assert _vectors_lines(text, ahead, "accuracy") == []
+    assert _vectors_lines({"kind": "series", "vectors": None}, level, "accuracy") == []

@@ -78,6 +78,14 @@ def _entries(directory: Path, runs: dict[str, Any]) -> list[Entry]:
 
 
 VALIDATION_COLUMNS = ("validation_accuracy", "validation_loss")
+# Said where a baseline is as good as the models on texts without vectors: what `--vectors` did on lstmlab's own
+# four sets (benchmarks/text_defaults.py, docs/how-to/vectors.md), not a promise
+VECTORS_HINT = (
+    "Pretrained word vectors (--vectors) are the usual lever on small text sets, but measure them: on lstmlab's "
+    "sentence sets neither spaCy's pruned en_core_web_md table nor word2vec trained on each split moved the default "
+    "model past this baseline (fine-tuned they were level or below, frozen far below); full GloVe or fastText "
+    "files were not measured. Compare them on these splits with --vectors"
+)
 
 
 def imbalanced(classes: dict[str, int]) -> bool:
@@ -152,6 +160,21 @@ def which_model_when(entries: list[Entry], metric: str) -> list[str]:
     return lines
 
 
+def _vectors_lines(data: dict[str, Any], entries: list[Entry], metric: str) -> list[str]:
+    """What pretrained word vectors did or could do here: which the models started from, or, for texts where a
+    baseline is as good as the best model, the option that changes that most on small sets."""
+    vectors = data.get("vectors")  # absent in comparisons made before --vectors
+    if vectors:
+        return [f"- Every model started from the word vectors in {vectors['file']} ({vectors['mode']})."]
+    if data["kind"] != "text" or not any(e.baseline for e in entries):
+        return []
+    best_model = max((e for e in entries if not e.baseline), key=lambda e: float(e.score(metric).mean()), default=None)
+    best_baseline = max((e for e in entries if e.baseline), key=lambda e: float(e.score(metric).mean()))
+    if best_model is None or float(best_model.score(metric).mean()) > float(best_baseline.score(metric).mean()):
+        return []
+    return [f"- {VECTORS_HINT}"]
+
+
 def write_data_report(directory: Path) -> Report:
     """summary.csv and report.md of a comparison on data, from its results.csv and runs.json.
 
@@ -189,7 +212,7 @@ def write_data_report(directory: Path) -> Report:
         for label, t in runs["training"].items()
         if any(e.label == label for e in entries)
     )
-    conclusions = which_model_when(entries, metric)
+    conclusions = which_model_when(entries, metric) + _vectors_lines(data, entries, metric)
     lines = [
         f"# Comparison: models on {data['path']}",
         "",
